@@ -1,0 +1,24 @@
+"""python -m addons [--port N] [--host H] [--web]: run the gateway in the foreground."""
+
+import argparse
+import asyncio
+import dataclasses
+
+import config
+
+from .gateway import serve
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m addons", description=__doc__)
+    parser.add_argument("--port", type=int, help="listen port (default GATEWAY_PORT or 8080)")
+    parser.add_argument("--host", help="listen address (default GATEWAY_HOST or 127.0.0.1)")
+    parser.add_argument("--web", action="store_true", help="run under mitmweb to watch traffic")
+    args = parser.parse_args()
+    cfg = config.get()
+    cfg = dataclasses.replace(cfg, port=args.port or cfg.port, host=args.host or cfg.host)
+    asyncio.run(serve(cfg, web=args.web))
+
+
+if __name__ == "__main__":
+    main()

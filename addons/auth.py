@@ -1,0 +1,111 @@
+"""Auth: who is calling, and the upstream credential in place of theirs.
+
+The customer key may come in any carrier an SDK or curl uses (`x-api-key`, `Authorization:
+Bearer`, `x-goog-api-key`, `?key=`). All of them are removed whatever the route, so a customer
+key never travels upstream, and the provider's credential is injected its own way.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from mitmproxy import http
+
+from .call import CALL, Call
+from .guard import fail_closed
+from .keycache import KeyCache
+
+log = logging.getLogger(__name__)
+
+KEY_HEADERS = ("x-api-key", "authorization", "x-goog-api-key")
+# What a gateway key looks like; anything else is refused without a look-up.
+KEY_SHAPE = re.compile(r"gw-[A-Za-z0-9_-]{20,64}")
+
+
+def remove_query_param(path: str, name: str) -> tuple[str, list[str]]:
+    """Drop every `name=` pair from the raw query, leaving the other bytes as they were."""
+    base, sep, query = path.partition("?")
+    if not sep:
+        return path, []
+    kept, found = [], []
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == name:
+            found.append(value)
+        else:
+            kept.append(pair)
+    return (f"{base}?{'&'.join(kept)}" if kept else base), found
+
+
+def take_customer_key(request: http.Request) -> str | None:
+    """Remove every credential carrier from the request; return the first key found."""
+    found: list[str] = []
+    for name in KEY_HEADERS:
+        for value in request.headers.get_all(name):
+            if name == "authorization":
+                scheme, _, value = value.partition(" ")
+                if scheme.lower() != "bearer":
+                    continue
+            found.append(value.strip())
+        request.headers.pop(name, None)
+    request.path, in_query = remove_query_param(request.path, "key")
+    found += in_query
+    return next((k for k in found if k), None)
+
+
+def inject_credential(request: http.Request, carrier: str, secret: str) -> None:
+    if carrier == "?key":
+        sep = "&" if "?" in request.path else "?"
+        request.path = f"{request.path}{sep}key={secret}"
+    elif carrier == "authorization":
+        request.headers["authorization"] = f"Bearer {secret}"
+    else:
+        request.headers[carrier] = secret
+
+
+class Auth:
+    def __init__(self, keys: KeyCache, credentials: dict[str, str]) -> None:
+        self.keys = keys
+        self.credentials = credentials
+
+    @fail_closed
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+        call: Call | None = flow.metadata.get(CALL)
+        if call is None or flow.response or flow.error:
+            return
+        key = take_customer_key(flow.request)
+        provider = call.provider
+        if not key:
+            flow.response = provider.error_response(
+                "authentication", "No API key provided. Send your gateway key (gw-...) as "
+                "x-api-key, Authorization: Bearer, x-goog-api-key or ?key=.",
+                request_id=call.request_id)
+            return
+        if not KEY_SHAPE.fullmatch(key):
+            customer = None
+        else:
+            try:
+                customer = await self.keys.resolve(key)
+            except Exception:
+                log.exception("key look-up failed")
+                flow.response = provider.error_response(
+                    "bad_gateway", "The gateway could not check your key; please retry.",
+                    request_id=call.request_id)
+                return
+        if customer is None:
+            flow.response = provider.error_response(
+                "authentication", "Invalid API key: unknown, revoked or suspended.",
+                request_id=call.request_id)
+            return
+        call.customer = customer
+        if not call.upstream:
+            return
+        request = flow.request
+        for name in provider.strip_headers:
+            request.headers.pop(name, None)
+        for name, value in provider.default_headers.items():
+            request.headers.setdefault(name, value)
+        inject_credential(request, provider.credential_in, self.credentials.get(provider.name, ""))
+        # Taps must see plain bytes; providers compress when allowed to.
+        request.headers["accept-encoding"] = "identity"

@@ -1,0 +1,141 @@
+"""Builds the addon chain and the mitmproxy master that runs it.
+
+The default runtime is a lean master: only the core addons a reverse proxy needs plus ours
+(about twice the throughput of stock mitmdump, see the README's benchmark). `--web` runs the same
+chain under mitmweb, with the full set of addons, for watching traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import signal
+from dataclasses import dataclass
+
+from mitmproxy import master as mitm_master
+from mitmproxy import options
+from mitmproxy.addons import core, disable_h2c, errorcheck, next_layer, proxyserver, tlsconfig
+from peewee import fn
+
+import config as config_module
+from models import UsageRecord, bind, utcnow
+from models.seed import create_tables
+
+from .admin_app import AdminApp
+from .auth import Auth
+from .keycache import KeyCache
+from .limiter import WINDOW, Limiter
+from .limits import Limits
+from .metering import Metering
+from .providers import configured
+from .router import Router
+from .writer import PriceBook, UsageWriter
+
+log = logging.getLogger("gateway")
+
+
+@dataclass
+class Services:
+    """The shared pieces the addons are built with; the admin app reaches the same ones."""
+
+    keys: KeyCache
+    limiter: Limiter
+    prices: PriceBook
+    writer: UsageWriter
+
+
+def restore_limits(limiter: Limiter) -> None:
+    """Rebuild the counters from the database: this month's tokens, the last minute's calls."""
+    now = utcnow()
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    used = dict(
+        UsageRecord.select(UsageRecord.user, fn.SUM(UsageRecord.total_tokens))
+        .where(UsageRecord.created_at >= month_start)
+        .group_by(UsageRecord.user)
+        .tuples()
+    )
+    recent: dict[int, list[float]] = {}
+    since = now - dt.timedelta(seconds=WINDOW)
+    for uid, created in (UsageRecord.select(UsageRecord.user, UsageRecord.created_at)
+                         .where(UsageRecord.created_at > since).tuples()):
+        recent.setdefault(uid, []).append(created.replace(tzinfo=dt.UTC).timestamp())
+    limiter.restore({uid: int(total or 0) for uid, total in used.items()}, recent)
+
+
+class Lifecycle:
+    """Starts the services when the proxy runs and stops them, flushing usage, when it ends.
+    Added last, so every other addon's `done` has settled its calls first."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def running(self) -> None:
+        self.services.writer.start()
+
+    def done(self) -> None:
+        self.services.writer.stop()
+        log.info("usage writer stopped after writing %d records", self.services.writer.written)
+
+
+def build_chain(cfg: config_module.Config) -> tuple[list, Services]:
+    prices = PriceBook()
+    services = Services(
+        keys=KeyCache(ttl=cfg.key_cache_ttl),
+        limiter=Limiter(),
+        prices=prices,
+        writer=UsageWriter(prices, interval=cfg.usage_flush_interval),
+    )
+    restore_limits(services.limiter)
+    providers = configured(cfg.upstreams)
+    from admin import create_app  # late: the admin app imports models, bound by now
+
+    chain = [
+        Router(providers, prices),
+        Auth(services.keys, cfg.credentials),
+        Limits(services.limiter, cfg.default_max_output_tokens),
+        Metering(services.writer, services.limiter),
+        AdminApp(create_app(cfg, services)),
+        Lifecycle(services),
+    ]
+    return chain, services
+
+
+def lean_master(opts: options.Options) -> mitm_master.Master:
+    m = mitm_master.Master(opts, with_termlog=True)
+    m.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
+                 tlsconfig.TlsConfig(), disable_h2c.DisableH2C(), errorcheck.ErrorCheck())
+    return m
+
+
+def web_master(opts: options.Options, cfg: config_module.Config):
+    from mitmproxy.tools.web.master import WebMaster
+
+    m = WebMaster(opts, with_termlog=True)
+    m.options.update(web_open_browser=False, web_host=cfg.web_host, web_port=cfg.web_port)
+    if cfg.web_password:
+        m.options.update(web_password=cfg.web_password)
+    return m
+
+
+async def serve(cfg: config_module.Config, web: bool = False) -> None:
+    bind(cfg.database_url)
+    create_tables()
+    cfg.mitm_confdir.mkdir(parents=True, exist_ok=True)
+    opts = options.Options(listen_host=cfg.host, listen_port=cfg.port,
+                           mode=["reverse:http://127.0.0.1:1"], confdir=str(cfg.mitm_confdir))
+    m = web_master(opts, cfg) if web else lean_master(opts)
+    m.options.update(
+        connection_strategy="lazy",  # the reverse target is a placeholder: never connect to it
+        body_size_limit=cfg.body_size_limit,
+        ssl_insecure=cfg.upstream_insecure,
+        termlog_verbosity="warn",
+    )
+    chain, _ = build_chain(cfg)
+    m.addons.add(*chain)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, m.shutdown)
+    log.warning("llm-gateway listening on http://%s:%d%s", cfg.host, cfg.port,
+                f" (mitmweb on http://{cfg.web_host}:{cfg.web_port})" if web else "")
+    await m.run()

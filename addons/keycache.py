@@ -1,0 +1,78 @@
+"""Customer look-up by API key: from memory, filled off the event loop.
+
+A hit costs a dict look-up. A miss runs one query in a worker thread while the loop carries on;
+concurrent misses for one key share that query. Entries live `ttl` seconds, which bounds how
+long a revoked key or suspended customer keeps working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from cachetools import TTLCache
+
+from models import ApiKey, Plan, User
+from models.security import hash_key
+
+from .call import Customer, PlanInfo
+
+
+def load_customer(secret_hash: str) -> Customer | None:
+    """The active customer owning the unrevoked key with this hash, or None."""
+    row = (
+        ApiKey.select(ApiKey, User, Plan)
+        .join(User)
+        .join(Plan)
+        .where(ApiKey.secret_hash == secret_hash, ApiKey.revoked_at.is_null(),
+               User.active == True)  # noqa: E712 (peewee expression)
+        .first()
+    )
+    if row is None:
+        return None
+    plan = row.user.plan
+    return Customer(
+        user_id=row.user.id,
+        email=row.user.email,
+        key_id=row.id,
+        key_prefix=row.prefix,
+        plan=PlanInfo(
+            name=plan.name,
+            requests_per_minute=plan.requests_per_minute,
+            monthly_tokens=plan.monthly_tokens,
+            allowed_models=frozenset(json.loads(plan.allowed_models or "[]")),
+        ),
+    )
+
+
+class KeyCache:
+    def __init__(self, ttl: float, lookup=load_customer, maxsize: int = 100_000) -> None:
+        self._cache: TTLCache = TTLCache(maxsize=maxsize, ttl=ttl)
+        self._lookup = lookup
+        self._inflight: dict[str, asyncio.Future] = {}
+
+    async def resolve(self, key: str) -> Customer | None:
+        digest = hash_key(key)
+        try:
+            return self._cache[digest]
+        except KeyError:
+            pass
+        if pending := self._inflight.get(digest):
+            return await asyncio.shield(pending)
+        fut = asyncio.get_running_loop().create_future()
+        self._inflight[digest] = fut
+        try:
+            customer = await asyncio.to_thread(self._lookup, digest)
+        except Exception as e:
+            fut.set_exception(e)
+            fut.exception()  # mark retrieved: waiters, if any, get it raised
+            raise
+        finally:
+            del self._inflight[digest]
+        self._cache[digest] = customer
+        fut.set_result(customer)
+        return customer
+
+    def clear(self) -> None:
+        """Forget everything: the admin app calls this after changing keys, users or plans."""
+        self._cache.clear()

@@ -1,0 +1,180 @@
+"""Metering: taps each response, settles its usage once, however the call ends.
+
+`responseheaders` picks the parser for the response's format and, for streams, installs a tap
+that forwards every chunk as it arrives. Usage is settled in `response` (the body or the
+finished stream) or `error` (client gone, upstream cut), and the record goes to the writer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from mitmproxy import http
+
+from models.tables import utcnow
+
+from .call import CALL, Call
+from .guard import fail_closed
+from .usage import FORMATS, BodyResult, StreamParser, Usage, settle
+
+log = logging.getLogger(__name__)
+
+ZERO = Usage()
+
+
+class Tap:
+    """The stream callable: feeds the parser, forwards what the client is owed. Whatever a
+    parser does, the client's bytes are never dropped (mitmproxy drops a chunk on an exception)."""
+
+    __slots__ = ("parser", "broken")
+
+    def __init__(self, parser: StreamParser) -> None:
+        self.parser = parser
+        self.broken = False
+
+    def __call__(self, chunk: bytes) -> bytes | list[bytes]:
+        if self.broken:
+            return chunk
+        try:
+            if not chunk:  # end of the stream
+                return self.parser.finish()
+            # An empty data chunk would end a chunked body early: send nothing instead.
+            return self.parser.feed(chunk) or []
+        except Exception:
+            log.exception("usage parser failed; passing the rest of the stream through")
+            self.broken = True
+            return chunk
+
+
+def _is_success(flow: http.HTTPFlow) -> bool:
+    return flow.response is not None and 200 <= flow.response.status_code < 300
+
+
+class Metering:
+    def __init__(self, writer, limiter=None) -> None:
+        self.writer = writer
+        self.limiter = limiter
+        self.open: dict[int, tuple[http.HTTPFlow, Call]] = {}  # calls sent upstream, unsettled
+
+    @fail_closed
+    def request(self, flow: http.HTTPFlow) -> None:
+        call: Call | None = flow.metadata.get(CALL)
+        if call is None or not call.upstream or flow.response or flow.error:
+            return
+        if call.customer is None:  # last gate before upstream: never unauthenticated
+            raise RuntimeError("an API call reached metering without a customer")
+        if call.body is not None:
+            fmt = FORMATS.get(call.endpoint.usage)
+            if fmt and fmt.prepare and fmt.prepare(call.body):
+                flow.request.content = json.dumps(call.body).encode()
+                call.strip_usage_chunk = True
+        self.open[id(call)] = (flow, call)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        call: Call | None = flow.metadata.get(CALL)
+        if call is None or id(call) not in self.open:
+            return
+        call.ttfb = time.monotonic() - call.started
+        resp = flow.response
+        fmt = FORMATS.get(call.endpoint.usage)
+        is_sse = "text/event-stream" in resp.headers.get("content-type", "")
+        if is_sse:
+            parser_cls = fmt.sse if fmt else None
+        elif call.endpoint.streams_by_path and _is_success(flow):
+            parser_cls = fmt.json_stream if fmt else None
+        else:
+            return  # buffered; read in `response`
+        call.streamed = True
+        if parser_cls is None or not _is_success(flow):
+            resp.stream = True
+            return
+        if call.strip_usage_chunk:
+            call.parser = parser_cls(strip_usage_chunk=True)
+            if "content-length" in resp.headers:  # the body we forward is shorter
+                del resp.headers["content-length"]
+                resp.headers["transfer-encoding"] = "chunked"
+        else:
+            call.parser = parser_cls()
+        resp.stream = Tap(call.parser)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        call: Call | None = flow.metadata.get(CALL)
+        if call is None or id(call) not in self.open:
+            return
+        if call.parser is not None:
+            p = call.parser
+            self.settle(flow, call, p.usage, p.complete and not p.failed, p.out_chars)
+            return
+        result = BodyResult(None, None)
+        fmt = FORMATS.get(call.endpoint.usage)
+        if fmt and not call.streamed and _is_success(flow):
+            try:
+                obj = json.loads(flow.response.get_content(strict=False) or b"null")
+                result = fmt.body(obj) if isinstance(obj, dict) else result
+            except (ValueError, UnicodeDecodeError):
+                log.warning("%s: unreadable %s response body", call.request_id,
+                            call.endpoint.name)
+        self.settle(flow, call, result.usage, result.complete and result.usage is not None,
+                    0, result.model)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        call: Call | None = flow.metadata.get(CALL)
+        if call is None or id(call) not in self.open:
+            return
+        p = call.parser
+        if p is not None:
+            self.settle(flow, call, p.usage, False, p.out_chars)
+        else:
+            self.settle(flow, call, None, False, 0)
+
+    def done(self) -> None:
+        # Shutting down: whatever is still open is settled with what is known.
+        for flow, call in list(self.open.values()):
+            p = call.parser
+            self.settle(flow, call, p.usage if p else None, False, p.out_chars if p else 0)
+
+    def settle(self, flow: http.HTTPFlow, call: Call, usage: Usage | None, complete: bool,
+               out_chars: int, model: str | None = None) -> None:
+        if self.open.pop(id(call), None) is None:
+            return
+        ep = call.endpoint
+        status = flow.response.status_code if flow.response else 0
+        consumed = ep.usage is not None and not ep.free
+        if not consumed or not _is_success(flow):
+            # Counting, listing, an upstream refusal or no answer at all: nothing generated.
+            s_usage, s_complete, estimated = ZERO, flow.error is None, False
+        else:
+            s = settle(usage, complete, out_chars, call.input_estimate)
+            s_usage, s_complete, estimated = s.usage, s.complete, s.estimated
+        if call.parser is not None:
+            model = call.parser.model
+        now = time.monotonic()
+        record = {
+            "created_at": utcnow(),
+            "request_id": call.request_id,
+            "user": call.customer.user_id,
+            "api_key": call.customer.key_id,
+            "provider": call.provider.name,
+            "endpoint": ep.name,
+            "model": model or call.model or "",
+            "status": status,
+            "streamed": call.streamed,
+            "latency_ms": round((now - call.started) * 1000),
+            "ttfb_ms": round(call.ttfb * 1000) if call.ttfb is not None else None,
+            "input_tokens": s_usage.input_tokens,
+            "cache_read_tokens": s_usage.cache_read_tokens,
+            "cache_write_tokens": s_usage.cache_write_tokens,
+            "output_tokens": s_usage.output_tokens,
+            "reasoning_tokens": s_usage.reasoning_tokens,
+            "total_tokens": s_usage.total_tokens,
+            "complete": s_complete,
+            "estimated": estimated,
+        }
+        call.settled = True
+        if self.limiter is not None:
+            self.limiter.settle(call.customer, call.reserved, s_usage.total_tokens)
+        self.writer.submit(record)
+        flow.metadata["usage"] = {k: record[k] for k in ("input_tokens", "output_tokens",
+                                                         "total_tokens", "complete")}

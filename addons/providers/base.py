@@ -1,0 +1,98 @@
+"""What a provider is, as data: everything that differs between providers lives in one
+`Provider` per provider, and the addons ask it instead of branching on names."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from mitmproxy import http
+
+# Internal refusal kinds and their HTTP status; each provider words them its own way.
+STATUS = {
+    "invalid_request": 400,
+    "authentication": 401,
+    "permission": 403,
+    "not_found": 404,
+    "too_large": 413,
+    "rate_limit": 429,
+    "quota": 429,
+    "bad_gateway": 502,
+    "timeout": 504,
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One allowed endpoint family. `pattern` matches the path after the version segment."""
+
+    name: str
+    methods: frozenset[str]
+    pattern: re.Pattern
+    usage: str | None = None  # a usage.FORMATS name; None: consumes no tokens
+    free: bool = False  # token counting: free, never metered as consumption
+    json_body: bool = True  # POST bodies must be JSON objects
+    streams_by_path: bool = False  # Gemini's :streamGenerateContent streams without a flag
+
+
+def endpoint(name, methods, pattern, **kw) -> Endpoint:
+    return Endpoint(name, frozenset(methods.split()), re.compile(pattern + r"\Z"), **kw)
+
+
+@dataclass(frozen=True)
+class ErrorStyle:
+    """Builds the provider's error body for a refusal kind."""
+
+    build: Callable[[int, str, str, dict], dict]
+
+    def body(self, kind: str, message: str, **extra) -> tuple[int, bytes]:
+        status = STATUS[kind]
+        return status, json.dumps(self.build(status, kind, message, extra)).encode()
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    upstream: str  # origin, e.g. https://api.openai.com (set from config)
+    default_version: str
+    versions: frozenset[str]
+    endpoints: tuple[Endpoint, ...]
+    errors: ErrorStyle
+    credential_in: str  # where the upstream key goes: a header name, or "?key" for the query
+    model_of: Callable[[str, dict | None], str | None]  # (path after version, JSON body)
+    max_output: Callable[[dict], int | None]  # the request's output cap, for reservations
+    strip_headers: tuple[str, ...] = ()  # client headers never forwarded
+    default_headers: dict[str, str] = field(default_factory=dict)  # set when the client did not
+
+    def split_version(self, rest: list[str]) -> tuple[str, list[str]]:
+        """The API version segment of `rest`, or the default when the client left it out."""
+        if rest and rest[0] in self.versions:
+            return rest[0], rest[1:]
+        return self.default_version, rest
+
+    def find_endpoint(self, method: str, path: str) -> Endpoint | None:
+        for ep in self.endpoints:
+            if method in ep.methods and ep.pattern.match(path):
+                return ep
+        return None
+
+    def error_response(self, kind: str, message: str, headers: dict | None = None,
+                       **extra) -> http.Response:
+        status, body = self.errors.body(kind, message, **extra)
+        return http.Response.make(status, body, {"content-type": "application/json",
+                                                 **(headers or {})})
+
+
+def body_model(path: str, body: dict | None) -> str | None:
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) else None
+
+
+def first_int(body: dict, *names: str) -> int | None:
+    for name in names:
+        v = body.get(name)
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            return v
+    return None

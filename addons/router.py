@@ -1,0 +1,154 @@
+"""Router: which provider and endpoint a request is for, and where upstream it goes.
+
+`/v1/<provider>/<rest>` is checked against the provider's allow-list and rewritten to the
+provider's origin, with the default API version put in front unless `<rest>` names one. The raw
+path and query pass byte for byte; anything that could step outside the endpoint (dot segments,
+encoded slashes or dots, backslashes, empty segments) is refused before it can carry a credential.
+`/healthz` and `/v1/models` are answered here; every other path is left to the admin app.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+from urllib.parse import unquote, urlsplit
+
+from mitmproxy import http
+
+from .call import CALL, Call
+from .guard import fail_closed
+from .providers import Provider
+from .usage import estimate_tokens
+
+log = logging.getLogger(__name__)
+
+# Bytes never allowed in a path segment, raw or percent-decoded: separators, controls, DEL.
+_BAD_SEGMENT = re.compile(r"[/\\%\x00-\x20\x7f]")
+
+
+class PathRefused(ValueError):
+    pass
+
+
+def split_segments(raw_path: str) -> list[str]:
+    """The decoded segments of a path, refusing anything that could change its meaning."""
+    if not raw_path.startswith("/"):
+        raise PathRefused("the path must start with /")
+    segments = raw_path[1:].split("/")
+    decoded = []
+    for seg in segments:
+        if seg == "":
+            raise PathRefused("empty path segment")
+        try:
+            plain = unquote(seg, errors="strict")
+        except UnicodeDecodeError:
+            raise PathRefused("malformed percent-encoding") from None
+        if plain in (".", "..") or _BAD_SEGMENT.search(plain):
+            raise PathRefused(f"illegal path segment {seg!r}")
+        decoded.append(plain)
+    return decoded
+
+
+def json_response(status: int, obj, headers: dict | None = None) -> http.Response:
+    return http.Response.make(status, json.dumps(obj).encode(),
+                              {"content-type": "application/json", **(headers or {})})
+
+
+def gateway_error(status: int, message: str, code: str) -> http.Response:
+    """For requests that name no provider: OpenAI's shape, the lingua franca of SDKs."""
+    return json_response(status, {"error": {"message": message, "type": "invalid_request_error",
+                                            "param": None, "code": code}})
+
+
+class Router:
+    def __init__(self, providers: dict[str, Provider], prices=None) -> None:
+        self.providers = providers
+        self.prices = prices  # a PriceBook, for /v1/models
+        self.started = time.time()
+        self._targets = {name: urlsplit(p.upstream) for name, p in providers.items()}
+
+    @fail_closed
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error:
+            return
+        raw = flow.request.path
+        path, sep, query = raw.partition("?")
+        if path == "/healthz":
+            flow.response = json_response(200, {"status": "ok",
+                                                "uptime_s": round(time.time() - self.started)})
+            return
+        if path != "/v1" and not path.startswith("/v1/"):
+            return  # the admin app's
+        request_id = "req_" + secrets.token_hex(12)
+        try:
+            segments = split_segments(path)
+        except PathRefused as e:
+            flow.response = gateway_error(400, f"Invalid request path: {e}.", "invalid_path")
+            return
+        if segments == ["v1", "models"] and flow.request.method in ("GET", "HEAD"):
+            # Served here, once auth has found the caller; errors in OpenAI's shape.
+            flow.metadata[CALL] = Call(self.providers["openai"], None, "models", request_id)
+            return
+        provider = self.providers.get(segments[1]) if len(segments) > 1 else None
+        if provider is None:
+            flow.response = gateway_error(
+                404, f"Unknown route {path}. Use /v1/<provider>/... with one of: "
+                     f"{', '.join(sorted(self.providers))}.", "unknown_route")
+            return
+        version, rest = provider.split_version(segments[2:])
+        plain = "/".join(rest)
+        ep = provider.find_endpoint(flow.request.method, plain)
+        if ep is None:
+            flow.response = provider.error_response(
+                "not_found", f"{flow.request.method} {path} is not an endpoint this gateway "
+                             f"serves for {provider.name}.", request_id=request_id)
+            return
+        raw_rest = path.split("/", 3)[3]
+        if segments[2] not in provider.versions:
+            raw_rest = f"{version}/{raw_rest}"
+        target = self._targets[provider.name]
+        flow.request.scheme = target.scheme
+        flow.request.port = target.port or (443 if target.scheme == "https" else 80)
+        flow.request.host = target.hostname  # last: it rewrites the Host header from the above
+        flow.request.path = f"{target.path.rstrip('/')}/{raw_rest}{sep}{query}"
+        flow.metadata[CALL] = Call(provider, ep, plain, request_id)
+
+    @fail_closed
+    def request(self, flow: http.HTTPFlow) -> None:
+        call: Call | None = flow.metadata.get(CALL)
+        if call is None or flow.response or flow.error:
+            return
+        if not call.upstream:
+            flow.response = self.model_list(call)
+            return
+        ep = call.endpoint
+        if ep.json_body and flow.request.method == "POST":
+            try:
+                body = json.loads(flow.request.content or b"")
+            except (ValueError, UnicodeDecodeError):
+                body = None
+            if not isinstance(body, dict):
+                flow.response = call.provider.error_response(
+                    "invalid_request", "The request body must be a JSON object.",
+                    request_id=call.request_id)
+                return
+            call.body = body
+            call.input_estimate = estimate_tokens(len(flow.request.content))
+        call.model = call.provider.model_of(call.path, call.body)
+
+    def model_list(self, call: Call) -> http.Response:
+        """OpenAI's list shape, limited to what the caller's plan may use."""
+        allowed = call.customer.plan.allowed_models if call.customer else frozenset()
+        models = self.prices.models if self.prices else {}
+        data = [
+            {"id": name, "object": "model", "created": 0, "owned_by": m["provider"],
+             "display_name": m["display_name"],
+             "pricing": {k: float(m[f"{k}_per_mtok"])
+                         for k in ("input", "output", "cache_read", "cache_write")}}
+            for name, m in sorted(models.items())
+            if not allowed or name in allowed
+        ]
+        return json_response(200, {"object": "list", "data": data})

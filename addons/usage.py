@@ -1,0 +1,420 @@
+"""Usage parsers, one per response format: pure, incremental, no mitmproxy, no clock.
+
+A stream parser sees the bytes as they pass (`feed(chunk)` returns the bytes the client is owed,
+usually the chunk itself), then `finish()` at a clean end. It keeps the latest reported usage,
+whether the stream reached its terminal event, the model and how much text was delivered, so a
+stream cut short can still be settled. Rules follow shared/reference/providers.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+
+from .framing import JSONArraySplitter, SSEDecoder
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0  # uncached input
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    output_tokens: int = 0  # billed output, reasoning included
+    reasoning_tokens: int = 0  # part of output_tokens
+    total_tokens: int = 0
+
+    @classmethod
+    def of(cls, *, total: int | None = None, **fields: int) -> Usage:
+        u = cls(**{k: int(v or 0) for k, v in fields.items()})
+        computed = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.output_tokens
+        return replace(u, total_tokens=int(total) if total else computed)
+
+
+def estimate_tokens(chars: int) -> int:
+    """About four characters a token: used only where the provider never told us."""
+    return math.ceil(chars / 4) if chars > 0 else 0
+
+
+def _int(v) -> int:
+    return v if isinstance(v, int) else 0
+
+
+# --- Anthropic -------------------------------------------------------------------------------
+
+
+def anthropic_usage(u: dict) -> Usage:
+    details = u.get("output_tokens_details") or {}
+    return Usage.of(
+        input_tokens=_int(u.get("input_tokens")),
+        cache_read_tokens=_int(u.get("cache_read_input_tokens")),
+        cache_write_tokens=_int(u.get("cache_creation_input_tokens")),
+        output_tokens=_int(u.get("output_tokens")),
+        reasoning_tokens=_int(details.get("thinking_tokens")),
+    )  # Anthropic sends no total: it is the sum
+
+
+def openai_chat_usage(u: dict) -> Usage:
+    cached = _int((u.get("prompt_tokens_details") or {}).get("cached_tokens"))
+    cache_write = _int((u.get("prompt_tokens_details") or {}).get("cache_write_tokens"))
+    return Usage.of(
+        input_tokens=_int(u.get("prompt_tokens")) - cached - cache_write,
+        cache_read_tokens=cached,
+        cache_write_tokens=cache_write,
+        output_tokens=_int(u.get("completion_tokens")),
+        reasoning_tokens=_int((u.get("completion_tokens_details") or {}).get("reasoning_tokens")),
+        total=_int(u.get("total_tokens")),
+    )
+
+
+def openai_responses_usage(u: dict) -> Usage:
+    details = u.get("input_tokens_details") or {}
+    cached = _int(details.get("cached_tokens"))
+    cache_write = _int(details.get("cache_write_tokens"))
+    return Usage.of(
+        input_tokens=_int(u.get("input_tokens")) - cached - cache_write,
+        cache_read_tokens=cached,
+        cache_write_tokens=cache_write,
+        output_tokens=_int(u.get("output_tokens")),
+        reasoning_tokens=_int((u.get("output_tokens_details") or {}).get("reasoning_tokens")),
+        total=_int(u.get("total_tokens")),
+    )
+
+
+def openai_embeddings_usage(u: dict) -> Usage:
+    return Usage.of(input_tokens=_int(u.get("prompt_tokens")), total=_int(u.get("total_tokens")))
+
+
+def gemini_usage(u: dict) -> Usage:
+    cached = _int(u.get("cachedContentTokenCount"))
+    prompt = _int(u.get("promptTokenCount")) + _int(u.get("toolUsePromptTokenCount"))
+    thoughts = _int(u.get("thoughtsTokenCount"))
+    return Usage.of(
+        input_tokens=prompt - cached,
+        cache_read_tokens=cached,
+        output_tokens=_int(u.get("candidatesTokenCount")) + thoughts,
+        reasoning_tokens=thoughts,
+        total=_int(u.get("totalTokenCount")),
+    )
+
+
+# --- Non-streamed bodies ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BodyResult:
+    usage: Usage | None
+    model: str | None
+    complete: bool = True
+
+
+def parse_anthropic_body(obj: dict) -> BodyResult:
+    u = obj.get("usage")
+    return BodyResult(anthropic_usage(u) if isinstance(u, dict) else None, obj.get("model"))
+
+
+def parse_openai_chat_body(obj: dict) -> BodyResult:
+    u = obj.get("usage")
+    return BodyResult(openai_chat_usage(u) if isinstance(u, dict) else None, obj.get("model"))
+
+
+def parse_openai_responses_body(obj: dict) -> BodyResult:
+    u = obj.get("usage")
+    # Background responses come back queued with no usage yet: not a final count.
+    done = obj.get("status") in ("completed", "incomplete", "failed", "cancelled")
+    usage = openai_responses_usage(u) if isinstance(u, dict) else None
+    return BodyResult(usage, obj.get("model"), done and usage is not None)
+
+
+def parse_openai_embeddings_body(obj: dict) -> BodyResult:
+    u = obj.get("usage")
+    return BodyResult(openai_embeddings_usage(u) if isinstance(u, dict) else None,
+                      obj.get("model"))
+
+
+def parse_gemini_body(obj: dict) -> BodyResult:
+    u = obj.get("usageMetadata")
+    return BodyResult(gemini_usage(u) if isinstance(u, dict) else None, obj.get("modelVersion"))
+
+
+# --- Streams ---------------------------------------------------------------------------------
+
+
+class StreamParser:
+    """Base of the incremental parsers. Subclasses handle decoded events or objects."""
+
+    def __init__(self) -> None:
+        self.usage: Usage | None = None
+        self.model: str | None = None
+        self.complete = False
+        self.failed = False  # an error event arrived mid-stream
+        self.out_chars = 0  # delivered generated text, for an estimate when usage never came
+        self.events = 0
+        self.odd_events = 0
+
+    def feed(self, chunk: bytes) -> bytes:
+        raise NotImplementedError
+
+    def finish(self) -> bytes:
+        """The stream ended cleanly (EOF). Returns any bytes still owed to the client."""
+        return b""
+
+    def handle(self, name: str, data: str):
+        """One event; an event of a shape nobody expected is skipped, never fatal."""
+        self.events += 1
+        try:
+            return self.on_event(name, data)
+        except (AttributeError, TypeError, KeyError, ValueError):
+            self.odd_events += 1
+            return None
+
+    def on_event(self, name: str, data: str):
+        raise NotImplementedError
+
+    @property
+    def settled_complete(self) -> bool:
+        return self.complete and not self.failed and self.usage is not None
+
+
+class _SSEParser(StreamParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self._sse = SSEDecoder()
+
+    def feed(self, chunk: bytes) -> bytes:
+        for ev in self._sse.feed(chunk):
+            self.handle(ev.event, ev.data)
+        return chunk
+
+
+
+def _loads(data: str):
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+class AnthropicStream(_SSEParser):
+    """message_start sets usage; each message_delta overwrites the fields it carries
+    (cumulative, never summed); message_stop completes; an error event fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._u: dict = {}
+
+    def on_event(self, name: str, data: str) -> None:
+        obj = _loads(data)
+        if not isinstance(obj, dict):
+            return
+        kind = obj.get("type", name)
+        if kind == "content_block_delta":
+            d = obj.get("delta") or {}
+            for field in ("text", "thinking", "partial_json"):
+                if isinstance(d.get(field), str):
+                    self.out_chars += len(d[field])
+        elif kind == "message_start":
+            msg = obj.get("message") or {}
+            self.model = msg.get("model") or self.model
+            self._u = dict(msg.get("usage") or {})
+            self.usage = anthropic_usage(self._u)
+        elif kind == "message_delta":
+            for k, v in (obj.get("usage") or {}).items():
+                if v is not None:
+                    self._u[k] = v
+            self.usage = anthropic_usage(self._u)
+        elif kind == "message_stop":
+            self.complete = True
+        elif kind == "error":
+            self.failed = True
+
+
+class OpenAIChatStream(_SSEParser):
+    """Usage is in the last chunk whose usage is not null (the `choices: []` chunk that
+    include_usage adds); `[DONE]` completes. With `strip_usage_chunk` (the gateway asked for
+    usage on the client's behalf) that chunk is withheld from the client."""
+
+    def __init__(self, strip_usage_chunk: bool = False) -> None:
+        super().__init__()
+        self._strip = strip_usage_chunk
+        if strip_usage_chunk:
+            self._sse = SSEDecoder(keep_raw=True)
+
+    def feed(self, chunk: bytes) -> bytes:
+        if not self._strip:
+            return super().feed(chunk)
+        # Forward whole events only, so the usage-only one can be left out.
+        out = []
+        for ev in self._sse.feed(chunk):
+            if not self.handle(ev.event, ev.data):
+                out.append(ev.raw)
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        # An unterminated last event still belongs to the client.
+        return self._sse.pending_raw() if self._strip else b""
+
+    def on_event(self, name: str, data: str) -> bool:
+        """Returns True for the usage-only chunk."""
+        if data == "[DONE]":
+            self.complete = True
+            return False
+        obj = _loads(data)
+        if not isinstance(obj, dict):
+            return False
+        if "error" in obj and isinstance(obj["error"], dict):
+            self.failed = True
+            return False
+        self.model = obj.get("model") or self.model
+        choices = obj.get("choices") or []
+        for choice in choices:
+            delta = choice.get("delta") or {}
+            for field in ("content", "reasoning_content", "refusal"):
+                if isinstance(delta.get(field), str):
+                    self.out_chars += len(delta[field])
+            for call in delta.get("tool_calls") or []:
+                args = (call.get("function") or {}).get("arguments")
+                if isinstance(args, str):
+                    self.out_chars += len(args)
+        u = obj.get("usage")
+        if isinstance(u, dict):
+            self.usage = openai_chat_usage(u)
+            return not choices
+        return False
+
+
+_RESPONSES_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+_RESPONSES_TEXT = ("response.output_text.delta", "response.function_call_arguments.delta",
+                   "response.reasoning_summary_text.delta", "response.refusal.delta")
+
+
+class OpenAIResponsesStream(_SSEParser):
+    """Usage is `response.usage` of the terminal event; there is no [DONE]."""
+
+    def on_event(self, name: str, data: str) -> None:
+        obj = _loads(data)
+        if not isinstance(obj, dict):
+            return
+        kind = obj.get("type", name)
+        if kind in _RESPONSES_TEXT:
+            if isinstance(obj.get("delta"), str):
+                self.out_chars += len(obj["delta"])
+        elif kind in _RESPONSES_TERMINAL or kind in ("response.created", "response.in_progress"):
+            resp = obj.get("response") or {}
+            self.model = resp.get("model") or self.model
+            if isinstance(resp.get("usage"), dict):
+                self.usage = openai_responses_usage(resp["usage"])
+            if kind in _RESPONSES_TERMINAL:
+                self.complete = True
+                self.failed = kind == "response.failed" and self.usage is None
+        elif kind == "error":
+            self.failed = True
+
+
+class _GeminiMixin:
+    """Each chunk carries usageMetadata running totals: the last wins, never summed.
+    Complete once a candidate carried finishReason and no error object came."""
+
+    def on_object(self, obj) -> None:
+        if isinstance(obj, list):  # an error wrapped in a one-element array
+            for item in obj:
+                self.on_object(item)
+            return
+        if not isinstance(obj, dict):
+            return
+        if isinstance(obj.get("error"), dict):
+            self.failed = True
+            return
+        self.model = obj.get("modelVersion") or self.model
+        for cand in obj.get("candidates") or []:
+            for part in (cand.get("content") or {}).get("parts") or []:
+                if isinstance(part.get("text"), str):
+                    self.out_chars += len(part["text"])
+            if cand.get("finishReason"):
+                self.complete = True
+        if isinstance(obj.get("usageMetadata"), dict):
+            self.usage = gemini_usage(obj["usageMetadata"])
+
+
+class GeminiSSEStream(_GeminiMixin, _SSEParser):
+    def on_event(self, name: str, data: str) -> None:
+        self.on_object(_loads(data))
+
+
+class GeminiArrayStream(_GeminiMixin, StreamParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self._split = JSONArraySplitter()
+
+    def feed(self, chunk: bytes) -> bytes:
+        for raw in self._split.feed(chunk):
+            self.handle("", raw.decode("utf-8", "replace"))
+        return chunk
+
+    def on_event(self, name: str, data: str) -> None:
+        self.on_object(_loads(data))
+
+
+# --- Formats: which parser reads which endpoint's response -----------------------------------
+
+
+def ensure_include_usage(body: dict) -> bool:
+    """A Chat stream carries usage only when asked: ask on the client's behalf. True if the
+    body changed, so the extra usage-only chunk is withheld from that client."""
+    if body.get("stream") is not True:
+        return False
+    opts = body.get("stream_options")
+    opts = opts if isinstance(opts, dict) else {}
+    if opts.get("include_usage") is True:
+        return False
+    body["stream_options"] = {**opts, "include_usage": True}
+    return True
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    body: object  # callable(dict) -> BodyResult, for a buffered JSON response
+    sse: type[StreamParser] | None = None  # for text/event-stream
+    json_stream: type[StreamParser] | None = None  # for a streamed JSON array
+    prepare: object = None  # callable(body) -> bool: rewrites the request body for metering
+
+
+FORMATS = {
+    f.name: f
+    for f in (
+        Format("anthropic.messages", parse_anthropic_body, sse=AnthropicStream),
+        Format("openai.chat", parse_openai_chat_body, sse=OpenAIChatStream,
+               prepare=ensure_include_usage),
+        Format("openai.responses", parse_openai_responses_body, sse=OpenAIResponsesStream),
+        Format("openai.embeddings", parse_openai_embeddings_body),
+        Format("gemini.generate", parse_gemini_body, sse=GeminiSSEStream,
+               json_stream=GeminiArrayStream),
+        Format("gemini.embed", parse_gemini_body),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    usage: Usage
+    complete: bool
+    estimated: bool
+
+
+def settle(usage: Usage | None, complete: bool, out_chars: int,
+           input_estimate: int) -> Settlement:
+    """The record for a request: what the provider reported, or where the final count never
+    came, the last known figures raised to an estimate of what was delivered."""
+    if complete and usage is not None:
+        return Settlement(usage, True, False)
+    out_estimate = estimate_tokens(out_chars)
+    if usage is None:
+        return Settlement(Usage.of(input_tokens=input_estimate, output_tokens=out_estimate),
+                          False, True)
+    if usage.output_tokens >= out_estimate:
+        return Settlement(usage, False, False)
+    raised = replace(usage, output_tokens=out_estimate)
+    return Settlement(Usage.of(**{k: getattr(raised, k) for k in (
+        "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
+        "reasoning_tokens")}), False, True)

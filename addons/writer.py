@@ -1,0 +1,123 @@
+"""Usage records leave the event loop through a queue; a thread writes them in batches.
+
+The loop only enqueues (`submit`). Every `interval` seconds the writer prices the queued records
+from the catalog and inserts them in one transaction. A graceful stop writes everything queued;
+a crash loses at most the records of the last `interval` (see README, "Durability").
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from decimal import Decimal
+
+from models import ApiKey, ModelPrice, UsageRecord, db
+from models.catalog import catalog_name
+
+log = logging.getLogger(__name__)
+
+MILLION = Decimal(1_000_000)
+
+
+class PriceBook:
+    """The model catalog in memory: {model: ModelPrice fields}, reloaded off the loop."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, dict] = {}
+
+    def reload(self) -> None:
+        self.models = {m["model"]: m for m in ModelPrice.select().dicts()}
+
+    def cost(self, model: str, rec: dict) -> tuple[Decimal, bool]:
+        """USD for a record's tokens, and whether the model was in the catalog."""
+        name = catalog_name(model, self.models) if model else None
+        if name is None:
+            return Decimal(0), False
+        p = self.models[name]
+        total = (
+            rec["input_tokens"] * p["input_per_mtok"]
+            + rec["output_tokens"] * p["output_per_mtok"]
+            + rec["cache_read_tokens"] * p["cache_read_per_mtok"]
+            + rec["cache_write_tokens"] * p["cache_write_per_mtok"]
+        )
+        return Decimal(total) / MILLION, True
+
+
+class UsageWriter:
+    def __init__(self, prices: PriceBook, interval: float = 0.5, reload_every: float = 30.0):
+        self.prices = prices
+        self.interval = interval
+        self.reload_every = reload_every
+        self.written = 0
+        self._queue: queue.SimpleQueue[dict] = queue.SimpleQueue()
+        self._pending: list[dict] = []  # taken from the queue, not yet committed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="usage-writer", daemon=True)
+
+    def submit(self, record: dict) -> None:
+        self._queue.put(record)
+
+    def start(self) -> None:
+        self.prices.reload()
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Write everything queued, then end the thread."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        else:
+            self._flush()
+
+    def _run(self) -> None:
+        last_reload = time.monotonic()
+        while not self._stop.wait(self.interval):
+            if time.monotonic() - last_reload > self.reload_every:
+                self._safely(self.prices.reload)
+                last_reload = time.monotonic()
+            self._safely(self._flush)
+        # Stopping: keep trying a little while the database is busy, so nothing is lost.
+        for _ in range(20):
+            if self._safely(self._flush):
+                break
+            time.sleep(0.25)
+        db.close()
+
+    @staticmethod
+    def _safely(fn) -> bool:
+        try:
+            fn()
+            return True
+        except Exception:
+            log.exception("usage writer: %s failed; will retry", fn.__name__)
+            return False
+
+    def _flush(self) -> None:
+        while True:
+            try:
+                self._pending.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if not self._pending:
+            return
+        rows = [self._priced(r) for r in self._pending]
+        last_used: dict[int, object] = {}
+        for r in rows:
+            if r.get("api_key"):
+                last_used[r["api_key"]] = max(r["created_at"], last_used.get(r["api_key"],
+                                                                           r["created_at"]))
+        with db.atomic():
+            for i in range(0, len(rows), 200):
+                UsageRecord.insert_many(rows[i:i + 200]).execute()
+            for key_id, when in last_used.items():
+                ApiKey.update(last_used_at=when).where(ApiKey.id == key_id).execute()
+        self.written += len(rows)
+        self._pending.clear()
+
+    def _priced(self, rec: dict) -> dict:
+        if "cost_usd" in rec:
+            return rec
+        cost, priced = self.prices.cost(rec.get("model") or "", rec)
+        return {**rec, "cost_usd": cost, "priced": priced}

@@ -1,0 +1,111 @@
+"""Settings from the environment, read once.
+
+Every process (gateway, admin CLI, tests) builds one `Config` with `load()`; nothing else reads
+os.environ. Names are the interface other issues and the tests rely on; see the README table.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+PROVIDER_NAMES = ("anthropic", "openai", "gemini")
+
+DEFAULT_UPSTREAMS = {
+    "anthropic": "https://api.anthropic.com",
+    "openai": "https://api.openai.com",
+    "gemini": "https://generativelanguage.googleapis.com",
+}
+
+CREDENTIAL_VARS = {
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+}
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    database_url: str
+    host: str
+    port: int
+    upstreams: dict[str, str]
+    credentials: dict[str, str]
+    admin_password: str | None
+    key_cache_ttl: float
+    usage_flush_interval: float
+    body_size_limit: str
+    default_max_output_tokens: int
+    signup_enabled: bool
+    web_host: str
+    web_port: int
+    web_password: str | None
+    web_max_flows: int
+    upstream_insecure: bool
+    connect_timeout: float
+    read_timeout: float
+    shutdown_grace: float
+
+    @property
+    def mitm_confdir(self) -> Path:
+        return self.data_dir / "mitmproxy"
+
+    def secret_key(self) -> str:
+        """SECRET_KEY, or one generated on first use and kept in the data folder."""
+        if value := os.environ.get("SECRET_KEY"):
+            return value
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        return path.read_text().strip()
+
+
+def load(env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("DATA_DIR") or ROOT / "data").resolve()
+    return Config(
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'gateway.db'}",
+        host=env.get("GATEWAY_HOST") or "127.0.0.1",
+        port=int(env.get("GATEWAY_PORT") or 8080),
+        upstreams={
+            name: (env.get(f"UPSTREAM_{name.upper()}_URL") or url).rstrip("/")
+            for name, url in DEFAULT_UPSTREAMS.items()
+        },
+        credentials={name: env.get(var, "") for name, var in CREDENTIAL_VARS.items()},
+        admin_password=env.get("ADMIN_PASSWORD") or None,
+        key_cache_ttl=float(env.get("KEY_CACHE_TTL") or 4.0),
+        usage_flush_interval=float(env.get("USAGE_FLUSH_INTERVAL") or 0.5),
+        body_size_limit=env.get("BODY_SIZE_LIMIT") or "32m",
+        default_max_output_tokens=int(env.get("DEFAULT_MAX_OUTPUT_TOKENS") or 4096),
+        signup_enabled=_flag(env.get("SIGNUP_ENABLED"), True),
+        web_host=env.get("MITMWEB_HOST") or "127.0.0.1",
+        web_port=int(env.get("MITMWEB_PORT") or 8081),
+        web_password=env.get("MITMWEB_PASSWORD") or None,
+        web_max_flows=int(env.get("MITMWEB_MAX_FLOWS") or 1000),
+        upstream_insecure=_flag(env.get("UPSTREAM_INSECURE"), False),
+        connect_timeout=float(env.get("UPSTREAM_CONNECT_TIMEOUT") or 10),
+        read_timeout=float(env.get("UPSTREAM_READ_TIMEOUT") or 600),
+        shutdown_grace=float(env.get("SHUTDOWN_GRACE") or 20),
+    )
+
+
+@functools.cache
+def get() -> Config:
+    """The process-wide settings, read once."""
+    return load()

@@ -1,0 +1,39 @@
+"""The database binding: one deferred database, bound once from DATABASE_URL."""
+
+from pathlib import Path
+
+from peewee import DatabaseProxy, Model, SqliteDatabase
+from playhouse import db_url
+
+db = DatabaseProxy()
+
+# WAL lets the admin UI read while the usage writer writes; busy_timeout makes a writer wait
+# for the lock instead of failing with "database is locked".
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 10000,
+    "foreign_keys": 1,
+    "synchronous": "normal",
+}
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+
+
+def bind(url: str):
+    """Bind the models to the database at `url` (sqlite:///..., postgresql://...)."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        database = db_url.connect(url, pragmas=SQLITE_PRAGMAS)
+    else:
+        database = db_url.connect(url)
+    db.initialize(database)
+    return database
+
+
+def is_sqlite() -> bool:
+    return isinstance(db.obj, SqliteDatabase)

@@ -1,0 +1,46 @@
+"""First-run set-up: tables, the four plans, the demo users and the price catalog."""
+
+from .base import db
+from .catalog import load_catalog
+from .security import hash_password, new_password
+from .tables import ALL_TABLES, Plan, User
+
+PLANS = [
+    dict(name="Explorer", requests_per_minute=20, monthly_tokens=100_000, price_cents=0,
+         description="Free: try every provider behind one endpoint."),
+    dict(name="Startup", requests_per_minute=60, monthly_tokens=1_000_000, price_cents=2900,
+         description="For a product's first customers."),
+    dict(name="Growth", requests_per_minute=200, monthly_tokens=10_000_000, price_cents=9900,
+         description="For products in production."),
+    dict(name="Enterprise", requests_per_minute=1000, monthly_tokens=None, price_cents=None,
+         description="Unlimited tokens at a custom price."),
+]
+
+DEMO_USERS = [
+    ("admin@llm-gateway.io", "admin", "Enterprise"),
+    ("demo@startup.ai", "user", "Startup"),
+    ("dev@enterprise.com", "user", "Growth"),
+    ("test@free.com", "user", "Explorer"),
+]
+
+
+def create_tables() -> None:
+    db.create_tables(ALL_TABLES, safe=True)
+
+
+def seed(admin_password: str | None = None) -> dict[str, str]:
+    """Create what is missing. Returns {email: password} for users created now, to print once."""
+    create_tables()
+    created: dict[str, str] = {}
+    with db.atomic():
+        for fields in PLANS:
+            Plan.get_or_create(name=fields["name"], defaults=fields)
+        for email, role, plan in DEMO_USERS:
+            if User.get_or_none(User.email == email):
+                continue
+            password = (admin_password if role == "admin" else None) or new_password()
+            User.create(email=email, role=role, plan=Plan.get(Plan.name == plan),
+                        password_hash=hash_password(password))
+            created[email] = password
+    load_catalog()
+    return created

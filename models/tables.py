@@ -1,0 +1,114 @@
+"""The domain: plans, users, their API keys, the model catalog and one usage record per request."""
+
+import datetime as dt
+import json
+
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    DecimalField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from .base import BaseModel
+
+
+def utcnow() -> dt.datetime:
+    # Naive UTC everywhere: SQLite has no time zones, and months are counted in UTC.
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Plan(BaseModel):
+    name = CharField(unique=True)
+    requests_per_minute = IntegerField()
+    monthly_tokens = BigIntegerField(null=True)  # None: unlimited
+    price_cents = IntegerField(null=True)  # None: custom price
+    description = TextField(default="")
+    allowed_models = TextField(default="")  # JSON list; empty: every model
+
+    @property
+    def unlimited(self) -> bool:
+        return self.monthly_tokens is None
+
+    @property
+    def model_list(self) -> list[str]:
+        return json.loads(self.allowed_models) if self.allowed_models else []
+
+    @model_list.setter
+    def model_list(self, models: list[str]) -> None:
+        self.allowed_models = json.dumps(sorted(set(models))) if models else ""
+
+
+class User(BaseModel):
+    email = CharField(unique=True)
+    password_hash = CharField()
+    role = CharField(default="user")  # "admin" | "user"
+    plan = ForeignKeyField(Plan, backref="users")
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    failed_logins = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class ApiKey(BaseModel):
+    user = ForeignKeyField(User, backref="keys", on_delete="CASCADE")
+    name = CharField(default="")
+    prefix = CharField(unique=True)  # shown in lists and logs; not a secret
+    secret_hash = CharField(unique=True)  # sha256 of the whole key
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class ModelPrice(BaseModel):
+    """USD per million tokens. A model absent here is metered in tokens and flagged unpriced."""
+
+    model = CharField(unique=True)
+    provider = CharField()
+    display_name = CharField(default="")
+    input_per_mtok = DecimalField(max_digits=12, decimal_places=6)
+    output_per_mtok = DecimalField(max_digits=12, decimal_places=6)
+    cache_read_per_mtok = DecimalField(max_digits=12, decimal_places=6, default=0)
+    cache_write_per_mtok = DecimalField(max_digits=12, decimal_places=6, default=0)
+
+
+class UsageRecord(BaseModel):
+    created_at = DateTimeField(default=utcnow, index=True)
+    request_id = CharField(default="")
+    user = ForeignKeyField(User, backref="usage", on_delete="CASCADE")
+    api_key = ForeignKeyField(ApiKey, null=True, backref="usage", on_delete="SET NULL")
+    provider = CharField()
+    endpoint = CharField()
+    model = CharField(default="")
+    status = IntegerField(default=0)  # 0: no response reached the client
+    streamed = BooleanField(default=False)
+    latency_ms = IntegerField(default=0)
+    ttfb_ms = IntegerField(null=True)
+    input_tokens = BigIntegerField(default=0)  # uncached input
+    cache_read_tokens = BigIntegerField(default=0)
+    cache_write_tokens = BigIntegerField(default=0)
+    output_tokens = BigIntegerField(default=0)  # billed output, reasoning included
+    reasoning_tokens = BigIntegerField(default=0)  # part of output_tokens
+    total_tokens = BigIntegerField(default=0)
+    cost_usd = DecimalField(max_digits=18, decimal_places=9, default=0, auto_round=True)
+    priced = BooleanField(default=True)
+    complete = BooleanField(default=True)
+    estimated = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("user", "created_at"), False),)
+
+
+ALL_TABLES = [Plan, User, ApiKey, ModelPrice, UsageRecord]

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Start llm-gateway: ./start.sh [--port N] [--web]
+#   Creates .venv (Python 3.12+) and installs requirements when needed, creates and seeds the
+#   database on first run, then runs the gateway in the foreground (Ctrl-C or SIGTERM stops it).
+#   --setup-only prepares the venv and exits (the test command uses it).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+find_python() {
+  local candidate version
+  for candidate in "${PYTHON:-}" python3.12 python3.13 python3.14 python3; do
+    [ -n "$candidate" ] || continue
+    command -v "$candidate" >/dev/null 2>&1 || continue
+    version=$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || continue
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
+    found="$found $candidate=$version"
+  done
+  return 1
+}
+
+setup_venv() {
+  local stamp=.venv/.requirements-stamp want
+  if [ ! -x .venv/bin/python ]; then
+    found=""
+    if ! py=$(find_python); then
+      echo "error: llm-gateway needs Python 3.12 or newer (mitmproxy 12); found:${found:- none}." >&2
+      echo "Install Python 3.12+ or set PYTHON=/path/to/python3.12." >&2
+      exit 1
+    fi
+    echo "creating .venv with $("$py" --version)" >&2
+    "$py" -m venv .venv
+    .venv/bin/python -m pip install --quiet --upgrade pip
+  fi
+  want=$(cat "$@" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "installing $*" >&2
+    for req in "$@"; do .venv/bin/python -m pip install --quiet -r "$req"; done
+    echo "$want" > "$stamp"
+  fi
+}
+
+port=""; web=""; setup_only=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --port) port="$2"; shift 2 ;;
+    --port=*) port="${1#*=}"; shift ;;
+    --web) web="--web"; shift ;;
+    --setup-only) setup_only=1; shift ;;
+    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+if [ -n "$setup_only" ]; then
+  setup_venv requirements.txt
+  exit 0
+fi
+setup_venv requirements.txt
+.venv/bin/python -m admin init-db
+exec .venv/bin/python -m addons ${port:+--port "$port"} $web

@@ -1,0 +1,157 @@
+"""Shared fixtures: fake providers on loopback and the real gateway process in front of them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import fakes  # noqa: E402
+
+UPSTREAM_SECRETS = {
+    "anthropic": "sk-ant-UPSTREAM-secret-0001",
+    "openai": "sk-proj-UPSTREAM-secret-0002",
+    "gemini": "AIzaUPSTREAM-secret-0003",
+}
+ADMIN_PASSWORD = "admin-test-password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gateway:
+    """A running gateway process and the database it uses."""
+
+    def __init__(self, data_dir: Path, env: dict, port: int) -> None:
+        self.data_dir = data_dir
+        self.env = env
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen | None = None
+        self.log_path = data_dir / "gateway.log"
+
+    def admin(self, *args: str, input: str | None = None, check: bool = True):
+        return subprocess.run([sys.executable, "-m", "admin", *args], cwd=ROOT, env=self.env,
+                              input=input, capture_output=True, text=True, check=check)
+
+    def start(self) -> "Gateway":
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "addons", "--port", str(self.port)],
+                                     cwd=ROOT, env=self.env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gateway exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("gateway did not answer /healthz within 30 s")
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc is None:
+            return 0
+        self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self.proc = None
+        self.log.close()
+        return code
+
+    # --- database helpers (the test process binds to the same database) ---
+
+    def create_key(self, email: str, name: str = "test") -> str:
+        from admin.keys import create_key
+        from models import User
+
+        secret, _ = create_key(User.get(User.email == email), name)
+        return secret
+
+    def records(self, key: str, count: int = 1, timeout: float = 10.0):
+        """The usage records of `key`, waiting until at least `count` were written."""
+        from models import ApiKey, UsageRecord
+        from models.security import hash_key
+
+        api_key = ApiKey.get(ApiKey.secret_hash == hash_key(key))
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = list(UsageRecord.select().where(UsageRecord.api_key == api_key)
+                        .order_by(UsageRecord.id))
+            if len(rows) >= count or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.1)
+
+
+def gateway_env(data_dir: Path, fake_servers: dict, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "UPSTREAM_"))}
+    env.update(
+        DATA_DIR=str(data_dir),
+        DATABASE_URL=f"sqlite:///{data_dir / 'gateway.db'}",
+        ADMIN_PASSWORD=ADMIN_PASSWORD,
+        ANTHROPIC_API_KEY=UPSTREAM_SECRETS["anthropic"],
+        OPENAI_API_KEY=UPSTREAM_SECRETS["openai"],
+        GEMINI_API_KEY=UPSTREAM_SECRETS["gemini"],
+        UPSTREAM_ANTHROPIC_URL=fake_servers["anthropic"].url,
+        UPSTREAM_OPENAI_URL=fake_servers["openai"].url,
+        UPSTREAM_GEMINI_URL=fake_servers["gemini"].url,
+        USAGE_FLUSH_INTERVAL="0.2",
+        KEY_CACHE_TTL="2",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def fake_servers():
+    servers = fakes.start_all(UPSTREAM_SECRETS)
+    yield servers
+    for s in servers.values():
+        s.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fakes(request):
+    """Each test sees only its own upstream requests."""
+    if "fake_servers" in request.fixturenames or "gateway" in request.fixturenames:
+        servers = request.getfixturevalue("fake_servers")
+        for s in servers.values():
+            with s.state.lock:
+                s.state.requests.clear()
+                s.state.reported.clear()
+                s.state.fail_counts.clear()
+            s.state.hold.clear()
+            s.state.holding.clear()
+    yield
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory, fake_servers):
+    data_dir = tmp_path_factory.mktemp("gateway-data")
+    gw = Gateway(data_dir, gateway_env(data_dir, fake_servers), free_port())
+    gw.admin("init-db")
+    from models import bind
+
+    bind(gw.env["DATABASE_URL"])
+    gw.start()
+    yield gw
+    gw.stop()
