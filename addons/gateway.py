@@ -118,6 +118,18 @@ def web_master(opts: options.Options, cfg: config_module.Config):
     return m
 
 
+async def drain(m, router: Router, metering: Metering, grace: float) -> None:
+    """Graceful stop: refuse new calls, give open ones `grace` seconds to finish, then stop
+    (the addons' `done` settles what is still open and the writer flushes everything)."""
+    router.draining = True
+    deadline = asyncio.get_running_loop().time() + grace
+    while metering.open and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    if metering.open:
+        log.warning("stopping with %d calls still open after %.0fs", len(metering.open), grace)
+    m.shutdown()
+
+
 async def serve(cfg: config_module.Config, web: bool = False) -> None:
     bind(cfg.database_url)
     create_tables()
@@ -133,9 +145,19 @@ async def serve(cfg: config_module.Config, web: bool = False) -> None:
     )
     chain, _ = build_chain(cfg)
     m.addons.add(*chain)
+    router = next(a for a in chain if isinstance(a, Router))
+    metering = next(a for a in chain if isinstance(a, Metering))
     loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task] = []
+
+    def on_signal() -> None:
+        if stopping:  # a second signal: stop now
+            m.shutdown()
+        else:
+            stopping.append(loop.create_task(drain(m, router, metering, cfg.shutdown_grace)))
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, m.shutdown)
+        loop.add_signal_handler(sig, on_signal)
     log.warning("llm-gateway listening on http://%s:%d%s", cfg.host, cfg.port,
                 f" (mitmweb on http://{cfg.web_host}:{cfg.web_port})" if web else "")
     await m.run()

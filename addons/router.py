@@ -68,6 +68,7 @@ class Router:
         self.providers = providers
         self.prices = prices  # a PriceBook, for /v1/models
         self.started = time.time()
+        self.draining = False  # stopping: new API calls are refused, open ones finish
         self._targets = {name: urlsplit(p.upstream) for name, p in providers.items()}
 
     @fail_closed
@@ -77,8 +78,10 @@ class Router:
         raw = flow.request.path
         path, sep, query = raw.partition("?")
         if path == "/healthz":
-            flow.response = json_response(200, {"status": "ok",
-                                                "uptime_s": round(time.time() - self.started)})
+            flow.response = json_response(
+                503 if self.draining else 200,
+                {"status": "stopping" if self.draining else "ok",
+                 "uptime_s": round(time.time() - self.started)})
             return
         if path != "/v1" and not path.startswith("/v1/"):
             return  # the admin app's
@@ -97,6 +100,11 @@ class Router:
             flow.response = gateway_error(
                 404, f"Unknown route {path}. Use /v1/<provider>/... with one of: "
                      f"{', '.join(sorted(self.providers))}.", "unknown_route")
+            return
+        if self.draining:
+            flow.response = provider.error_response(
+                "unavailable", "The gateway is restarting; please retry in a moment.",
+                headers={"retry-after": "2"}, request_id=request_id)
             return
         version, rest = provider.split_version(segments[2:])
         plain = "/".join(rest)

@@ -115,6 +115,7 @@ def gateway_env(data_dir: Path, fake_servers: dict, **extra: str) -> dict:
         UPSTREAM_GEMINI_URL=fake_servers["gemini"].url,
         USAGE_FLUSH_INTERVAL="0.2",
         KEY_CACHE_TTL="2",
+        SHUTDOWN_GRACE="5",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

@@ -60,6 +60,7 @@ def test_openai_chat(gateway, fake_servers, key):
     assert r.usage.total_tokens == 18
     req = fake_servers["openai"].state.requests[-1]
     assert req["path"] == "/v1/chat/completions"
+    assert req["headers"]["host"] == fake_servers["openai"].url.removeprefix("http://")
     assert req["headers"]["authorization"] == f"Bearer {UPSTREAM_SECRETS['openai']}"
     assert req["headers"]["accept-encoding"] == "identity"
     assert_no_customer_key(req, key)

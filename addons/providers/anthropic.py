@@ -11,6 +11,7 @@ ERROR_TYPES = {
     "rate_limit": "rate_limit_error",
     "quota": "rate_limit_error",
     "bad_gateway": "api_error",
+    "unavailable": "overloaded_error",
     "timeout": "timeout_error",
 }
 

@@ -20,6 +20,7 @@ STATUS = {
     "rate_limit": 429,
     "quota": 429,
     "bad_gateway": 502,
+    "unavailable": 503,
     "timeout": 504,
 }
 

@@ -13,6 +13,7 @@ STATUSES = {
     "rate_limit": "RESOURCE_EXHAUSTED",
     "quota": "RESOURCE_EXHAUSTED",
     "bad_gateway": "UNAVAILABLE",
+    "unavailable": "UNAVAILABLE",
     "timeout": "DEADLINE_EXCEEDED",
 }
 

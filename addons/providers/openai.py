@@ -11,6 +11,7 @@ ERROR_CODES = {
     "rate_limit": ("requests", "rate_limit_exceeded"),
     "quota": ("insufficient_quota", "insufficient_quota"),
     "bad_gateway": ("server_error", "bad_gateway"),
+    "unavailable": ("server_error", "server_is_overloaded"),
     "timeout": ("server_error", "timeout"),
 }
 

@@ -1,0 +1,168 @@
+"""Router and auth as units, with mitmproxy's own test helpers (taddons, tflow)."""
+
+from __future__ import annotations
+
+import pytest
+from mitmproxy import http
+from mitmproxy.test import taddons, tflow, tutils
+
+from addons.auth import Auth, remove_query_param, take_customer_key
+from addons.call import CALL, Customer, PlanInfo
+from addons.providers import configured
+from addons.router import PathRefused, Router, split_segments
+
+UPSTREAMS = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com",
+             "gemini": "https://generativelanguage.googleapis.com"}
+GOOD_KEY = "gw-" + "A" * 43
+CUSTOMER = Customer(1, "c@example.com", 7, "gw-AAAAAAAA",
+                    PlanInfo("Startup", 60, 1_000_000, frozenset()))
+
+
+def hdrs(pairs) -> http.Headers:
+    return http.Headers([(k if isinstance(k, bytes) else k.encode(),
+                          v if isinstance(v, bytes) else v.encode()) for k, v in pairs])
+
+
+def flow_for(path: str, method: str = "POST", headers=(), body: bytes = b"{}"):
+    req = tutils.treq(host="placeholder.invalid", port=1, path=path.encode(),
+                      method=method.encode(),
+                      headers=hdrs([("host", "placeholder.invalid:1"), *headers]), content=body)
+    return tflow.tflow(req=req)
+
+
+def route(path: str, **kw):
+    f = flow_for(path, **kw)
+    with taddons.context():
+        Router(configured(UPSTREAMS)).requestheaders(f)
+    return f
+
+
+@pytest.mark.parametrize("path,url", [
+    ("/v1/anthropic/messages", "https://api.anthropic.com/v1/messages"),
+    ("/v1/anthropic/v1/messages?beta=true", "https://api.anthropic.com/v1/messages?beta=true"),
+    ("/v1/openai/chat/completions", "https://api.openai.com/v1/chat/completions"),
+    ("/v1/openai/v1/responses", "https://api.openai.com/v1/responses"),
+    ("/v1/gemini/models/gemini-2.5-flash:generateContent",
+     "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"),
+    ("/v1/gemini/v1/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+     "https://generativelanguage.googleapis.com/v1/models/gemini-2.5-flash:streamGenerateContent?alt=sse"),
+    ("/v1/gemini/v1alpha/models/m-1:countTokens",
+     "https://generativelanguage.googleapis.com/v1alpha/models/m-1:countTokens"),
+])
+def test_routes_to_provider_with_default_version(path, url):
+    f = route(path)
+    assert f.response is None
+    assert f.request.url == url
+    assert f.request.host_header == url.split("/")[2]
+    assert f.metadata[CALL].provider.name == path.split("/")[2]
+
+
+def test_query_bytes_pass_unchanged():
+    f = route("/v1/gemini/models/m:streamGenerateContent?alt=sse&x=%2F%20a+b")
+    assert f.request.path.endswith("?alt=sse&x=%2F%20a+b")
+
+
+@pytest.mark.parametrize("path", ["/v1/openai/files", "/v1/anthropic/v1/messages/batches",
+                                  "/v1/gemini/v1beta/tunedModels/x:generateContent",
+                                  "/v1/openai"])
+def test_endpoint_outside_allow_list_is_404(path):
+    f = route(path)
+    assert f.response.status_code == 404
+    assert f.request.host == "placeholder.invalid"  # never rewritten to the provider
+
+
+def test_method_is_part_of_the_allow_list():
+    assert route("/v1/openai/chat/completions", method="GET").response.status_code == 404
+
+
+def test_healthz_and_admin_paths():
+    assert route("/healthz", method="GET").response.status_code == 200
+    f = route("/login", method="GET")
+    assert f.response is None and CALL not in f.metadata
+
+
+@pytest.mark.parametrize("raw", ["/v1/openai/../x", "/v1/openai/a/./b", "/v1/openai//x",
+                                 "/v1/openai/%2e%2e/x", "/v1/openai/%2E/x", "/v1/openai/a%2fb",
+                                 "/v1/openai/a%5Cb", "/v1/openai/a\\b", "/v1/openai/%00",
+                                 "/v1/openai/%252e%252e", "/v1/openai/%ff", "/v1/openai/a b"])
+def test_path_tricks_refused(raw):
+    with pytest.raises(PathRefused):
+        split_segments(raw)
+    f = route(raw)
+    assert f.response.status_code == 400
+    assert f.request.host == "placeholder.invalid"
+
+
+def test_key_from_each_carrier_and_all_removed():
+    for headers, path in [
+        ((("x-api-key", GOOD_KEY),), "/p"),
+        ((("authorization", f"Bearer {GOOD_KEY}"),), "/p"),
+        ((("x-goog-api-key", GOOD_KEY),), "/p"),
+        ((), f"/p?alt=sse&key={GOOD_KEY}"),
+    ]:
+        req = tutils.treq(path=path.encode(), headers=hdrs(headers))
+        assert take_customer_key(req) == GOOD_KEY
+        assert GOOD_KEY not in req.path and GOOD_KEY not in str(req.headers)
+
+
+def test_remove_query_param_keeps_other_bytes():
+    assert remove_query_param("/a?x=%2F&key=s&y=1+2", "key") == ("/a?x=%2F&y=1+2", ["s"])
+    assert remove_query_param("/a?key=s", "key") == ("/a", ["s"])
+    assert remove_query_param("/a", "key") == ("/a", [])
+
+
+class FakeKeys:
+    def __init__(self, customer):
+        self.customer = customer
+        self.asked = []
+
+    async def resolve(self, key):
+        self.asked.append(key)
+        return self.customer if key == GOOD_KEY else None
+
+
+async def run_auth(path, headers, keys, credentials=None):
+    f = flow_for(path, headers=headers)
+    with taddons.context():
+        Router(configured(UPSTREAMS)).requestheaders(f)
+        await Auth(keys, credentials or {"anthropic": "sk-up-a", "openai": "sk-up-o",
+                                          "gemini": "AIza-up"}).requestheaders(f)
+    return f
+
+
+async def test_auth_injects_provider_credential_its_way():
+    keys = FakeKeys(CUSTOMER)
+    f = await run_auth("/v1/anthropic/messages", [(b"authorization", f"Bearer {GOOD_KEY}".encode())],
+                       keys)
+    assert f.request.headers["x-api-key"] == "sk-up-a"
+    assert "authorization" not in f.request.headers
+    assert f.request.headers["anthropic-version"] == "2023-06-01"
+    assert f.request.headers["accept-encoding"] == "identity"
+    f = await run_auth("/v1/openai/chat/completions", [(b"x-api-key", GOOD_KEY.encode()),
+                                                       (b"openai-organization", b"org-c")], keys)
+    assert f.request.headers["authorization"] == "Bearer sk-up-o"
+    assert "x-api-key" not in f.request.headers and "openai-organization" not in f.request.headers
+    f = await run_auth(f"/v1/gemini/models/m:generateContent?alt=sse&key={GOOD_KEY}", [], keys)
+    assert f.request.path == "/v1beta/models/m:generateContent?alt=sse&key=AIza-up"
+    assert f.metadata[CALL].customer == CUSTOMER
+
+
+async def test_auth_refuses_in_provider_shape_without_lookup_for_garbage():
+    keys = FakeKeys(CUSTOMER)
+    f = await run_auth("/v1/anthropic/messages", [(b"x-api-key", "gw-ü\x00".encode())], keys)
+    assert f.response.status_code == 401
+    assert f.response.json()["error"]["type"] == "authentication_error"
+    assert keys.asked == []
+    f = await run_auth("/v1/gemini/models/m:generateContent", [], keys)
+    assert f.response.json()["error"]["status"] == "UNAUTHENTICATED"
+
+
+async def test_auth_failure_fails_closed():
+    class Broken:
+        async def resolve(self, key):
+            raise RuntimeError("database is locked")
+
+    f = await run_auth("/v1/openai/chat/completions", [(b"x-api-key", GOOD_KEY.encode())],
+                       Broken())
+    assert f.response.status_code == 502
+    assert f.metadata[CALL].customer is None
