@@ -145,6 +145,30 @@ def _fresh_fakes(request):
     yield
 
 
+@pytest.fixture
+def make_gateway(tmp_path, fake_servers):
+    """Gateways of a test's own (initialised, bound, not yet started), for tests that stop,
+    restart or seed them. The test process is bound back to the session database after."""
+    from models import bind, db
+
+    previous = db.obj
+    made: list[Gateway] = []
+
+    def make(**env: str) -> Gateway:
+        data_dir = tmp_path / f"gw{len(made)}"
+        data_dir.mkdir()
+        gw = Gateway(data_dir, gateway_env(data_dir, fake_servers, **env), free_port())
+        gw.admin("init-db")
+        bind(gw.env["DATABASE_URL"])
+        made.append(gw)
+        return gw
+
+    yield make
+    for gw in made:
+        gw.stop()
+    db.initialize(previous)
+
+
 @pytest.fixture(scope="session")
 def gateway(tmp_path_factory, fake_servers):
     data_dir = tmp_path_factory.mktemp("gateway-data")

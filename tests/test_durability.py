@@ -10,25 +10,15 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import Gateway, free_port, gateway_env
+from tests.conftest import Gateway
 
 
 @pytest.fixture
-def fresh_gateway(tmp_path, fake_servers):
-    """A gateway of its own, for tests that stop and restart it."""
-    gw = Gateway(tmp_path, gateway_env(tmp_path, fake_servers, SHUTDOWN_GRACE="10"),
-                 free_port())
-    gw.admin("init-db")
+def fresh_gateway(make_gateway):
+    gw = make_gateway(SHUTDOWN_GRACE="10")
     gw.admin("create-plan", "Load", "--rpm", "100000", "--monthly-tokens", "unlimited")
     gw.admin("create-user", "load@example.com", "--plan", "Load")
-    from models import bind, db
-
-    previous = db.obj
-    bind(gw.env["DATABASE_URL"])
-    gw.start()
-    yield gw
-    gw.stop()
-    db.initialize(previous)
+    return gw.start()
 
 
 REQUESTS = [
