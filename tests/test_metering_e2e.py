@@ -192,14 +192,18 @@ def test_gemini_embed(gateway, key):
 # --- Ends badly ---------------------------------------------------------------------------------
 
 
+def read_anthropic_stream(gateway, key, mode: str) -> None:
+    with ant(gateway, key).messages.stream(model="claude-sonnet-4-6", max_tokens=64,
+                                           messages=MSG,
+                                           extra_headers={**H, "x-fake-mode": mode}) as s:
+        for _ in s.text_stream:
+            pass
+
+
 def test_upstream_cut_mid_stream(gateway, key):
     # The client sees the stream end abnormally, never a fake completion.
     with pytest.raises((anthropic.APIConnectionError, httpx2.RemoteProtocolError)):
-        with ant(gateway, key).messages.stream(
-                model="claude-sonnet-4-6", max_tokens=64, messages=MSG,
-                extra_headers={**H, "x-fake-mode": "cut:6"}) as s:
-            for _ in s.text_stream:
-                pass
+        read_anthropic_stream(gateway, key, "cut:6")
     rec = only_record(gateway, key)
     assert not rec.complete
     assert rec.input_tokens == 25 and rec.cache_read_tokens == 3 and rec.cache_write_tokens == 2
@@ -208,11 +212,7 @@ def test_upstream_cut_mid_stream(gateway, key):
 
 def test_error_event_mid_stream(gateway, key):
     with pytest.raises(anthropic.APIStatusError):
-        with ant(gateway, key).messages.stream(
-                model="claude-sonnet-4-6", max_tokens=64, messages=MSG,
-                extra_headers={**H, "x-fake-mode": "error-event"}) as s:
-            for _ in s.text_stream:
-                pass
+        read_anthropic_stream(gateway, key, "error-event")
     rec = only_record(gateway, key)
     assert not rec.complete and rec.input_tokens == 25 and rec.status == 200
 
