@@ -23,6 +23,7 @@ from models import UsageRecord, bind, utcnow
 from models.seed import create_tables
 
 from .admin_app import AdminApp
+from . import errors
 from .auth import Auth
 from .keycache import KeyCache
 from .limiter import WINDOW, Limiter
@@ -88,6 +89,7 @@ def build_chain(cfg: config_module.Config) -> tuple[list, Services]:
     )
     restore_limits(services.limiter)
     providers = configured(cfg.upstreams)
+    errors.install()
     from admin import create_app  # late: the admin app imports models, bound by now
 
     chain = [
@@ -95,6 +97,7 @@ def build_chain(cfg: config_module.Config) -> tuple[list, Services]:
         Auth(services.keys, cfg.credentials),
         Limits(services.limiter, cfg.default_max_output_tokens),
         Metering(services.writer, services.limiter),
+        errors.ErrorResponses(),
         AdminApp(create_app(cfg, services)),
         Lifecycle(services),
     ]

@@ -1,0 +1,91 @@
+"""Gateway errors in the caller's own provider shape, never mitmproxy's HTML page.
+
+When an upstream cannot be reached, or a request body is over the limit, mitmproxy runs the
+`error` hook and then answers the client with an HTML page built deep in its HTTP/1 layer; a
+response set in the hook is ignored (mitmproxy PR #7999, not in 12.3.1, adds exactly this).
+`install()` wraps `HttpStream._handle_event` so that when the stream is about to send that
+protocol error to the client, a response our `error` hook left in `flow.metadata` goes instead.
+It relies on mitmproxy internals, which is why mitmproxy is pinned and tests cover every path.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import http
+from mitmproxy.proxy.layers import http as http_layer
+from mitmproxy.proxy.layers.http import _events as ev
+
+from .call import CALL, Call
+
+log = logging.getLogger(__name__)
+
+ERROR_RESPONSE = "gateway.error_response"
+_installed = False
+
+
+def _replacement(stream, command) -> list | None:
+    if not (isinstance(command, http_layer.SendHttp)
+            and isinstance(command.event, ev.ResponseProtocolError)
+            and command.connection is stream.context.client):
+        return None
+    response: http.Response | None = stream.flow.metadata.pop(ERROR_RESPONSE, None)
+    if response is None:
+        return None
+    sid = stream.stream_id
+    return [
+        http_layer.SendHttp(ev.ResponseHeaders(sid, response, end_stream=False), command.connection),
+        http_layer.SendHttp(ev.ResponseData(sid, response.raw_content), command.connection),
+        http_layer.SendHttp(ev.ResponseEndOfMessage(sid), command.connection),
+    ]
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    original = http_layer.HttpStream._handle_event
+
+    def _handle_event(self, event):
+        gen = original(self, event)
+        try:
+            command = next(gen)
+            while True:
+                replacement = _replacement(self, command)
+                if replacement is not None:
+                    yield from replacement
+                    command = next(gen)  # SendHttp is not blocking: nothing to send back
+                else:
+                    command = gen.send((yield command))
+        except StopIteration as stop:
+            return stop.value
+
+    http_layer.HttpStream._handle_event = _handle_event
+    _installed = True
+
+
+def classify(message: str) -> tuple[str, str]:
+    """A refusal kind and a message for the client, from mitmproxy's error text."""
+    low = message.lower()
+    if "body exceeds" in low or "body_size_limit" in low:
+        return "too_large", "The request body is larger than this gateway accepts."
+    if "timed out" in low or "timeout" in low:
+        return "timeout", "The upstream provider did not answer in time."
+    return "bad_gateway", "The upstream provider could not be reached. Please retry."
+
+
+class ErrorResponses:
+    """Leaves a provider-shaped response for a call that failed before any response started."""
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        call: Call | None = flow.metadata.get(CALL)
+        if call is None or flow.response is not None or flow.error is None:
+            return
+        kind, message = classify(flow.error.msg)
+        log.warning("%s %s: %s", call.request_id, kind, flow.error.msg)
+        response = call.provider.error_response(kind, message, request_id=call.request_id)
+        response.headers["x-request-id"] = call.request_id
+        if flow.request.http_version.startswith("HTTP/1"):
+            # The client may have more body on the wire; start afresh on a new connection.
+            response.headers["connection"] = "close"
+        flow.metadata[ERROR_RESPONSE] = response
