@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 import config as config_module
 from models import bind, db
@@ -11,19 +12,29 @@ from models import bind, db
 csrf = CSRFProtect()
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Secure cookies whenever the UI is served over https (directly or behind a proxy that
+    the operator trusts to say so)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
 def create_app(cfg: config_module.Config | None = None, services=None,
                test_config: dict | None = None) -> Flask:
-    """`services` is the running gateway's (key cache, limiter...) when served in-process."""
+    """`services` is the running gateway's (key cache...) when the app is served in-process."""
     cfg = cfg or config_module.get()
     if db.obj is None:
         bind(cfg.database_url)
     app = Flask(__name__)
+    app.session_interface = SessionInterface()
     app.config.update(
         SECRET_KEY=cfg.secret_key(),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
         GATEWAY=cfg,
         SIGNUP_ENABLED=cfg.signup_enabled,
     )
@@ -32,13 +43,41 @@ def create_app(cfg: config_module.Config | None = None, services=None,
     app.extensions["gateway_services"] = services
     csrf.init_app(app)
 
-    from . import auth, cli, dashboard
+    from . import auth, cli, dashboard, keys, ops, usage
 
     auth.login_manager.init_app(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(dashboard.bp)
+    for module in (auth, dashboard, keys, usage, ops):
+        app.register_blueprint(module.bp)
     cli.register(app)
+    register_errors(app)
+
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
     return app
+
+
+def register_errors(app: Flask) -> None:
+    messages = {
+        400: ("Bad request", "The form was incomplete or malformed. Go back and try again."),
+        403: ("Not allowed", "Your account cannot open this page."),
+        404: ("Not found", "There is nothing here. Check the address or go back."),
+        429: ("Slow down", "Too many attempts. Wait a few minutes and try again."),
+    }
+
+    def render(code: int, detail: str | None = None):
+        title, text = messages[code]
+        return render_template("error.html", title=title, text=detail or text), code
+
+    for code in messages:
+        app.register_error_handler(code, lambda e, code=code: render(code))
+    app.register_error_handler(
+        CSRFError, lambda e: render(400, "The form expired or did not come from this site. "
+                                         "Reload the page and submit it again."))
 
 
 def gateway_changed(app: Flask) -> None:

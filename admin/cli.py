@@ -12,12 +12,11 @@ import click
 from flask import Flask
 from peewee import IntegrityError, fn
 
-from models import ApiKey, ModelPrice, Plan, UsageRecord, User, db, utcnow
+from models import ApiKey, ModelPrice, Plan, UsageRecord, User
 from models.catalog import catalog_name
 from models.security import hash_password, new_password
 from models.seed import seed
 
-from .keys import create_key
 from .queries import month_usage
 
 
@@ -133,7 +132,7 @@ def register(app: Flask) -> None:
     @click.option("--name", default="", help="a label for the key")
     def create_key_cmd(email, name):
         """Create an API key; prints the key alone on stdout (shown only this once)."""
-        secret, _ = create_key(_user(email), name)
+        secret, _ = ApiKey.issue(_user(email), name)
         click.echo(secret)
 
     @cli.command("revoke-key")
@@ -143,9 +142,7 @@ def register(app: Flask) -> None:
         key = ApiKey.get_or_none(ApiKey.prefix == prefix.strip())
         if key is None:
             raise click.ClickException(f"no key with prefix {prefix}")
-        if key.revoked_at is None:
-            key.revoked_at = utcnow()
-            key.save()
+        key.revoke()
         click.echo(f"revoked {key.prefix} of {key.user.email}")
 
     @cli.command("set-plan")

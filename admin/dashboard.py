@@ -1,15 +1,12 @@
-"""The signed-in customer's home: plan, this month's usage, API keys."""
+"""The customer's home: plan, limits, this month's usage; and the quick start."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, current_app, render_template, request
+from flask_login import login_required
 
-from models import ApiKey, utcnow
-
-from . import gateway_changed
-from .queries import month_usage
-from .keys import create_key
+from .auth import me
+from .queries import month_bounds, month_usage, requests_today
 
 bp = Blueprint("dashboard", __name__)
 
@@ -17,34 +14,31 @@ bp = Blueprint("dashboard", __name__)
 @bp.route("/")
 @login_required
 def index():
-    user = current_user.user
-    keys = user.keys.where(ApiKey.revoked_at.is_null()).order_by(ApiKey.created_at.desc())
-    return render_template("dashboard/index.html", user=user, plan=user.plan, keys=keys,
-                           usage=month_usage(user))
+    user = me()
+    plan = user.plan
+    usage = month_usage(user)
+    _, reset = month_bounds()
+    quota = plan.monthly_tokens
+    percent = min(100.0, 100.0 * usage["total_tokens"] / quota) if quota else 0.0
+    return render_template("dashboard/index.html", user=user, plan=plan, usage=usage,
+                           reset=reset, percent=percent, today=requests_today(user))
 
 
-@bp.route("/keys", methods=["POST"])
+def base_url() -> str:
+    """The gateway's address as the browser reached it."""
+    return request.host_url.rstrip("/")
+
+
+@bp.route("/quickstart")
 @login_required
-def new_key():
-    from flask import request
-
-    name = request.form.get("name", "").strip()[:64] or "default"
-    secret, key = create_key(current_user.user, name)
-    flash("Your new key is shown once. Copy it now.", "info")
-    keys = current_user.user.keys.where(ApiKey.revoked_at.is_null())
-    return render_template("dashboard/index.html", user=current_user.user,
-                           plan=current_user.user.plan, keys=keys, new_secret=secret,
-                           usage=month_usage(current_user.user))
+def quickstart():
+    return render_template("dashboard/quickstart.html", base=base_url())
 
 
-@bp.route("/keys/<int:key_id>/revoke", methods=["POST"])
-@login_required
-def revoke_key(key_id: int):
-    key = ApiKey.get_or_none(ApiKey.id == key_id, ApiKey.user == current_user.user)
-    if key is None:
-        abort(404)
-    key.revoked_at = utcnow()
-    key.save()
-    gateway_changed(current_app)
-    flash(f"Key {key.prefix}… revoked.", "info")
-    return redirect(url_for("dashboard.index"))
+@bp.app_context_processor
+def plan_price():
+    def price(plan) -> str:
+        if plan.price_cents is None:
+            return "custom price"
+        return "free" if plan.price_cents == 0 else f"${plan.price_cents / 100:,.2f}/mo"
+    return {"plan_price": price, "signup_enabled": current_app.config["SIGNUP_ENABLED"]}

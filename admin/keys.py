@@ -1,15 +1,48 @@
-"""Creating API keys: the one place a secret exists in clear, returned once."""
+"""A customer's API keys: create (the secret shown once), list, revoke."""
 
-from models import ApiKey, User, db
-from models.security import display_prefix, hash_key, new_api_key
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from models import ApiKey
+
+from . import gateway_changed
+from .auth import me
+
+bp = Blueprint("keys", __name__, url_prefix="/keys")
 
 
-def create_key(user: User, name: str = "") -> tuple[str, ApiKey]:
-    with db.atomic():
-        while True:
-            secret = new_api_key()
-            if not ApiKey.select().where(ApiKey.prefix == display_prefix(secret)).exists():
-                break
-        key = ApiKey.create(user=user, name=name, prefix=display_prefix(secret),
-                            secret_hash=hash_key(secret))
-    return secret, key
+def _own_keys():
+    return (ApiKey.select().where(ApiKey.user == me(), ApiKey.revoked_at.is_null())
+            .order_by(ApiKey.created_at.desc()))
+
+
+@bp.route("")
+@login_required
+def index():
+    return render_template("keys/index.html", keys=_own_keys())
+
+
+@bp.route("", methods=["POST"])
+@login_required
+def create():
+    name = request.form.get("name", "").strip()[:64] or "default"
+    secret, key = ApiKey.issue(me(), name)
+    # Rendered, not redirected: the secret must not travel in a URL or live in the session.
+    response = current_app.make_response(
+        render_template("keys/index.html", keys=_own_keys(), new_secret=secret, new_key=key))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/<int:key_id>/revoke", methods=["POST"])
+@login_required
+def revoke(key_id: int):
+    key = ApiKey.get_or_none(ApiKey.id == key_id, ApiKey.user == me())
+    if key is None:
+        abort(404)  # someone else's key looks exactly like a missing one
+    key.revoke()
+    gateway_changed(current_app)
+    flash(f"Key {key.prefix}… revoked: it stops working within seconds.", "info")
+    return redirect(url_for("keys.index"))

@@ -1,13 +1,15 @@
-"""Usage figures read by the CLI and the pages."""
+"""Usage figures read by the CLI and the pages. Months are calendar months in UTC."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
-from peewee import fn
+from peewee import JOIN, fn
 
-from models import UsageRecord, User, utcnow
+from models import ApiKey, Plan, UsageRecord, User, utcnow
+
+R = UsageRecord
 
 
 def month_bounds(month: str | None = None) -> tuple[dt.datetime, dt.datetime]:
@@ -18,9 +20,29 @@ def month_bounds(month: str | None = None) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
+def valid_month(month: str | None) -> str | None:
+    """`month` if it is a YYYY-MM string, else None (this month)."""
+    try:
+        return month if month and month_bounds(month) else None
+    except ValueError:
+        return None
+
+
+def recent_months(n: int = 12) -> list[str]:
+    start, _ = month_bounds()
+    months = []
+    for _ in range(n):
+        months.append(start.strftime("%Y-%m"))
+        start = (start - dt.timedelta(days=1)).replace(day=1)
+    return months
+
+
+def _usd(value) -> float:
+    return float(round(Decimal(str(value or 0)), 6))
+
+
 def month_usage(user: User, month: str | None = None) -> dict:
     start, end = month_bounds(month)
-    R = UsageRecord
     row = (R.select(fn.COUNT(R.id), fn.SUM(R.input_tokens), fn.SUM(R.cache_read_tokens),
                     fn.SUM(R.cache_write_tokens), fn.SUM(R.output_tokens),
                     fn.SUM(R.reasoning_tokens), fn.SUM(R.total_tokens), fn.SUM(R.cost_usd),
@@ -37,6 +59,71 @@ def month_usage(user: User, month: str | None = None) -> dict:
         "output_tokens": int(out or 0),
         "reasoning_tokens": int(rea or 0),
         "total_tokens": int(total or 0),
-        "cost_usd": float(round(Decimal(str(cost or 0)), 6)),
+        "cost_usd": _usd(cost),
         "estimated_records": int(estimated or 0),
     }
+
+
+def requests_today(user: User) -> int:
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    return R.select().where(R.user == user, R.created_at >= today).count()
+
+
+def daily_tokens(user: User, month: str | None = None) -> list[tuple[str, int]]:
+    """Tokens per day of the month, every day present (zero where none)."""
+    start, end = month_bounds(month)
+    day = fn.DATE(R.created_at)
+    totals = {str(d)[:10]: t for d, t in  # SQLite returns text, PostgreSQL dates
+              R.select(day, fn.SUM(R.total_tokens))
+              .where(R.user == user, R.created_at >= start, R.created_at < end)
+              .group_by(day).tuples()}
+    last = min(end, utcnow() + dt.timedelta(days=1)) if start <= utcnow() else end
+    days, d = [], start
+    while d < last:
+        key = d.strftime("%Y-%m-%d")
+        days.append((key, int(totals.get(key) or 0)))
+        d += dt.timedelta(days=1)
+    return days
+
+
+def breakdown(month: str | None = None, user: User | None = None,
+              by=("provider", "model")) -> list[dict]:
+    """Requests, tokens and cost grouped by the named record fields (and customer)."""
+    start, end = month_bounds(month)
+    cols = [getattr(R, f) for f in by]
+    q = (R.select(*cols, fn.COUNT(R.id).alias("requests"),
+                  fn.SUM(R.total_tokens).alias("tokens"), fn.SUM(R.cost_usd).alias("cost"))
+         .where(R.created_at >= start, R.created_at < end)
+         .group_by(*cols).order_by(fn.SUM(R.total_tokens).desc()))
+    if user is not None:
+        q = q.where(R.user == user)
+    return [{**{f: getattr(row, f if f != "user" else "user_id") for f in by},
+             "requests": row.requests, "tokens": int(row.tokens or 0), "cost": _usd(row.cost)}
+            for row in q]
+
+
+def recent_records(user: User, page: int = 1, per_page: int = 50, month: str | None = None):
+    start, end = month_bounds(month)
+    q = (R.select(R, ApiKey.prefix).join(ApiKey, JOIN.LEFT_OUTER)
+         .where(R.user == user, R.created_at >= start, R.created_at < end)
+         .order_by(R.created_at.desc(), R.id.desc()))
+    total = q.count()
+    return list(q.paginate(page, per_page)), total
+
+
+def customer_month_table(month: str | None = None, search: str = "") -> list[dict]:
+    """Every user with plan, status and this month's usage: the operator's customer list."""
+    start, end = month_bounds(month)
+    usage = {uid: (n, int(t or 0), _usd(c)) for uid, n, t, c in
+             R.select(R.user, fn.COUNT(R.id), fn.SUM(R.total_tokens), fn.SUM(R.cost_usd))
+             .where(R.created_at >= start, R.created_at < end).group_by(R.user).tuples()}
+    q = User.select(User, Plan).join(Plan).order_by(User.email)
+    if search:
+        q = q.where(User.email.contains(search.strip().lower()))
+    rows = []
+    for u in q:
+        n, tokens, cost = usage.get(u.id, (0, 0, 0.0))
+        revenue = (u.plan.price_cents or 0) / 100 if u.role == "user" else 0.0
+        rows.append({"user": u, "requests": n, "tokens": tokens, "cost": cost,
+                     "revenue": revenue, "margin": revenue - cost})
+    return rows

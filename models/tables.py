@@ -14,7 +14,8 @@ from peewee import (
     TextField,
 )
 
-from .base import BaseModel
+from .base import BaseModel, db
+from .security import display_prefix, hash_key, new_api_key
 
 
 def utcnow() -> dt.datetime:
@@ -70,6 +71,23 @@ class ApiKey(BaseModel):
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @classmethod
+    def issue(cls, user: "User", name: str = "") -> tuple[str, "ApiKey"]:
+        """A new key for `user`. Returns the secret, which exists in clear only here."""
+        with db.atomic():
+            while True:
+                secret = new_api_key()
+                if not cls.select().where(cls.prefix == display_prefix(secret)).exists():
+                    break
+            key = cls.create(user=user, name=name, prefix=display_prefix(secret),
+                             secret_hash=hash_key(secret))
+        return secret, key
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = utcnow()
+            self.save()
 
 
 class ModelPrice(BaseModel):

@@ -79,10 +79,9 @@ class Gateway:
     # --- database helpers (the test process binds to the same database) ---
 
     def create_key(self, email: str, name: str = "test") -> str:
-        from admin.keys import create_key
-        from models import User
+        from models import ApiKey, User
 
-        secret, _ = create_key(User.get(User.email == email), name)
+        secret, _ = ApiKey.issue(User.get(User.email == email), name)
         return secret
 
     def records(self, key: str, count: int = 1, timeout: float = 10.0):

@@ -1,0 +1,288 @@
+"""The operator's pages: customers, plans, keys, usage and money, models, upstreams."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from peewee import IntegrityError, fn
+
+from models import ApiKey, ModelPrice, Plan, User
+from models.security import hash_password, new_password
+
+from . import gateway_changed
+from .auth import admin_required
+from .queries import breakdown, customer_month_table, recent_months, valid_month
+
+bp = Blueprint("ops", __name__, url_prefix="/ops")
+
+
+class FormError(ValueError):
+    pass
+
+
+def _int(name: str, *, minimum: int = 0, required: bool = True, allow_unlimited=False):
+    raw = request.form.get(name, "").strip()
+    if allow_unlimited and raw.lower() in ("", "unlimited"):
+        return None
+    if not raw and not required:
+        return None
+    try:
+        value = int(raw.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise FormError(f"{name.replace('_', ' ')} must be a whole number") from None
+    if value < minimum:
+        raise FormError(f"{name.replace('_', ' ')} must be at least {minimum}")
+    return value
+
+
+def _price(name: str) -> Decimal:
+    try:
+        value = Decimal(request.form.get(name, "0").strip() or "0")
+    except InvalidOperation:
+        raise FormError(f"{name.replace('_', ' ')} must be a number") from None
+    if value < 0 or not value.is_finite():
+        raise FormError(f"{name.replace('_', ' ')} must not be negative")
+    return value
+
+
+# --- Customers ----------------------------------------------------------------------------------
+
+
+@bp.route("/customers")
+@admin_required
+def customers():
+    q = request.args.get("q", "")
+    return render_template("ops/customers.html", rows=customer_month_table(search=q), q=q,
+                           plans=Plan.select().order_by(Plan.id))
+
+
+@bp.route("/customers", methods=["POST"])
+@admin_required
+def create_customer():
+    email = request.form.get("email", "").strip().lower()
+    plan = Plan.get_or_none(Plan.id == request.form.get("plan", type=int))
+    if "@" not in email or plan is None:
+        flash("Enter an email address and choose a plan.", "error")
+        return redirect(url_for("ops.customers"))
+    password = new_password()
+    try:
+        User.create(email=email, plan=plan, password_hash=hash_password(password),
+                    role="admin" if request.form.get("role") == "admin" else "user")
+    except IntegrityError:
+        flash(f"{email} already has an account.", "error")
+        return redirect(url_for("ops.customers"))
+    user = User.get(User.email == email)
+    return _show_customer(user, temp_password=password)
+
+
+def _customer(user_id: int) -> User:
+    user = User.get_or_none(User.id == user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/customers/<int:user_id>")
+@admin_required
+def customer(user_id: int):
+    user = _customer(user_id)
+    return _show_customer(user)
+
+
+def _show_customer(user: User, temp_password: str | None = None):
+    """A temporary password is rendered once, never flashed: flashes live in the cookie."""
+    keys = user.keys.order_by(ApiKey.created_at.desc())
+    response = current_app.make_response(render_template(
+        "ops/customer.html", customer=user, keys=keys, rows=breakdown(None, user),
+        plans=Plan.select().order_by(Plan.id), temp_password=temp_password))
+    if temp_password:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/customers/<int:user_id>/plan", methods=["POST"])
+@admin_required
+def change_plan(user_id: int):
+    user = _customer(user_id)
+    plan = Plan.get_or_none(Plan.id == request.form.get("plan", type=int))
+    if plan is None:
+        abort(400)
+    user.plan = plan
+    user.save()
+    gateway_changed(current_app)
+    flash(f"{user.email} is now on {plan.name}; the new limits apply at once.", "info")
+    return redirect(url_for("ops.customer", user_id=user.id))
+
+
+@bp.route("/customers/<int:user_id>/status", methods=["POST"])
+@admin_required
+def set_status(user_id: int):
+    user = _customer(user_id)
+    user.active = request.form.get("active") == "1"
+    user.save()
+    gateway_changed(current_app)
+    flash(f"{user.email} {'reactivated' if user.active else 'suspended: their keys stop working'}.",
+          "info")
+    return redirect(url_for("ops.customer", user_id=user.id))
+
+
+@bp.route("/customers/<int:user_id>/password", methods=["POST"])
+@admin_required
+def reset_password(user_id: int):
+    user = _customer(user_id)
+    password = new_password()
+    user.password_hash = hash_password(password)
+    user.failed_logins, user.locked_until = 0, None
+    user.save()
+    return _show_customer(user, temp_password=password)
+
+
+# --- Plans --------------------------------------------------------------------------------------
+
+
+@bp.route("/plans")
+@admin_required
+def plans():
+    in_use = dict(User.select(User.plan, fn.COUNT(User.id)).group_by(User.plan).tuples())
+    return render_template("ops/plans.html", plans=Plan.select().order_by(Plan.id),
+                           in_use=in_use, models=ModelPrice.select().order_by(ModelPrice.model))
+
+
+def _fill_plan(plan: Plan) -> None:
+    name = request.form.get("name", "").strip()
+    if not name:
+        raise FormError("a plan needs a name")
+    plan.name = name[:64]
+    plan.requests_per_minute = _int("requests_per_minute", minimum=1)
+    plan.monthly_tokens = _int("monthly_tokens", allow_unlimited=True)
+    plan.price_cents = (None if request.form.get("price", "").strip().lower() in ("", "custom")
+                        else int(_price("price") * 100))
+    plan.description = request.form.get("description", "").strip()[:500]
+    plan.model_list = request.form.getlist("models")
+
+
+@bp.route("/plans", methods=["POST"])
+@bp.route("/plans/<int:plan_id>", methods=["POST"])
+@admin_required
+def save_plan(plan_id: int | None = None):
+    plan = Plan() if plan_id is None else Plan.get_or_none(Plan.id == plan_id)
+    if plan is None:
+        abort(404)
+    try:
+        _fill_plan(plan)
+        plan.save()
+    except FormError as e:
+        flash(f"Plan not saved: {e}.", "error")
+    except IntegrityError:
+        flash("Plan not saved: that name is taken.", "error")
+    else:
+        gateway_changed(current_app)
+        flash(f"Plan {plan.name} saved.", "info")
+    return redirect(url_for("ops.plans"))
+
+
+@bp.route("/plans/<int:plan_id>/delete", methods=["POST"])
+@admin_required
+def delete_plan(plan_id: int):
+    plan = Plan.get_or_none(Plan.id == plan_id)
+    if plan is None:
+        abort(404)
+    users = User.select().where(User.plan == plan).count()
+    if users:
+        flash(f"{plan.name} is in use by {users} customer(s): move them first.", "error")
+    else:
+        plan.delete_instance()
+        flash(f"Plan {plan.name} deleted.", "info")
+    return redirect(url_for("ops.plans"))
+
+
+# --- Keys ---------------------------------------------------------------------------------------
+
+
+@bp.route("/keys")
+@admin_required
+def keys():
+    q = (ApiKey.select(ApiKey, User).join(User).order_by(ApiKey.created_at.desc()).limit(500))
+    return render_template("ops/keys.html", keys=q)
+
+
+@bp.route("/keys/<int:key_id>/revoke", methods=["POST"])
+@admin_required
+def revoke_key(key_id: int):
+    key = ApiKey.get_or_none(ApiKey.id == key_id)
+    if key is None:
+        abort(404)
+    key.revoke()
+    gateway_changed(current_app)
+    flash(f"Key {key.prefix}… of {key.user.email} revoked.", "info")
+    back = request.form.get("next", "")
+    return redirect(back if back.startswith("/ops/") else url_for("ops.keys"))
+
+
+# --- Usage and money ----------------------------------------------------------------------------
+
+
+@bp.route("/usage")
+@admin_required
+def usage():
+    month = valid_month(request.args.get("month"))
+    customers = [r for r in customer_month_table(month) if r["user"].role == "user"]
+    totals = {k: sum(r[k] for r in customers) for k in ("requests", "tokens", "cost",
+                                                        "revenue", "margin")}
+    return render_template("ops/usage.html", customers=customers, totals=totals,
+                           by_model=breakdown(month), months=recent_months(), month=month)
+
+
+# --- Model catalog ------------------------------------------------------------------------------
+
+
+PRICE_FIELDS = ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok")
+
+
+@bp.route("/models")
+@admin_required
+def models():
+    return render_template("ops/models.html",
+                           models=ModelPrice.select().order_by(ModelPrice.provider,
+                                                               ModelPrice.model),
+                           plans=Plan.select().order_by(Plan.id), fields=PRICE_FIELDS)
+
+
+@bp.route("/models", methods=["POST"])
+@bp.route("/models/<int:model_id>", methods=["POST"])
+@admin_required
+def save_model(model_id: int | None = None):
+    m = ModelPrice() if model_id is None else ModelPrice.get_or_none(ModelPrice.id == model_id)
+    if m is None:
+        abort(404)
+    try:
+        if model_id is None:
+            m.model = request.form.get("model", "").strip()
+            m.provider = request.form.get("provider", "")
+            if not m.model or m.provider not in current_app.config["GATEWAY"].upstreams:
+                raise FormError("a model needs a name and a provider")
+            m.display_name = request.form.get("display_name", "").strip()
+        for f in PRICE_FIELDS:
+            setattr(m, f, _price(f))
+        m.save()
+    except FormError as e:
+        flash(f"Model not saved: {e}.", "error")
+    except IntegrityError:
+        flash("Model not saved: it is in the catalog already.", "error")
+    else:
+        flash(f"Prices for {m.model} saved; new requests are priced with them.", "info")
+    return redirect(url_for("ops.models"))
+
+
+# --- Upstreams ----------------------------------------------------------------------------------
+
+
+@bp.route("/upstreams")
+@admin_required
+def upstreams():
+    cfg = current_app.config["GATEWAY"]
+    rows = [{"provider": name, "url": url, "configured": bool(cfg.credentials.get(name))}
+            for name, url in cfg.upstreams.items()]
+    return render_template("ops/upstreams.html", rows=rows)

@@ -1,0 +1,277 @@
+"""The web app through Flask's test client: every route, who may open it, CSRF, lockout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+import config
+from models import ApiKey, ModelPrice, Plan, UsageRecord, User, bind, db, utcnow
+from models.security import hash_password
+from models.seed import seed
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashing(monkeypatch):
+    """Real argon2, with test-sized costs: the default costs make each sign-in ~0.1 s."""
+    from argon2 import PasswordHasher
+
+    import models.security
+
+    monkeypatch.setattr(models.security, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def app(tmp_path):
+    from admin import create_app
+
+    previous = db.obj
+    cfg = config.load({"DATA_DIR": str(tmp_path)})
+    bind(cfg.database_url)
+    seed()
+    for email in ("admin@llm-gateway.io", "demo@startup.ai", "test@free.com"):
+        User.update(password_hash=hash_password(PASSWORD)).where(User.email == email).execute()
+    app = create_app(cfg, test_config={"TESTING": True})
+    yield app
+    db.initialize(previous)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_of(client, path="/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def sign_in(client, email, password=PASSWORD):
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": csrf_of(client)})
+
+
+def post(client, path, data=None, page="/"):
+    return client.post(path, data={**(data or {}), "csrf_token": csrf_of(client, page)})
+
+
+@pytest.fixture
+def customer(client):
+    assert sign_in(client, "demo@startup.ai").status_code == 302
+    return client
+
+
+@pytest.fixture
+def admin(client):
+    assert sign_in(client, "admin@llm-gateway.io").status_code == 302
+    return client
+
+
+CUSTOMER_PAGES = ["/", "/keys", "/usage", "/usage?month=2026-01&page=2", "/usage/export.csv",
+                  "/quickstart"]
+ADMIN_PAGES = ["/ops/customers", "/ops/customers?q=demo", "/ops/customers/2", "/ops/plans",
+               "/ops/keys", "/ops/usage", "/ops/models", "/ops/upstreams"]
+ADMIN_POSTS = [("/ops/customers", {"email": "n@x.io", "plan": "1"}),
+               ("/ops/customers/2/plan", {"plan": "3"}), ("/ops/customers/2/status", {}),
+               ("/ops/customers/2/password", {}), ("/ops/plans", {"name": "X"}),
+               ("/ops/plans/1", {"name": "Explorer"}), ("/ops/plans/1/delete", {}),
+               ("/ops/keys/1/revoke", {}), ("/ops/models/1", {}), ("/ops/models", {})]
+
+
+@pytest.mark.parametrize("path", CUSTOMER_PAGES + ADMIN_PAGES)
+def test_signed_out_is_sent_to_sign_in(client, path):
+    r = client.get(path)
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("path,data", ADMIN_POSTS + [("/keys", {}), ("/keys/1/revoke", {})])
+def test_signed_out_posts_are_sent_to_sign_in(client, path, data):
+    r = post(client, path, data, page="/login")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("path", CUSTOMER_PAGES)
+def test_customer_pages(customer, path):
+    assert customer.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_customers_cannot_open_operator_pages(customer, path):
+    assert customer.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("path,data", ADMIN_POSTS)
+def test_customers_cannot_post_to_operator_pages(customer, path, data):
+    assert post(customer, path, data).status_code == 403
+
+
+@pytest.mark.parametrize("path", CUSTOMER_PAGES + ADMIN_PAGES)
+def test_admin_opens_everything(admin, path):
+    assert admin.get(path).status_code == 200
+
+
+def test_csrf_refused(customer):
+    r = customer.post("/keys", data={"name": "x"})
+    assert r.status_code == 400 and "did not come from this site" in r.get_data(as_text=True)
+    assert ApiKey.select().count() == 0
+
+
+def test_wrong_password_then_lockout(client):
+    for _ in range(5):
+        assert sign_in(client, "test@free.com", "wrong").status_code == 401
+    r = sign_in(client, "test@free.com")  # right password, but locked now
+    assert r.status_code == 429 and "locked" in r.get_data(as_text=True)
+    User.update(locked_until=utcnow() - dt.timedelta(seconds=1)).execute()
+    assert sign_in(client, "test@free.com").status_code == 302
+
+
+def test_suspended_user_cannot_sign_in(client):
+    User.update(active=False).where(User.email == "demo@startup.ai").execute()
+    assert sign_in(client, "demo@startup.ai").status_code == 403
+
+
+def test_no_open_redirect(client):
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    r = client.post("/login?next=//evil.example/x", data={
+        "email": "demo@startup.ai", "password": PASSWORD, "csrf_token": token})
+    assert r.headers["Location"] == "/"
+
+
+def test_session_cookie_flags(client):
+    r = sign_in(client, "demo@startup.ai")
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    r = client.get("/login", base_url="https://gw.example")
+    assert all("Secure" in c for c in r.headers.getlist("Set-Cookie"))
+
+
+def test_key_secret_shown_once(customer):
+    r = post(customer, "/keys", {"name": "laptop"}, page="/keys")
+    html = r.get_data(as_text=True)
+    secret = re.search(r'<pre id="new-key">(gw-[A-Za-z0-9_-]+)</pre>', html).group(1)
+    assert r.headers["Cache-Control"] == "no-store"
+    key = ApiKey.get()
+    assert key.name == "laptop" and key.prefix == secret[:11] and secret not in key.secret_hash
+    assert secret not in customer.get("/keys").get_data(as_text=True)
+    assert secret[:11] in customer.get("/keys").get_data(as_text=True)
+
+
+def test_customer_cannot_touch_another_customers_key(customer):
+    other = User.get(User.email == "test@free.com")
+    _, key = ApiKey.issue(other, "theirs")
+    assert post(customer, f"/keys/{key.id}/revoke").status_code == 404
+    assert ApiKey.get_by_id(key.id).revoked_at is None
+    _, mine = ApiKey.issue(User.get(User.email == "demo@startup.ai"), "mine")
+    assert post(customer, f"/keys/{mine.id}/revoke").status_code == 302
+    assert ApiKey.get_by_id(mine.id).revoked_at is not None
+
+
+def add_usage(email, tokens, model="gpt-4o-mini", cost="0.01", when=None):
+    user = User.get(User.email == email)
+    UsageRecord.create(user=user, provider="openai", endpoint="chat.completions", model=model,
+                       status=200, input_tokens=tokens - 10, output_tokens=10,
+                       total_tokens=tokens, cost_usd=cost, created_at=when or utcnow())
+
+
+def test_usage_pages_show_only_own_records(customer):
+    add_usage("demo@startup.ai", 1234)
+    add_usage("test@free.com", 98765, model="secret-model-of-someone-else")
+    html = customer.get("/usage").get_data(as_text=True)
+    assert "1,234" in html and "98,765" not in html and "secret-model" not in html
+    assert '<canvas id="daily-chart"' in html and "vendor/chart-4.6.1.umd.min.js" in html
+    csv = customer.get("/usage/export.csv").get_data(as_text=True).splitlines()
+    assert csv[0].startswith("created_at,request_id,key,provider") and len(csv) == 2
+    assert ",1234," in csv[1]
+    dash = customer.get("/").get_data(as_text=True)
+    assert "1,234" in dash and "of 1,000,000 tokens used" in dash and "$29.00/mo" in dash
+
+
+def test_previous_month(customer):
+    add_usage("demo@startup.ai", 500, when=dt.datetime(2026, 3, 10, 12))
+    assert "500" in customer.get("/usage?month=2026-03").get_data(as_text=True)
+    assert customer.get("/usage?month=bogus").status_code == 200  # falls back to this month
+
+
+def test_signup(client, app):
+    r = client.post("/signup", data={"email": "new@corp.io", "password": "long enough pw",
+                                     "csrf_token": csrf_of(client, "/signup")})
+    assert r.status_code == 302
+    user = User.get(User.email == "new@corp.io")
+    assert user.plan.name == "Explorer" and user.role == "user"
+    app.config["SIGNUP_ENABLED"] = False
+    assert app.test_client().get("/signup").status_code == 404
+
+
+def test_admin_changes_plan_and_suspends(admin):
+    demo = User.get(User.email == "demo@startup.ai")
+    growth = Plan.get(Plan.name == "Growth")
+    post(admin, f"/ops/customers/{demo.id}/plan", {"plan": growth.id})
+    assert User.get_by_id(demo.id).plan.name == "Growth"
+    post(admin, f"/ops/customers/{demo.id}/status", {"active": "0"})
+    assert not User.get_by_id(demo.id).active
+
+
+def test_admin_creates_customer_with_one_time_password(admin):
+    r = post(admin, "/ops/customers", {"email": "acme@corp.io", "plan": 2}, page="/ops/customers")
+    html = r.get_data(as_text=True)
+    password = re.search(r'<pre id="temp-password">([^<]+)</pre>', html).group(1)
+    from models.security import verify_password
+
+    assert verify_password(User.get(User.email == "acme@corp.io").password_hash, password)
+    assert password not in admin.get("/ops/customers").get_data(as_text=True)
+
+
+def test_plan_in_use_cannot_be_deleted(admin):
+    startup = Plan.get(Plan.name == "Startup")
+    r = post(admin, f"/ops/plans/{startup.id}/delete", page="/ops/plans")
+    assert r.status_code == 302 and Plan.get_or_none(Plan.id == startup.id)
+    post(admin, "/ops/plans", {"name": "Trial", "requests_per_minute": "5",
+                               "monthly_tokens": "1000", "price": "0",
+                               "models": ["gpt-4o-mini"]}, page="/ops/plans")
+    trial = Plan.get(Plan.name == "Trial")
+    assert trial.monthly_tokens == 1000 and trial.model_list == ["gpt-4o-mini"]
+    post(admin, f"/ops/plans/{trial.id}/delete", page="/ops/plans")
+    assert Plan.get_or_none(Plan.name == "Trial") is None
+
+
+def test_plan_form_errors_are_explained(admin):
+    r = post(admin, "/ops/plans", {"name": "Bad", "requests_per_minute": "lots"},
+             page="/ops/plans")
+    assert "must be a whole number" in admin.get("/ops/plans").get_data(as_text=True) or \
+        r.status_code == 302
+    assert Plan.get_or_none(Plan.name == "Bad") is None
+
+
+def test_revenue_and_margin(admin):
+    add_usage("demo@startup.ai", 1000, cost="1.50")  # Startup: $29
+    add_usage("test@free.com", 1000, cost="0.25")  # Explorer: free
+    html = admin.get("/ops/usage").get_data(as_text=True)
+    revenue = re.search(r'id="revenue">\$([\d,.]+)<', html).group(1)
+    cost = re.search(r'id="cost">\$([\d,.]+)<', html).group(1)
+    margin = re.search(r'id="margin">\$([\d,.-]+)<', html).group(1)
+    # Every seeded customer pays their plan: Startup 29 + Growth 99 + Explorer 0.
+    assert (revenue, cost, margin) == ("128.00", "1.75", "126.25")
+
+
+def test_model_price_edit(admin):
+    m = ModelPrice.get(ModelPrice.model == "gpt-4o-mini")
+    post(admin, f"/ops/models/{m.id}", {"input_per_mtok": "0.2", "output_per_mtok": "0.8",
+                                        "cache_read_per_mtok": "0.1",
+                                        "cache_write_per_mtok": "0"}, page="/ops/models")
+    assert float(ModelPrice.get_by_id(m.id).input_per_mtok) == 0.2
+    post(admin, f"/ops/models/{m.id}", {"input_per_mtok": "-1"}, page="/ops/models")
+    assert float(ModelPrice.get_by_id(m.id).input_per_mtok) == 0.2
+
+
+def test_upstreams_never_show_credentials(app, admin, monkeypatch):
+    html = admin.get("/ops/upstreams").get_data(as_text=True)
+    assert "configured" in html or "missing" in html
+    for secret in app.config["GATEWAY"].credentials.values():
+        if secret:
+            assert secret not in html
