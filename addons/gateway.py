@@ -142,6 +142,9 @@ async def serve(cfg: config_module.Config, web: bool = False) -> None:
     m = web_master(opts, cfg) if web else lean_master(opts)
     m.options.update(
         connection_strategy="lazy",  # the reverse target is a placeholder: never connect to it
+        # The admin app needs the Host the browser used; routed calls get the provider's Host
+        # from the router (setting request.host rewrites the header).
+        keep_host_header=True,
         body_size_limit=cfg.body_size_limit,
         ssl_insecure=cfg.upstream_insecure,
         termlog_verbosity="warn",

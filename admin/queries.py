@@ -104,7 +104,7 @@ def breakdown(month: str | None = None, user: User | None = None,
 
 def recent_records(user: User, page: int = 1, per_page: int = 50, month: str | None = None):
     start, end = month_bounds(month)
-    q = (R.select(R, ApiKey.prefix).join(ApiKey, JOIN.LEFT_OUTER)
+    q = (R.select(R, ApiKey.id, ApiKey.prefix).join(ApiKey, JOIN.LEFT_OUTER)
          .where(R.user == user, R.created_at >= start, R.created_at < end)
          .order_by(R.created_at.desc(), R.id.desc()))
     total = q.count()

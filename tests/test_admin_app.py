@@ -174,7 +174,9 @@ def test_customer_cannot_touch_another_customers_key(customer):
 
 def add_usage(email, tokens, model="gpt-4o-mini", cost="0.01", when=None):
     user = User.get(User.email == email)
-    UsageRecord.create(user=user, provider="openai", endpoint="chat.completions", model=model,
+    _, key = ApiKey.issue(user, "usage")
+    UsageRecord.create(user=user, api_key=key, provider="openai", endpoint="chat.completions",
+                       model=model,
                        status=200, input_tokens=tokens - 10, output_tokens=10,
                        total_tokens=tokens, cost_usd=cost, created_at=when or utcnow())
 
@@ -187,7 +189,8 @@ def test_usage_pages_show_only_own_records(customer):
     assert '<canvas id="daily-chart"' in html and "vendor/chart-4.6.1.umd.min.js" in html
     csv = customer.get("/usage/export.csv").get_data(as_text=True).splitlines()
     assert csv[0].startswith("created_at,request_id,key,provider") and len(csv) == 2
-    assert ",1234," in csv[1]
+    assert ",1234," in csv[1] and ",gw-" in csv[1]
+    assert re.search(r"<code>gw-[A-Za-z0-9_-]{8}</code>", html)  # the key's prefix is shown
     dash = customer.get("/").get_data(as_text=True)
     assert "1,234" in dash and "of 1,000,000 tokens used" in dash and "$29.00/mo" in dash
 

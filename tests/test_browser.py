@@ -1,0 +1,150 @@
+"""The web UI in a real browser (Debian's Chromium driven by Playwright) against the running
+gateway: a customer's whole journey, and an operator changing that customer's plan.
+Screenshots of the main pages are saved in test-artifacts/ for people to look at."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import openai
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "browser-test-password"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def sign_in(browser, gateway, email, password, **context_args):
+    page = browser.new_context(**context_args).new_page()
+    page.on("dialog", lambda d: d.accept())  # the revoke confirmations
+    page.goto(f"{gateway.url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    return page
+
+
+def shot(page, name):
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+def test_customer_journey_and_operator_plan_change(browser, gateway):
+    email = f"browser-{time.time_ns()}@example.com"
+    gateway.admin("create-user", email, "--plan", "Explorer", "--password-stdin",
+                  input=PASSWORD + "\n")
+    page = sign_in(browser, gateway, email, PASSWORD)
+    expect(page.locator("text=Explorer").first).to_be_visible()
+    shot(page, "dashboard-empty")
+
+    # Create a key: shown once, with a copy button and a warning.
+    page.click("nav >> text=API keys")
+    page.fill("input[name=name]", "browser laptop")
+    page.click("text=Create key")
+    secret = page.locator("#new-key").inner_text().strip()
+    assert re.fullmatch(r"gw-[A-Za-z0-9_-]{43}", secret)
+    expect(page.locator("text=shown only this once")).to_be_visible()
+    expect(page.locator("button.copy")).to_be_visible()
+    shot(page, "keys-new-secret")
+    page.goto(f"{gateway.url}/keys")
+    assert secret not in page.content() and secret[:11] in page.content()
+
+    # Call the API with it through an official SDK.
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1/openai", api_key=secret, max_retries=0)
+    reply = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}],
+        extra_headers={"x-fake-usage": "in=321,out=45"})
+    assert reply.headers["x-ratelimit-limit-requests"] == "20"
+
+    # The usage appears.
+    deadline = time.monotonic() + 10
+    while True:
+        page.goto(f"{gateway.url}/usage")
+        if page.locator("#recent >> text=366").count():
+            break
+        assert time.monotonic() < deadline, "the call never showed up in the usage page"
+        time.sleep(0.3)
+    expect(page.locator("#recent")).to_contain_text("gpt-4o-mini-2024-07-18")
+    expect(page.locator("#recent")).to_contain_text(secret[:11])
+    expect(page.locator("#daily-chart")).to_be_visible()
+    page.wait_for_function("() => window.Chart !== undefined")
+    shot(page, "usage")
+    page.goto(f"{gateway.url}/")
+    expect(page.locator("#tokens-used")).to_have_text("366")
+    shot(page, "dashboard")
+    page.goto(f"{gateway.url}/quickstart")
+    expect(page.locator("#py-openai")).to_contain_text(f'base_url="{gateway.url}/v1/openai"')
+    shot(page, "quickstart")
+
+    # A second key, then revoke the first in the UI: it stops working.
+    page.goto(f"{gateway.url}/keys")
+    page.fill("input[name=name]", "second")
+    page.click("text=Create key")
+    second = page.locator("#new-key").inner_text().strip()
+    row = page.locator("tr", has_text="browser laptop")
+    row.locator("text=Revoke").click()
+    expect(page.locator(".flash")).to_contain_text("revoked")
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            client.chat.completions.create(model="gpt-4o-mini", messages=[])
+        except openai.AuthenticationError:
+            break
+        assert time.monotonic() < deadline, "the revoked key still worked after 5 s"
+        time.sleep(0.2)
+
+    # The operator moves the customer to Growth; the new limit applies.
+    admin = sign_in(browser, gateway, "admin@llm-gateway.io", "admin-test-password")
+    admin.click("nav >> text=Customers")
+    admin.fill("input[name=q]", email)
+    admin.click("text=Search")
+    shot(admin, "ops-customers")
+    admin.click(f"text={email}")
+    admin.select_option("select[name=plan]", label="Growth (200/min)")
+    admin.click("text=Change plan")
+    expect(admin.locator(".flash")).to_contain_text("now on Growth")
+    shot(admin, "ops-customer")
+    client2 = openai.OpenAI(base_url=f"{gateway.url}/v1/openai", api_key=second, max_retries=0)
+    r = client2.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
+    assert r.headers["x-ratelimit-limit-requests"] == "200"
+    for path, name in [("/ops/plans", "ops-plans"), ("/ops/usage", "ops-revenue"),
+                       ("/ops/models", "ops-models"), ("/ops/keys", "ops-keys"),
+                       ("/ops/upstreams", "ops-upstreams")]:
+        admin.goto(gateway.url + path)
+        expect(admin.locator("h1")).to_be_visible()
+        shot(admin, name)
+
+
+def test_phone_layout_and_sign_in_page(browser, gateway):
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    page.goto(f"{gateway.url}/login")
+    shot(page, "login-phone")
+    page.fill("input[name=email]", "admin@llm-gateway.io")
+    page.fill("input[name=password]", "wrong password")
+    page.click("button[type=submit]")
+    expect(page.locator(".flash.error")).to_have_text("Wrong email or password.")
+    page = sign_in(browser, gateway, "admin@llm-gateway.io", "admin-test-password",
+                   viewport={"width": 390, "height": 844})
+    expect(page.locator("nav")).to_be_hidden()  # folded behind the menu button
+    page.click("label.menu-button")
+    expect(page.locator("nav >> text=Usage")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the dashboard scrolls sideways on a phone"
+    shot(page, "dashboard-phone")
