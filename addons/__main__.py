@@ -17,7 +17,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = config.get()
     cfg = dataclasses.replace(cfg, port=args.port or cfg.port, host=args.host or cfg.host)
-    asyncio.run(serve(cfg, web=args.web))
+    asyncio.run(serve(cfg, with_web=args.web))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""Auth: who is calling, and the upstream credential in place of theirs.
+"""Auth: who is calling.
 
 The customer key may come in any carrier an SDK or curl uses (`x-api-key`, `Authorization:
 Bearer`, `x-goog-api-key`, `?key=`). All of them are removed whatever the route, so a customer
-key never travels upstream, and the provider's credential is injected its own way.
+key never travels upstream nor shows in mitmweb; `credentials.py` puts the provider's on.
 """
 
 from __future__ import annotations
@@ -54,20 +54,9 @@ def take_customer_key(request: http.Request) -> str | None:
     return next((k for k in found if k), None)
 
 
-def inject_credential(request: http.Request, carrier: str, secret: str) -> None:
-    if carrier == "?key":
-        sep = "&" if "?" in request.path else "?"
-        request.path = f"{request.path}{sep}key={secret}"
-    elif carrier == "authorization":
-        request.headers["authorization"] = f"Bearer {secret}"
-    else:
-        request.headers[carrier] = secret
-
-
 class Auth:
-    def __init__(self, keys: KeyCache, credentials: dict[str, str]) -> None:
+    def __init__(self, keys: KeyCache) -> None:
         self.keys = keys
-        self.credentials = credentials
 
     @fail_closed
     async def requestheaders(self, flow: http.HTTPFlow) -> None:
@@ -99,13 +88,3 @@ class Auth:
                 request_id=call.request_id)
             return
         call.customer = customer
-        if not call.upstream:
-            return
-        request = flow.request
-        for name in provider.strip_headers:
-            request.headers.pop(name, None)
-        for name, value in provider.default_headers.items():
-            request.headers.setdefault(name, value)
-        inject_credential(request, provider.credential_in, self.credentials.get(provider.name, ""))
-        # Taps must see plain bytes; providers compress when allowed to.
-        request.headers["accept-encoding"] = "identity"

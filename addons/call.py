@@ -46,6 +46,7 @@ class Call:
     ttfb: float | None = None
     parser: StreamParser | None = None
     strip_usage_chunk: bool = False
+    injected: bool = False  # the upstream credential is on flow.request right now
     settled: bool = False
 
     @property

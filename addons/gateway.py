@@ -23,8 +23,9 @@ from models import UsageRecord, bind, utcnow
 from models.seed import create_tables
 
 from .admin_app import AdminApp
-from . import errors
+from . import errors, web
 from .auth import Auth
+from .credentials import Credentials
 from .keycache import KeyCache
 from .limiter import WINDOW, Limiter
 from .limits import Limits
@@ -94,9 +95,10 @@ def build_chain(cfg: config_module.Config) -> tuple[list, Services]:
 
     chain = [
         Router(providers, prices),
-        Auth(services.keys, cfg.credentials),
+        Auth(services.keys),
         Limits(services.limiter, cfg.default_max_output_tokens),
         Metering(services.writer, services.limiter),
+        Credentials(cfg.credentials),  # last before upstream: only calls that really go
         errors.ErrorResponses(),
         AdminApp(create_app(cfg, services)),
         Lifecycle(services),
@@ -108,16 +110,6 @@ def lean_master(opts: options.Options) -> mitm_master.Master:
     m = mitm_master.Master(opts, with_termlog=True)
     m.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
                  tlsconfig.TlsConfig(), disable_h2c.DisableH2C(), errorcheck.ErrorCheck())
-    return m
-
-
-def web_master(opts: options.Options, cfg: config_module.Config):
-    from mitmproxy.tools.web.master import WebMaster
-
-    m = WebMaster(opts, with_termlog=True)
-    m.options.update(web_open_browser=False, web_host=cfg.web_host, web_port=cfg.web_port)
-    if cfg.web_password:
-        m.options.update(web_password=cfg.web_password)
     return m
 
 
@@ -133,13 +125,13 @@ async def drain(m, router: Router, metering: Metering, grace: float) -> None:
     m.shutdown()
 
 
-async def serve(cfg: config_module.Config, web: bool = False) -> None:
+async def serve(cfg: config_module.Config, with_web: bool = False) -> None:
     bind(cfg.database_url)
     create_tables()
     cfg.mitm_confdir.mkdir(parents=True, exist_ok=True)
     opts = options.Options(listen_host=cfg.host, listen_port=cfg.port,
                            mode=["reverse:http://127.0.0.1:1"], confdir=str(cfg.mitm_confdir))
-    m = web_master(opts, cfg) if web else lean_master(opts)
+    m = web.web_master(opts, cfg) if with_web else lean_master(opts)
     m.options.update(
         connection_strategy="lazy",  # the reverse target is a placeholder: never connect to it
         # The admin app needs the Host the browser used; routed calls get the provider's Host
@@ -151,6 +143,8 @@ async def serve(cfg: config_module.Config, web: bool = False) -> None:
     )
     chain, _ = build_chain(cfg)
     m.addons.add(*chain)
+    if with_web:
+        web.arrange(m, cfg)
     router = next(a for a in chain if isinstance(a, Router))
     metering = next(a for a in chain if isinstance(a, Metering))
     loop = asyncio.get_running_loop()
@@ -165,5 +159,5 @@ async def serve(cfg: config_module.Config, web: bool = False) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     log.warning("llm-gateway listening on http://%s:%d%s", cfg.host, cfg.port,
-                f" (mitmweb on http://{cfg.web_host}:{cfg.web_port})" if web else "")
+                f" (mitmweb on http://{cfg.web_host}:{cfg.web_port})" if with_web else "")
     await m.run()

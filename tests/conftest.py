@@ -47,9 +47,10 @@ class Gateway:
         return subprocess.run([sys.executable, "-m", "admin", *args], cwd=ROOT, env=self.env,
                               input=input, capture_output=True, text=True, check=check)
 
-    def start(self) -> "Gateway":
+    def start(self, web: bool = False) -> "Gateway":
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "addons", "--port", str(self.port)],
+        args = ["--port", str(self.port)] + (["--web"] if web else [])
+        self.proc = subprocess.Popen([sys.executable, "-m", "addons", *args],
                                      cwd=ROOT, env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30

@@ -7,6 +7,7 @@ from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
 
 from addons.auth import Auth, remove_query_param, take_customer_key
+from addons.credentials import Credentials
 from addons.call import CALL, Customer, PlanInfo
 from addons.providers import configured
 from addons.router import PathRefused, Router, split_segments
@@ -121,30 +122,48 @@ class FakeKeys:
         return self.customer if key == GOOD_KEY else None
 
 
-async def run_auth(path, headers, keys, credentials=None):
+UPSTREAM_KEYS = {"anthropic": "sk-up-a", "openai": "sk-up-o", "gemini": "AIza-up"}
+
+
+async def run_auth(path, headers, keys, inject=False):
     f = flow_for(path, headers=headers)
     with taddons.context():
         Router(configured(UPSTREAMS)).requestheaders(f)
-        await Auth(keys, credentials or {"anthropic": "sk-up-a", "openai": "sk-up-o",
-                                          "gemini": "AIza-up"}).requestheaders(f)
+        await Auth(keys).requestheaders(f)
+        if inject:
+            Credentials(UPSTREAM_KEYS).request(f)
     return f
 
 
-async def test_auth_injects_provider_credential_its_way():
+async def test_credential_injected_its_way_then_redacted():
     keys = FakeKeys(CUSTOMER)
-    f = await run_auth("/v1/anthropic/messages", [(b"authorization", f"Bearer {GOOD_KEY}".encode())],
-                       keys)
+    f = await run_auth("/v1/anthropic/messages",
+                       [(b"authorization", f"Bearer {GOOD_KEY}".encode())], keys)
+    assert "x-api-key" not in f.request.headers  # not before the last request hook
+    with taddons.context():
+        Credentials(UPSTREAM_KEYS).request(f)
     assert f.request.headers["x-api-key"] == "sk-up-a"
     assert "authorization" not in f.request.headers
     assert f.request.headers["anthropic-version"] == "2023-06-01"
     assert f.request.headers["accept-encoding"] == "identity"
     f = await run_auth("/v1/openai/chat/completions", [(b"x-api-key", GOOD_KEY.encode()),
-                                                       (b"openai-organization", b"org-c")], keys)
+                                                       (b"openai-organization", b"org-c")],
+                       keys, inject=True)
     assert f.request.headers["authorization"] == "Bearer sk-up-o"
     assert "x-api-key" not in f.request.headers and "openai-organization" not in f.request.headers
-    f = await run_auth(f"/v1/gemini/models/m:generateContent?alt=sse&key={GOOD_KEY}", [], keys)
+    f = await run_auth(f"/v1/gemini/models/m:generateContent?alt=sse&key={GOOD_KEY}", [], keys,
+                       inject=True)
     assert f.request.path == "/v1beta/models/m:generateContent?alt=sse&key=AIza-up"
     assert f.metadata[CALL].customer == CUSTOMER
+    with taddons.context():
+        Credentials(UPSTREAM_KEYS).responseheaders(f)  # it has gone upstream: redact
+    assert f.request.path == "/v1beta/models/m:generateContent?alt=sse&key=[redacted]"
+
+
+async def test_no_credential_for_a_refused_call():
+    f = await run_auth("/v1/openai/chat/completions", [], FakeKeys(CUSTOMER), inject=True)
+    assert f.response.status_code == 401
+    assert "authorization" not in f.request.headers
 
 
 async def test_auth_refuses_in_provider_shape_without_lookup_for_garbage():

@@ -1,0 +1,95 @@
+"""Secrets never leak: not in logs, error bodies, response headers, the database or mitmweb."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import UPSTREAM_SECRETS, free_port
+
+WEB_PASSWORD = "mitmweb-test-password"
+
+
+@pytest.fixture
+def web_gateway(make_gateway):
+    web_port = free_port()
+    gw = make_gateway(MITMWEB_PORT=str(web_port), MITMWEB_PASSWORD=WEB_PASSWORD,
+                      MITMWEB_MAX_FLOWS="8")
+    gw.web_url = f"http://127.0.0.1:{web_port}"
+    gw.admin("create-user", "secrets@example.com", "--plan", "Growth")
+    gw.start(web=True)
+    deadline = time.monotonic() + 20
+    while True:  # mitmweb starts a moment after the proxy
+        try:
+            httpx.get(gw.web_url, timeout=1)
+            break
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    return gw
+
+
+def web_get(gw, path, auth=True):
+    headers = {"authorization": f"Bearer {WEB_PASSWORD}"} if auth else {}
+    return httpx.get(gw.web_url + path, headers=headers, timeout=10)
+
+
+def test_no_secret_anywhere(web_gateway, fake_servers):
+    gw = web_gateway
+    key = gw.create_key("secrets@example.com")
+    responses = []
+    oai = openai.OpenAI(base_url=f"{gw.url}/v1/openai", api_key=key, max_retries=0)
+    responses.append(oai.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}]).http_response)
+    with httpx.stream("POST", f"{gw.url}/v1/anthropic/v1/messages", headers={"x-api-key": key},
+                      json={"model": "claude-sonnet-4-6", "max_tokens": 9, "stream": True,
+                            "messages": [{"role": "user", "content": "Hi"}]}) as r:
+        r.read()
+        responses.append(r)
+    responses.append(httpx.post(
+        f"{gw.url}/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent?key={key}",
+        json={"contents": [{"parts": [{"text": "Hi"}]}]}))
+    responses.append(httpx.post(f"{gw.url}/v1/openai/chat/completions",  # upstream refuses
+                                headers={"authorization": f"Bearer {key}",
+                                         "x-fake-mode": "fail:500:1"}, json={"messages": []}))
+    responses.append(httpx.post(f"{gw.url}/v1/openai/chat/completions",  # gateway refuses
+                                headers={"authorization": f"Bearer {key}x"}, json={}))
+    assert [r.status_code for r in responses] == [200, 200, 200, 500, 401]
+    # Upstreams did get the credential (so there is something to leak)...
+    assert any(UPSTREAM_SECRETS["gemini"] in r["path"]
+               for r in fake_servers["gemini"].state.requests)
+    secrets = [*UPSTREAM_SECRETS.values(), key]
+    # ...but nothing the client received carries one.
+    for r in responses:
+        blob = str(r.headers) + r.text
+        assert not any(s in blob for s in secrets), blob
+    gw.records(key, count=4)
+
+    # mitmweb: refuses without the password; with it, flows and the export are redacted.
+    assert web_get(gw, "/flows", auth=False).status_code == 403
+    flows = web_get(gw, "/flows")
+    assert flows.status_code == 200 and len(flows.json()) >= 5
+    dump = web_get(gw, "/flows/dump")
+    assert dump.status_code == 200 and len(dump.content) > 1000
+    for blob in (flows.text, dump.content.decode("latin-1")):
+        for s in secrets:
+            assert s not in blob
+    assert "[redacted]" in flows.text
+
+    gw.stop()
+    log = gw.log_path.read_bytes().decode("utf-8", "replace")
+    db = b"".join(p.read_bytes() for p in gw.data_dir.glob("gateway.db*"))
+    for s in secrets:
+        assert s not in log
+        assert s.encode() not in db
+
+
+def test_mitmweb_keeps_a_bounded_number_of_flows(web_gateway):
+    gw = web_gateway
+    key = gw.create_key("secrets@example.com")
+    for _ in range(20):
+        httpx.get(f"{gw.url}/v1/openai/models", headers={"authorization": f"Bearer {key}"})
+    assert len(web_get(gw, "/flows").json()) <= 8
