@@ -47,6 +47,8 @@ class Call:
     parser: StreamParser | None = None
     strip_usage_chunk: bool = False
     injected: bool = False  # the upstream credential is on flow.request right now
+    last_activity: float = field(default_factory=time.monotonic)  # last byte from upstream
+    timed_out: bool = False
     settled: bool = False
 
     @property

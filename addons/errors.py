@@ -81,7 +81,7 @@ class ErrorResponses:
         call: Call | None = flow.metadata.get(CALL)
         if call is None or flow.response is not None or flow.error is None:
             return
-        kind, message = classify(flow.error.msg)
+        kind, message = classify("timeout" if call.timed_out else flow.error.msg)
         log.warning("%s %s: %s", call.request_id, kind, flow.error.msg)
         response = call.provider.error_response(kind, message, request_id=call.request_id)
         response.headers["x-request-id"] = call.request_id

@@ -32,6 +32,7 @@ from .limits import Limits
 from .metering import Metering
 from .providers import configured
 from .router import Router
+from .timeouts import Timeouts
 from .writer import PriceBook, UsageWriter
 
 log = logging.getLogger("gateway")
@@ -93,13 +94,15 @@ def build_chain(cfg: config_module.Config) -> tuple[list, Services]:
     errors.install()
     from admin import create_app  # late: the admin app imports models, bound by now
 
+    metering = Metering(services.writer, services.limiter)
     chain = [
         Router(providers, prices),
         Auth(services.keys),
         Limits(services.limiter, cfg.default_max_output_tokens),
-        Metering(services.writer, services.limiter),
+        metering,
         Credentials(cfg.credentials),  # last before upstream: only calls that really go
         errors.ErrorResponses(),
+        Timeouts(metering, cfg.connect_timeout, cfg.read_timeout),
         AdminApp(create_app(cfg, services)),
         Lifecycle(services),
     ]

@@ -25,16 +25,19 @@ ZERO = Usage()
 
 
 class Tap:
-    """The stream callable: feeds the parser, forwards what the client is owed. Whatever a
-    parser does, the client's bytes are never dropped (mitmproxy drops a chunk on an exception)."""
+    """The stream callable: notes upstream activity, feeds the parser (if the format has one),
+    forwards what the client is owed. Whatever a parser does, the client's bytes are never
+    dropped (mitmproxy drops a chunk when its stream callable raises)."""
 
-    __slots__ = ("parser", "broken")
+    __slots__ = ("call", "parser", "broken")
 
-    def __init__(self, parser: StreamParser) -> None:
+    def __init__(self, call: Call, parser: StreamParser | None) -> None:
+        self.call = call
         self.parser = parser
-        self.broken = False
+        self.broken = parser is None
 
     def __call__(self, chunk: bytes) -> bytes | list[bytes]:
+        self.call.last_activity = time.monotonic()
         if self.broken:
             return chunk
         try:
@@ -70,13 +73,15 @@ class Metering:
             if fmt and fmt.prepare and fmt.prepare(call.body):
                 flow.request.content = json.dumps(call.body).encode()
                 call.strip_usage_chunk = True
+        call.last_activity = time.monotonic()
         self.open[id(call)] = (flow, call)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
         if call is None or id(call) not in self.open:
             return
-        call.ttfb = time.monotonic() - call.started
+        call.last_activity = time.monotonic()
+        call.ttfb = call.last_activity - call.started
         resp = flow.response
         fmt = FORMATS.get(call.endpoint.usage)
         is_sse = "text/event-stream" in resp.headers.get("content-type", "")
@@ -88,7 +93,7 @@ class Metering:
             return  # buffered; read in `response`
         call.streamed = True
         if parser_cls is None or not _is_success(flow):
-            resp.stream = True
+            resp.stream = Tap(call, None)  # pass through, but keep the idle timer fed
             return
         if call.strip_usage_chunk:
             call.parser = parser_cls(strip_usage_chunk=True)
@@ -97,7 +102,7 @@ class Metering:
                 resp.headers["transfer-encoding"] = "chunked"
         else:
             call.parser = parser_cls()
-        resp.stream = Tap(call.parser)
+        resp.stream = Tap(call, call.parser)
 
     def response(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)

@@ -50,3 +50,88 @@ def test_oversized_body_is_413_in_provider_shape(faulty, fake_servers):
     # Under the limit, the same client goes through.
     client.messages.create(model="claude-sonnet-4-6", max_tokens=8,
                            messages=[{"role": "user", "content": "x"}])
+
+
+class Blackhole:
+    """Accepts connections and reads requests, never answers."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+@pytest.fixture
+def slow_upstreams(make_gateway):
+    """Anthropic's upstream never answers; connecting to Gemini's hangs (its accept queue is
+    full); OpenAI is the ordinary fake. Both timeouts are one second."""
+    hole = Blackhole()
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    filler = socket.create_connection(full.getsockname())  # fills the queue: the next SYN hangs
+    gw = make_gateway(UPSTREAM_ANTHROPIC_URL=hole.url,
+                      UPSTREAM_GEMINI_URL=f"http://127.0.0.1:{full.getsockname()[1]}",
+                      UPSTREAM_CONNECT_TIMEOUT="1", UPSTREAM_READ_TIMEOUT="1")
+    gw.admin("create-user", "slow@example.com", "--plan", "Growth")
+    gw.start()
+    gw.key = gw.create_key("slow@example.com")
+    yield gw
+    gw.stop()
+    hole.close()
+    filler.close()
+    full.close()
+
+
+def test_read_timeout_is_504_in_provider_shape(slow_upstreams):
+    import time
+
+    started = time.monotonic()
+    r = httpx.post(f"{slow_upstreams.url}/v1/anthropic/v1/messages", timeout=30,
+                   headers={"x-api-key": slow_upstreams.key},
+                   json={"model": "claude-sonnet-4-6", "max_tokens": 8, "messages": []})
+    assert r.status_code == 504 and r.json()["error"]["type"] == "timeout_error"
+    assert 1 <= time.monotonic() - started < 5
+
+
+def test_connect_timeout_is_504_in_provider_shape(slow_upstreams):
+    import time
+
+    started = time.monotonic()
+    r = httpx.post(f"{slow_upstreams.url}/v1/gemini/v1beta/models/gemini-2.5-flash:"
+                   "generateContent", timeout=30, headers={"x-goog-api-key": slow_upstreams.key},
+                   json={"contents": []})
+    assert r.status_code == 504 and r.json()["error"]["status"] == "DEADLINE_EXCEEDED"
+    assert 1 <= time.monotonic() - started < 5
+
+
+def test_long_stream_stays_alive_while_bytes_flow(slow_upstreams):
+    """Events 0.4 s apart for about 4 s in all, under a 1 s idle timeout: never cut."""
+    client = openai.OpenAI(base_url=f"{slow_upstreams.url}/v1/openai", api_key=slow_upstreams.key,
+                           max_retries=0)
+    chunks = list(client.chat.completions.create(
+        model="gpt-4o-mini", messages=[], stream=True,
+        extra_headers={"x-fake-mode": "slow:400"}))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == \
+        "Hello! How can I help you today?"
