@@ -57,6 +57,7 @@ class Config:
     connect_timeout: float
     read_timeout: float
     shutdown_grace: float
+    access_log: str
 
     @property
     def mitm_confdir(self) -> Path:
@@ -102,6 +103,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         connect_timeout=float(env.get("UPSTREAM_CONNECT_TIMEOUT") or 10),
         read_timeout=float(env.get("UPSTREAM_READ_TIMEOUT") or 600),
         shutdown_grace=float(env.get("SHUTDOWN_GRACE") or 20),
+        access_log=env.get("ACCESS_LOG") or "stdout",
     )
 
 

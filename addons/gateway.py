@@ -22,6 +22,7 @@ import config as config_module
 from models import UsageRecord, bind, utcnow
 from models.seed import create_tables
 
+from .accesslog import AccessLog, make_logger
 from .admin_app import AdminApp
 from . import errors, web
 from .auth import Auth
@@ -103,6 +104,7 @@ def build_chain(cfg: config_module.Config) -> tuple[list, Services]:
         Credentials(cfg.credentials),  # last before upstream: only calls that really go
         errors.ErrorResponses(),
         Timeouts(metering, cfg.connect_timeout, cfg.read_timeout),
+        AccessLog(make_logger(cfg.access_log)),
         AdminApp(create_app(cfg, services)),
         Lifecycle(services),
     ]

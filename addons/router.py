@@ -118,6 +118,8 @@ class Router:
         if segments[2] not in provider.versions:
             raw_rest = f"{version}/{raw_rest}"
         target = self._targets[provider.name]
+        if flow.request.http_version.startswith("HTTP/1"):
+            flow.request.authority = ""  # origin-form upstream, whatever form the client used
         flow.request.scheme = target.scheme
         flow.request.port = target.port or (443 if target.scheme == "https" else 80)
         flow.request.host = target.hostname  # last: it rewrites the Host header from the above

@@ -182,9 +182,19 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.send_json(400, self.server.error_body(400))
             return
-        usage = parse_usage(self.headers.get("x-fake-usage"))
-        nwords = int(mode.split(":")[1]) if mode.startswith("text:") else 9
-        self.server.route(self, req, usage, mode, nwords)
+        if not isinstance(req, dict):
+            self.send_json(400, self.server.error_body(400))
+            return
+        try:
+            usage = parse_usage(self.headers.get("x-fake-usage"))
+            nwords = int(mode.split(":")[1]) if mode.startswith("text:") else 9
+        except ValueError:
+            usage, nwords = parse_usage(None), 9
+        try:
+            self.server.route(self, req, usage, mode, nwords)
+        except (AttributeError, TypeError, KeyError, ValueError):
+            # Odd but valid JSON: a real provider answers 400, it does not hang up.
+            self.send_json(400, self.server.error_body(400))
 
 
 class FakeServer(ThreadingHTTPServer):

@@ -81,6 +81,15 @@ def test_no_secret_anywhere(web_gateway, fake_servers):
 
     gw.stop()
     log = gw.log_path.read_bytes().decode("utf-8", "replace")
+    # The access log: one JSON line per API call, named by key prefix, never by key.
+    import json
+
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith('{"ts"')]
+    assert [e["request_id"] for e in lines] == [r.headers["x-request-id"] for r in responses]
+    assert [e["status"] for e in lines] == [200, 200, 200, 500, 401]
+    assert lines[0]["key"] == key[:11] and lines[0]["customer"] == "secrets@example.com"
+    assert lines[0]["total_tokens"] == 18 and lines[1]["provider"] == "anthropic"
+    assert lines[1]["streamed"] and lines[4]["customer"] is None
     db = b"".join(p.read_bytes() for p in gw.data_dir.glob("gateway.db*"))
     for s in secrets:
         assert s not in log
