@@ -152,4 +152,4 @@ def test_fuzz_never_a_gateway_5xx_and_keeps_serving(gateway, fuzz_key, fake_serv
         t.join(10)
     assert httpx.get(f"{gateway.url}/healthz").status_code == 200
     assert healthy and set(healthy) == {200}, set(healthy)
-    assert len(set(seen)) > 3  # the fuzzer reached refusals of several kinds
+    assert len(set(seen)) >= 3  # the fuzzer reached answers of several kinds
