@@ -7,8 +7,9 @@ status, tokens, latency. Settled usage comes from metering through `flow.metadat
 from __future__ import annotations
 
 import json
-import logging
+import queue
 import sys
+import threading
 import time
 
 from mitmproxy import http
@@ -16,24 +17,55 @@ from mitmproxy import http
 from .call import CALL, Call
 
 
-def make_logger(target: str) -> logging.Logger | None:
+class LineWriter:
+    """Writes lines from a queue on a thread, flushing once per batch: the loop only enqueues."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="access-log", daemon=True)
+        self.thread.start()
+
+    def write(self, line: str) -> None:
+        self.queue.put(line)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join(10)
+
+    def _run(self) -> None:
+        while True:
+            lines = [self.queue.get()]
+            while True:
+                try:
+                    lines.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            done = None in lines
+            text = "".join(f"{line}\n" for line in lines if line is not None)
+            try:
+                self.stream.write(text)
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass  # a closed stdout must not stop the gateway
+            if done:
+                return
+
+
+def make_writer(target: str) -> LineWriter | None:
     """`stdout` (default), `off`, or a file path."""
     if target == "off":
         return None
-    logger = logging.getLogger("gateway.access")
-    logger.propagate = False  # plain JSON lines, not mitmproxy's console format
-    logger.setLevel(logging.INFO)
-    logger.handlers.clear()
-    handler = (logging.StreamHandler(sys.stdout) if target == "stdout"
-               else logging.FileHandler(target))
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(handler)
-    return logger
+    return LineWriter(sys.stdout if target == "stdout" else open(target, "a", buffering=1 << 16))
 
 
 class AccessLog:
-    def __init__(self, logger: logging.Logger | None) -> None:
-        self.logger = logger
+    def __init__(self, writer: LineWriter | None) -> None:
+        self.writer = writer
+
+    def done(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._log(flow)
@@ -43,7 +75,7 @@ class AccessLog:
 
     def _log(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
-        if call is None or self.logger is None or flow.metadata.get("gateway.logged"):
+        if call is None or self.writer is None or flow.metadata.get("gateway.logged"):
             return
         flow.metadata["gateway.logged"] = True
         usage = flow.metadata.get("usage") or {}
@@ -65,4 +97,4 @@ class AccessLog:
             "latency_ms": round((time.monotonic() - call.started) * 1000),
             "error": flow.error.msg if flow.error else None,
         }
-        self.logger.info(json.dumps(entry, separators=(",", ":")))
+        self.writer.write(json.dumps(entry, separators=(",", ":")))

@@ -14,11 +14,13 @@ from mitmproxy import http
 
 from .call import CALL, Call
 from .guard import fail_closed
+from models.security import hash_key
+
 from .keycache import KeyCache
 
 log = logging.getLogger(__name__)
 
-KEY_HEADERS = ("x-api-key", "authorization", "x-goog-api-key")
+KEY_HEADERS = (b"x-api-key", b"authorization", b"x-goog-api-key")
 # What a gateway key looks like; anything else is refused without a look-up.
 KEY_SHAPE = re.compile(r"gw-[A-Za-z0-9_-]{20,64}")
 
@@ -41,16 +43,23 @@ def remove_query_param(path: str, name: str) -> tuple[str, list[str]]:
 def take_customer_key(request: http.Request) -> str | None:
     """Remove every credential carrier from the request; return the first key found."""
     found: list[str] = []
-    for name in KEY_HEADERS:
-        for value in request.headers.get_all(name):
-            if name == "authorization":
-                scheme, _, value = value.partition(" ")
-                if scheme.lower() != "bearer":
-                    continue
-            found.append(value.strip())
-        request.headers.pop(name, None)
-    request.path, in_query = remove_query_param(request.path, "key")
-    found += in_query
+    kept = []
+    for name, value in request.headers.fields:  # one pass over the raw fields
+        lname = name.lower()
+        if lname not in KEY_HEADERS:
+            kept.append((name, value))
+            continue
+        text = value.decode("utf-8", "surrogateescape").strip()
+        if lname == b"authorization":
+            scheme, _, text = text.partition(" ")
+            if scheme.lower() != "bearer":
+                continue
+        found.append(text.strip())
+    if len(kept) != len(request.headers.fields):
+        request.headers.fields = tuple(kept)
+    if "key=" in request.path:
+        request.path, in_query = remove_query_param(request.path, "key")
+        found += in_query
     return next((k for k in found if k), None)
 
 
@@ -59,32 +68,42 @@ class Auth:
         self.keys = keys
 
     @fail_closed
-    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+    def requestheaders(self, flow: http.HTTPFlow):
         call: Call | None = flow.metadata.get(CALL)
         if call is None or flow.response or flow.error:
-            return
+            return None
         key = take_customer_key(flow.request)
-        provider = call.provider
         if not key:
-            flow.response = provider.error_response(
+            flow.response = call.provider.error_response(
                 "authentication", "No API key provided. Send your gateway key (gw-...) as "
                 "x-api-key, Authorization: Bearer, x-goog-api-key or ?key=.",
                 request_id=call.request_id)
-            return
+            return None
         if not KEY_SHAPE.fullmatch(key):
-            customer = None
-        else:
-            try:
-                customer = await self.keys.resolve(key)
-            except Exception:
-                log.exception("key look-up failed")
-                flow.response = provider.error_response(
-                    "bad_gateway", "The gateway could not check your key; please retry.",
-                    request_id=call.request_id)
-                return
-        if customer is None:
-            flow.response = provider.error_response(
-                "authentication", "Invalid API key: unknown, revoked or suspended.",
+            return self._admit(flow, call, None)
+        digest = hash_key(key)
+        found, customer = self.keys.cached(digest)
+        if found:
+            return self._admit(flow, call, customer)
+        return self._look_up(flow, call, digest)  # a miss: the database, off the loop
+
+    @fail_closed
+    async def _look_up(self, flow: http.HTTPFlow, call: Call, digest: str) -> None:
+        try:
+            customer = await self.keys.resolve_digest(digest)
+        except Exception:
+            log.exception("key look-up failed")
+            flow.response = call.provider.error_response(
+                "bad_gateway", "The gateway could not check your key; please retry.",
                 request_id=call.request_id)
             return
-        call.customer = customer
+        self._admit(flow, call, customer)
+
+    @staticmethod
+    def _admit(flow: http.HTTPFlow, call: Call, customer) -> None:
+        if customer is None:
+            flow.response = call.provider.error_response(
+                "authentication", "Invalid API key: unknown, revoked or suspended.",
+                request_id=call.request_id)
+        else:
+            call.customer = customer

@@ -22,10 +22,11 @@ import config as config_module
 from models import UsageRecord, bind, utcnow
 from models.seed import create_tables
 
-from .accesslog import AccessLog, make_logger
+from .accesslog import AccessLog, make_writer
 from .admin_app import AdminApp
 from . import errors, web
 from .auth import Auth
+from .chain import Chain
 from .credentials import Credentials
 from .keycache import KeyCache
 from .limiter import WINDOW, Limiter
@@ -96,7 +97,7 @@ def build_chain(cfg: config_module.Config) -> tuple[list, Services]:
     from admin import create_app  # late: the admin app imports models, bound by now
 
     metering = Metering(services.writer, services.limiter)
-    chain = [
+    chain = Chain(
         Router(providers, prices),
         Auth(services.keys),
         Limits(services.limiter, cfg.default_max_output_tokens),
@@ -104,11 +105,11 @@ def build_chain(cfg: config_module.Config) -> tuple[list, Services]:
         Credentials(cfg.credentials),  # last before upstream: only calls that really go
         errors.ErrorResponses(),
         Timeouts(metering, cfg.connect_timeout, cfg.read_timeout),
-        AccessLog(make_logger(cfg.access_log)),
-        AdminApp(create_app(cfg, services)),
-        Lifecycle(services),
-    ]
-    return chain, services
+        AccessLog(make_writer(cfg.access_log)),
+        Lifecycle(services),  # last: its `done` flushes what the others settled
+    )
+    # After the chain: its `request` serves only what the router left alone.
+    return [chain, AdminApp(create_app(cfg, services))], services
 
 
 def lean_master(opts: options.Options) -> mitm_master.Master:
@@ -150,8 +151,7 @@ async def serve(cfg: config_module.Config, with_web: bool = False) -> None:
     m.addons.add(*chain)
     if with_web:
         web.arrange(m, cfg)
-    router = next(a for a in chain if isinstance(a, Router))
-    metering = next(a for a in chain if isinstance(a, Metering))
+    router, metering = chain[0].member(Router), chain[0].member(Metering)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task] = []
 

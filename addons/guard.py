@@ -33,17 +33,18 @@ def fail_closed(hook):
     name = hook.__qualname__
     if inspect.iscoroutinefunction(hook):
         @functools.wraps(hook)
-        async def async_wrapper(self, flow):
+        async def async_wrapper(self, flow, *args):
             try:
-                await hook(self, flow)
+                await hook(self, flow, *args)
             except Exception:
                 _refuse(flow, name)
         return async_wrapper
 
     @functools.wraps(hook)
-    def wrapper(self, flow):
+    def wrapper(self, flow, *args):
         try:
-            hook(self, flow)
+            return hook(self, flow, *args)  # may be an awaitable for the chain to finish
         except Exception:
             _refuse(flow, name)
+            return None
     return wrapper

@@ -51,12 +51,20 @@ class KeyCache:
         self._lookup = lookup
         self._inflight: dict[str, asyncio.Future] = {}
 
-    async def resolve(self, key: str) -> Customer | None:
-        digest = hash_key(key)
+    def cached(self, digest: str) -> tuple[bool, Customer | None]:
+        """(found, customer) from memory alone: the hot path's look-up."""
         try:
-            return self._cache[digest]
+            return True, self._cache[digest]
         except KeyError:
-            pass
+            return False, None
+
+    async def resolve(self, key: str) -> Customer | None:
+        return await self.resolve_digest(hash_key(key))
+
+    async def resolve_digest(self, digest: str) -> Customer | None:
+        found, customer = self.cached(digest)
+        if found:
+            return customer
         if pending := self._inflight.get(digest):
             return await asyncio.shield(pending)
         fut = asyncio.get_running_loop().create_future()

@@ -55,6 +55,7 @@ class Limiter:
         self._used: dict[int, int] = {}  # settled tokens this month, by user
         self._reserved: dict[int, int] = {}
         self._month = month_of(clock())
+        self._month_end = month_end(clock())
 
     # --- requests per minute ---
 
@@ -80,9 +81,9 @@ class Limiter:
     # --- monthly tokens ---
 
     def _roll_month(self, now: float) -> None:
-        month = month_of(now)
-        if month != self._month:
-            self._month, self._used = month, {}
+        if now < self._month_end:
+            return
+        self._month, self._used, self._month_end = month_of(now), {}, month_end(now)
 
     def reserve(self, customer: Customer, estimate: int) -> Decision:
         limit = customer.plan.monthly_tokens
@@ -92,7 +93,7 @@ class Limiter:
         if limit is not None:
             held = self._used.get(uid, 0) + self._reserved.get(uid, 0)
             if held + estimate > limit:
-                return Decision(False, month_end(now) - now)
+                return Decision(False, self._month_end - now)
         self._reserved[uid] = self._reserved.get(uid, 0) + estimate
         return Decision(True)
 
@@ -121,7 +122,7 @@ class Limiter:
         if limit is not None:
             remaining = max(0, limit - self._used.get(uid, 0) - self._reserved.get(uid, 0))
         return Standing(rpm, max(0, rpm - len(win)), max(0.0, reset), limit, remaining,
-                        month_end(now) - now)
+                        self._month_end - now)
 
     def used(self, user_id: int) -> int:
         return self._used.get(user_id, 0)

@@ -13,7 +13,7 @@ import threading
 import time
 from decimal import Decimal
 
-from models import ApiKey, ModelPrice, UsageRecord, db
+from models import ApiKey, ModelPrice, UsageRecord, db, write_transaction
 from models.catalog import catalog_name
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,21 @@ class PriceBook:
             + rec["cache_write_tokens"] * p["cache_write_per_mtok"]
         )
         return Decimal(total) / MILLION, True
+
+
+_COLUMNS = [f for f in UsageRecord._meta.sorted_fields if f.name != "id"]
+
+
+def insert_rows(rows: list[dict]) -> None:
+    """One prepared INSERT run for every row: peewee builds the statement once (its quoting,
+    its placeholders, any database), the driver runs it per row; far cheaper than a multi-row
+    INSERT assembled in Python for every batch."""
+    sample = {f.name: rows[0].get(f.name, f.default() if callable(f.default) else f.default)
+              for f in _COLUMNS}
+    sql, _ = UsageRecord.insert(sample).sql()
+    params = [[f.db_value(r[f.name] if f.name in r else sample[f.name]) for f in _COLUMNS]
+              for r in rows]
+    db.cursor().executemany(sql, params)
 
 
 class UsageWriter:
@@ -108,9 +123,8 @@ class UsageWriter:
             if r.get("api_key"):
                 last_used[r["api_key"]] = max(r["created_at"], last_used.get(r["api_key"],
                                                                            r["created_at"]))
-        with db.atomic():
-            for i in range(0, len(rows), 200):
-                UsageRecord.insert_many(rows[i:i + 200]).execute()
+        with write_transaction():
+            insert_rows(rows)
             for key_id, when in last_used.items():
                 ApiKey.update(last_used_at=when).where(ApiKey.id == key_id).execute()
         self.written += len(rows)

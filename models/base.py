@@ -37,3 +37,10 @@ def bind(url: str):
 
 def is_sqlite() -> bool:
     return isinstance(db.obj, SqliteDatabase)
+
+
+def write_transaction():
+    """A transaction that will write. On SQLite it takes the write lock up front (BEGIN
+    IMMEDIATE): a deferred one that reads first and then writes cannot wait for a busy lock
+    and fails at once with "database is locked", whatever the busy timeout."""
+    return db.atomic("IMMEDIATE") if is_sqlite() else db.atomic()

@@ -5,7 +5,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from .base import db
+from .base import write_transaction
 from .tables import ModelPrice
 
 CATALOG_FILE = Path(__file__).with_name("prices.json")
@@ -20,7 +20,7 @@ def load_catalog(path: Path = CATALOG_FILE) -> int:
     entries = json.loads(path.read_text())["models"]
     known = {m.model for m in ModelPrice.select(ModelPrice.model)}
     added = 0
-    with db.atomic():
+    with write_transaction():
         for e in entries:
             if e["model"] in known:
                 continue

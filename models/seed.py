@@ -1,6 +1,6 @@
 """First-run set-up: tables, the four plans, the demo users and the price catalog."""
 
-from .base import db
+from .base import db, write_transaction
 from .catalog import load_catalog
 from .security import hash_password, new_password
 from .tables import ALL_TABLES, Plan, User
@@ -32,7 +32,7 @@ def seed(admin_password: str | None = None) -> dict[str, str]:
     """Create what is missing. Returns {email: password} for users created now, to print once."""
     create_tables()
     created: dict[str, str] = {}
-    with db.atomic():
+    with write_transaction():
         for fields in PLANS:
             Plan.get_or_create(name=fields["name"], defaults=fields)
         for email, role, plan in DEMO_USERS:

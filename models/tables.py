@@ -14,7 +14,7 @@ from peewee import (
     TextField,
 )
 
-from .base import BaseModel, db
+from .base import BaseModel, write_transaction
 from .security import display_prefix, hash_key, new_api_key
 
 
@@ -75,7 +75,7 @@ class ApiKey(BaseModel):
     @classmethod
     def issue(cls, user: "User", name: str = "") -> tuple[str, "ApiKey"]:
         """A new key for `user`. Returns the secret, which exists in clear only here."""
-        with db.atomic():
+        with write_transaction():
             while True:
                 secret = new_api_key()
                 if not cls.select().where(cls.prefix == display_prefix(secret)).exists():

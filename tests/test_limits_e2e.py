@@ -66,7 +66,8 @@ def test_customer_limits_replace_upstream_headers(gateway, stream):
         assert h["x-ratelimit-limit-tokens"] == "1000000"
         assert int(h["x-ratelimit-remaining-tokens"]) <= 1_000_000
         assert "h" in h["x-ratelimit-reset-tokens"] or "m" in h["x-ratelimit-reset-tokens"]
-        assert h["x-request-id"].startswith("req_")
+        assert h.get_list("x-request-id") == [h["x-request-id"]]  # ours alone
+        assert h["x-request-id"].startswith("req_") and h["x-request-id"] != "req_fake"
         for name in UPSTREAM_ONLY:
             assert name not in h
 

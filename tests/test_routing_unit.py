@@ -113,13 +113,20 @@ def test_remove_query_param_keeps_other_bytes():
 
 
 class FakeKeys:
+    """The key cache's interface: nothing cached, every look-up a miss."""
+
     def __init__(self, customer):
         self.customer = customer
         self.asked = []
 
-    async def resolve(self, key):
-        self.asked.append(key)
-        return self.customer if key == GOOD_KEY else None
+    def cached(self, digest):
+        return False, None
+
+    async def resolve_digest(self, digest):
+        from models.security import hash_key
+
+        self.asked.append(digest)
+        return self.customer if digest == hash_key(GOOD_KEY) else None
 
 
 UPSTREAM_KEYS = {"anthropic": "sk-up-a", "openai": "sk-up-o", "gemini": "AIza-up"}
@@ -129,7 +136,8 @@ async def run_auth(path, headers, keys, inject=False):
     f = flow_for(path, headers=headers)
     with taddons.context():
         Router(configured(UPSTREAMS)).requestheaders(f)
-        await Auth(keys).requestheaders(f)
+        if pending := Auth(keys).requestheaders(f):
+            await pending
         if inject:
             Credentials(UPSTREAM_KEYS).request(f)
     return f
@@ -177,11 +185,11 @@ async def test_auth_refuses_in_provider_shape_without_lookup_for_garbage():
 
 
 async def test_auth_failure_fails_closed():
-    class Broken:
-        async def resolve(self, key):
+    class Broken(FakeKeys):
+        async def resolve_digest(self, digest):
             raise RuntimeError("database is locked")
 
     f = await run_auth("/v1/openai/chat/completions", [(b"x-api-key", GOOD_KEY.encode())],
-                       Broken())
+                       Broken(None))
     assert f.response.status_code == 502
     assert f.metadata[CALL].customer is None

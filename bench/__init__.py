@@ -1,0 +1,1 @@
+"""Benchmark: direct vs a bare lean mitmproxy vs the gateway, on one machine (python -m bench)."""

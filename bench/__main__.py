@@ -1,0 +1,332 @@
+"""python -m bench [--quick] [--rounds N] [--duration S] [--streams 500,2000] [--soak S]
+
+Starts a fast fake upstream, a bare lean mitmproxy (the ceiling) and the gateway (keys, limits
+set high enough never to refuse, metering, access log), then measures them side by side on this
+machine, alternating the order of the variants round by round and reporting medians:
+  - plain requests with wrk: throughput and latency p50/p99 at concurrency 1, 16 and 64;
+  - streams, one at a time: time to first byte and the delay each event picked up;
+  - many slow streams at once (one event a second): failures, event delay p99, memory each;
+  - with --soak S: mixed traffic for S seconds, sampling the gateway's memory.
+Writes bench/results/results.json and results.md (the README shows the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .clients import many_streams, one_stream, percentile, request_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PY = sys.executable
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}],
+        "max_tokens": 16}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Target:
+    def __init__(self, name: str, port: int, path: str, headers: dict[str, str]) -> None:
+        self.name, self.port, self.path, self.headers = name, port, path, headers
+        self.proc: subprocess.Popen | None = None
+        self.start_fn = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.path}"
+
+    def restart(self) -> None:
+        if self.start_fn:
+            self.stop()
+            self.proc = self.start_fn()
+            wait_port(self.port)
+            asyncio.run(one_stream(self.port, self.payload(2, 0), 10))  # warm up
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def payload(self, events: int, interval_ms: int) -> bytes:
+        return request_bytes(self.path, {**self.headers, "x-bench-events": str(events),
+                                         "x-bench-interval-ms": str(interval_ms)},
+                             {**BODY, "stream": True})
+
+
+class Bench:
+    def __init__(self, args) -> None:
+        self.args = args
+        self.tmp = Path(tempfile.mkdtemp(prefix="llm-gateway-bench-"))
+        self.procs: list[subprocess.Popen] = []
+        self.results: dict = {"runs": []}
+
+    # --- processes ---
+
+    def spawn(self, *argv, env=None, log="proc") -> subprocess.Popen:
+        out = open(self.tmp / f"{log}.log", "ab")
+        p = subprocess.Popen([PY, *argv], cwd=ROOT, env=env or os.environ.copy(), stdout=out,
+                             stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p
+
+    def setup(self) -> list[Target]:
+        up_port, bare_port, gw_port = free_port(), free_port(), free_port()
+        upstream_url = f"http://127.0.0.1:{up_port}"
+        self.upstream = self.spawn("-m", "bench.upstream", "--port", str(up_port), log="upstream")
+        wait_port(up_port)
+        env = {**os.environ, "DATA_DIR": str(self.tmp / "data"), "UPSTREAM_OPENAI_URL":
+               upstream_url, "OPENAI_API_KEY": "sk-bench", "ACCESS_LOG": str(self.tmp / "access.log"),
+               "ADMIN_PASSWORD": "bench-admin-password"}
+        admin = lambda *a: subprocess.run([PY, "-m", "admin", *a], cwd=ROOT, env=env,  # noqa
+                                          check=True, capture_output=True, text=True).stdout
+        admin("init-db")
+        admin("create-plan", "Bench", "--rpm", "100000000", "--monthly-tokens", "unlimited")
+        admin("create-user", "bench@example.com", "--plan", "Bench")
+        key = admin("create-key", "bench@example.com").strip()
+
+        direct = Target("direct", up_port, "/v1/chat/completions", {})
+        bare = Target("bare", bare_port, "/v1/chat/completions", {})
+        bare.start_fn = lambda: self.spawn("-m", "bench.bare", "--port", str(bare_port),
+                                           "--upstream", upstream_url, log="bare")
+        gateway = Target("gateway", gw_port, "/v1/openai/chat/completions",
+                         {"Authorization": f"Bearer {key}"})
+        gateway.start_fn = lambda: self.spawn("-m", "addons", "--port", str(gw_port), env=env,
+                                              log="gateway")
+        for t in (bare, gateway):
+            t.restart()
+        direct.proc = self.upstream
+        return [direct, bare, gateway]
+
+    def teardown(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    # --- measurements ---
+
+    def wrk(self, t: Target, conc: int, duration: int) -> dict:
+        script = self.tmp / f"{t.name}.lua"
+        headers = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in t.headers.items())
+        script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(BODY))}\n'
+                          f'wrk.headers["Content-Type"] = "application/json"\n{headers}')
+        cpu0 = cpu_seconds(t.proc.pid)
+        out = subprocess.run(["wrk", "-t1", f"-c{conc}", f"-d{duration}s", "--latency",
+                              "-s", str(script), t.url], capture_output=True, text=True,
+                             check=True).stdout
+        cpu = (cpu_seconds(t.proc.pid) - cpu0) / duration
+        lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", out, re.M) and
+                   [(p, to_ms(v, u)) for p, v, u in
+                    re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)])
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+                "p50_ms": lat.get("50"), "p99_ms": lat.get("99"),
+                "non2xx": int(errors.group(1)) if errors else 0, "cpu": round(cpu, 3),
+                "rss_mib": round(rss_kib(t.proc.pid) / 1024, 1)}
+
+    def stream_latency(self, t: Target, n: int, events: int, interval_ms: int) -> dict:
+        async def run():
+            return [await one_stream(t.port, t.payload(events, interval_ms), 30)
+                    for _ in range(n)]
+        results = asyncio.run(run())
+        delays = [d * 1000 for r in results for d in r.delays]
+        ttfb = [r.ttfb * 1000 for r in results if r.ttfb is not None]
+        return {"ok": sum(r.ok for r in results), "n": n,
+                "ttfb_p50_ms": percentile(ttfb, 50), "ttfb_p99_ms": percentile(ttfb, 99),
+                "delay_p50_ms": percentile(delays, 50), "delay_p99_ms": percentile(delays, 99)}
+
+    def slow_streams(self, t: Target, n: int, events: int) -> dict:
+        t.restart()  # a fresh process, so memory per stream is not hidden by earlier runs
+        time.sleep(1)
+        base = rss_kib(t.proc.pid)
+        ramp = 500.0
+        samples: list[int] = []
+
+        async def run():
+            task = asyncio.create_task(many_streams(t.port, t.payload(events, 1000), n, ramp,
+                                                    events + 30))
+            await asyncio.sleep(n / ramp + 3)  # all open, some events flowing
+            for _ in range(3):
+                samples.append(rss_kib(t.proc.pid))
+                await asyncio.sleep(1)
+            return await task
+
+        start = time.time()
+        results = asyncio.run(run())
+        steady_from = start + n / ramp + 2
+        delays = [d * 1000 for r in results for a, d in zip(r.arrivals, r.delays)
+                  if a >= steady_from]
+        failed = [r.error for r in results if not r.ok]
+        steady = statistics.median(samples)
+        return {"n": n, "failed": len(failed), "errors": sorted(set(failed))[:5],
+                "delay_p50_ms": percentile(delays, 50), "delay_p99_ms": percentile(delays, 99),
+                "rss_base_mib": round(base / 1024, 1), "rss_steady_mib": round(steady / 1024, 1),
+                "kib_per_stream": round((steady - base) / n, 1)}
+
+    def soak(self, t: Target, seconds: int) -> dict:
+        """Mixed traffic: wrk plain requests and waves of streams; memory sampled throughout."""
+        samples = []
+        script = self.tmp / f"{t.name}.lua"
+        start = time.monotonic()
+        wrk = subprocess.Popen(["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), t.url],
+                               stdout=subprocess.PIPE, text=True)
+        while time.monotonic() - start < seconds:
+            asyncio.run(many_streams(t.port, t.payload(10, 50), 50, 0, 30))
+            samples.append((round(time.monotonic() - start), rss_kib(t.proc.pid) // 1024))
+            time.sleep(max(0, 10 - (time.monotonic() - start) % 10))
+        out = wrk.communicate()[0]
+        total = re.search(r"(\d+) requests in", out)
+        third = max(1, len(samples) // 3)
+        first = statistics.median(s for _, s in samples[:third])
+        last = statistics.median(s for _, s in samples[-third:])
+        return {"seconds": seconds, "requests": int(total.group(1)) if total else None,
+                "rss_mib_samples": samples, "rss_first_third_mib": first,
+                "rss_last_third_mib": last, "growth_mib": last - first}
+
+    # --- the run ---
+
+    def run(self) -> dict:
+        a = self.args
+        resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+        targets = self.setup()
+        try:
+            for r in range(a.rounds):
+                order = targets if r % 2 == 0 else targets[::-1]
+                run = {"round": r, "order": [t.name for t in order], "plain": {}, "stream": {},
+                       "slow": {}}
+                for conc in (1, 16, 64):
+                    for t in order:
+                        run["plain"].setdefault(str(conc), {})[t.name] = self.wrk(t, conc,
+                                                                                   a.duration)
+                        print(f"round {r} plain c{conc} {t.name}: "
+                              f"{run['plain'][str(conc)][t.name]}", flush=True)
+                for t in order:
+                    run["stream"][t.name] = self.stream_latency(t, a.latency_streams, 20, 10)
+                    print(f"round {r} stream {t.name}: {run['stream'][t.name]}", flush=True)
+                for n in a.streams:
+                    for t in [x for x in order if x.name != "direct"]:
+                        run["slow"].setdefault(str(n), {})[t.name] = self.slow_streams(
+                            t, n, a.slow_events)
+                        print(f"round {r} slow {n} {t.name}: {run['slow'][str(n)][t.name]}",
+                              flush=True)
+                self.results["runs"].append(run)
+            if a.soak:
+                self.results["soak"] = self.soak(targets[2], a.soak)
+                print(f"soak: {self.results['soak']}", flush=True)
+        finally:
+            self.teardown()
+        self.results["medians"] = medians(self.results["runs"])
+        self.results["machine"] = machine()
+        self.results["args"] = vars(a)
+        return self.results
+
+
+def to_ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def medians(runs: list[dict]) -> dict:
+    """The median over rounds of every figure, by section / key / variant / field."""
+    out: dict = {}
+    for section in ("plain", "stream", "slow"):
+        for run in runs:
+            for key, by_target in (run[section].items() if section != "stream"
+                                   else [("all", run[section])]):
+                for target, figures in by_target.items():
+                    for field, value in figures.items():
+                        if isinstance(value, (int, float)) and value is not None:
+                            (out.setdefault(section, {}).setdefault(key, {})
+                             .setdefault(target, {}).setdefault(field, []).append(value))
+    return {s: {k: {t: {f: round(statistics.median(v), 3) for f, v in fields.items()}
+                    for t, fields in by_t.items()} for k, by_t in keys.items()}
+            for s, keys in out.items()}
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())
+    import mitmproxy.version
+
+    return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "mitmproxy": mitmproxy.version.VERSION, "date": time.strftime("%Y-%m-%d")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--streams", default="500,2000", help="concurrent slow stream counts")
+    parser.add_argument("--slow-events", type=int, default=15)
+    parser.add_argument("--latency-streams", type=int, default=20)
+    parser.add_argument("--soak", type=int, default=0, help="seconds of mixed traffic")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.duration, args.slow_events, args.latency_streams = 1, 2, 6, 5
+        args.streams = "100"
+    args.streams = [int(x) for x in str(args.streams).split(",") if x]
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    results = Bench(args).run()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    from .report import markdown
+
+    md = markdown(results)
+    (args.out / "results.md").write_text(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""The benchmark's Markdown table, with the issue's targets checked."""
+
+from __future__ import annotations
+
+
+def fmt(v, unit="") -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        v = f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
+    return f"{v}{unit}"
+
+
+def ratio(a, b) -> str:
+    return f"{a / b:.2f}" if a and b else "–"
+
+
+def markdown(results: dict) -> str:
+    m = results["medians"]
+    mach = results["machine"]
+    a = results["args"]
+    lines = [
+        f"Machine: {mach['cpus']} cores, {mach['cpu']}; Python {mach['python']}, "
+        f"mitmproxy {mach['mitmproxy']}; {mach['date']}. Medians of {a['rounds']} alternated "
+        f"round(s); wrk runs of {a['duration']} s.",
+        "",
+        "**Plain requests** (wrk, POST chat completion, keep-alive)",
+        "",
+        "| concurrency | direct req/s | bare req/s | gateway req/s | gateway/bare | "
+        "p50 ms direct / bare / gateway | p99 ms direct / bare / gateway |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c, t in m.get("plain", {}).items():
+        d, b, g = t.get("direct", {}), t.get("bare", {}), t.get("gateway", {})
+        lines.append(
+            f"| {c} | {fmt(d.get('rps'))} | {fmt(b.get('rps'))} | {fmt(g.get('rps'))} | "
+            f"{ratio(g.get('rps'), b.get('rps'))} | {fmt(d.get('p50_ms'))} / "
+            f"{fmt(b.get('p50_ms'))} / {fmt(g.get('p50_ms'))} | {fmt(d.get('p99_ms'))} / "
+            f"{fmt(b.get('p99_ms'))} / {fmt(g.get('p99_ms'))} |")
+    s = m.get("stream", {}).get("all", {})
+    lines += ["", "**One stream at a time** (20 events, 10 ms apart)", "",
+              "| | direct | bare | gateway |", "|---|---|---|---|"]
+    for field, label in (("ttfb_p50_ms", "time to first byte p50 ms"),
+                         ("ttfb_p99_ms", "time to first byte p99 ms"),
+                         ("delay_p50_ms", "event delay p50 ms"),
+                         ("delay_p99_ms", "event delay p99 ms")):
+        lines.append(f"| {label} | " + " | ".join(fmt(s.get(t, {}).get(field))
+                                                  for t in ("direct", "bare", "gateway")) + " |")
+    lines += ["", "**Concurrent slow streams** (one event a second)", "",
+              "| streams | variant | failed | event delay p50 / p99 ms | RSS base → steady MiB | "
+              "KiB per stream |", "|---|---|---|---|---|---|"]
+    for n, by_t in m.get("slow", {}).items():
+        for t in ("bare", "gateway"):
+            x = by_t.get(t, {})
+            lines.append(f"| {n} | {t} | {fmt(x.get('failed'))} | {fmt(x.get('delay_p50_ms'))} / "
+                         f"{fmt(x.get('delay_p99_ms'))} | {fmt(x.get('rss_base_mib'))} → "
+                         f"{fmt(x.get('rss_steady_mib'))} | {fmt(x.get('kib_per_stream'))} |")
+    lines += ["", "**Targets**", ""] + [f"- {t}" for t in targets(m)]
+    if soak := results.get("soak"):
+        lines += ["", f"**Soak**: {soak['seconds']} s of mixed traffic "
+                      f"({soak['requests']} plain requests plus stream waves): gateway RSS "
+                      f"{soak['rss_first_third_mib']} MiB in the first third, "
+                      f"{soak['rss_last_third_mib']} MiB in the last "
+                      f"(growth {soak['growth_mib']} MiB)."]
+    return "\n".join(lines) + "\n"
+
+
+def targets(m: dict) -> list[str]:
+    out = []
+    p16 = m.get("plain", {}).get("16", {})
+    if p16:
+        r = (p16["gateway"]["rps"] / p16["bare"]["rps"]) if p16["bare"]["rps"] else 0
+        out.append(f"throughput at c16 ≥ 90% of bare: {r:.0%} "
+                   f"{'met' if r >= 0.9 else 'missed'}")
+    p1 = m.get("plain", {}).get("1", {})
+    if p1:
+        d = p1["gateway"]["p50_ms"] - p1["bare"]["p50_ms"]
+        out.append(f"added p50 at c1 within 0.5 ms of bare: +{d:.2f} ms "
+                   f"{'met' if d <= 0.5 else 'missed'}")
+    s = m.get("slow", {}).get("2000", {}).get("gateway")
+    if s:
+        ok = s["failed"] == 0 and s["delay_p99_ms"] < 25 and s["kib_per_stream"] < 32
+        out.append(f"2,000 streams: {s['failed']:.0f} failed, p99 {s['delay_p99_ms']:.1f} ms, "
+                   f"{s['kib_per_stream']:.1f} KiB each: {'met' if ok else 'missed'}")
+    return out
