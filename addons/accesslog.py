@@ -17,6 +17,9 @@ from mitmproxy import http
 from .call import CALL, Call
 
 
+BATCH_WINDOW = 0.1
+
+
 class LineWriter:
     """Writes lines from a queue on a thread, flushing once per batch: the loop only enqueues."""
 
@@ -36,6 +39,7 @@ class LineWriter:
     def _run(self) -> None:
         while True:
             lines = [self.queue.get()]
+            time.sleep(BATCH_WINDOW)  # let a batch gather: one write, not a wake-up per line
             while True:
                 try:
                     lines.append(self.queue.get_nowait())

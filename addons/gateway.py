@@ -106,10 +106,10 @@ def build_chain(cfg: config_module.Config) -> tuple[list, Services]:
         errors.ErrorResponses(),
         Timeouts(metering, cfg.connect_timeout, cfg.read_timeout),
         AccessLog(make_writer(cfg.access_log)),
+        AdminApp(create_app(cfg, services)),  # serves only what the router left alone
         Lifecycle(services),  # last: its `done` flushes what the others settled
     )
-    # After the chain: its `request` serves only what the router left alone.
-    return [chain, AdminApp(create_app(cfg, services))], services
+    return [chain], services
 
 
 def lean_master(opts: options.Options) -> mitm_master.Master:

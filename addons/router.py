@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import secrets
 import time
 from urllib.parse import unquote, urlsplit
 
@@ -33,8 +32,13 @@ class PathRefused(ValueError):
     pass
 
 
+_PLAIN_PATH = re.compile(r"(?:/[A-Za-z0-9_:~-][A-Za-z0-9._:~-]*)+")
+
+
 def split_segments(raw_path: str) -> list[str]:
     """The decoded segments of a path, refusing anything that could change its meaning."""
+    if _PLAIN_PATH.fullmatch(raw_path) and "/.." not in raw_path:
+        return raw_path[1:].split("/")  # nothing encoded, no dot segment: the common case
     if not raw_path.startswith("/"):
         raise PathRefused("the path must start with /")
     segments = raw_path[1:].split("/")
@@ -85,7 +89,7 @@ class Router:
             return
         if path != "/v1" and not path.startswith("/v1/"):
             return  # the admin app's
-        request_id = "req_" + secrets.token_hex(12)
+        request_id = "req_" + flow.id.replace("-", "")[:24]  # the flow's random uuid4
         try:
             segments = split_segments(path)
         except PathRefused as e:
