@@ -30,7 +30,7 @@ class Customer:
     plan: PlanInfo
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Call:
     provider: Provider
     endpoint: Endpoint | None  # None: answered by the gateway itself (/v1/models)

@@ -143,6 +143,8 @@ def parse_gemini_body(obj: dict) -> BodyResult:
 class StreamParser:
     """Base of the incremental parsers. Subclasses handle decoded events or objects."""
 
+    __slots__ = ("usage", "model", "complete", "failed", "out_chars", "events", "odd_events")
+
     def __init__(self) -> None:
         self.usage: Usage | None = None
         self.model: str | None = None
@@ -177,6 +179,8 @@ class StreamParser:
 
 
 class _SSEParser(StreamParser):
+    __slots__ = ("_sse",)
+
     def __init__(self) -> None:
         super().__init__()
         self._sse = SSEDecoder()
@@ -198,6 +202,8 @@ def _loads(data: str):
 class AnthropicStream(_SSEParser):
     """message_start sets usage; each message_delta overwrites the fields it carries
     (cumulative, never summed); message_stop completes; an error event fails."""
+
+    __slots__ = ("_u",)
 
     def __init__(self) -> None:
         super().__init__()
@@ -233,6 +239,8 @@ class OpenAIChatStream(_SSEParser):
     """Usage is in the last chunk whose usage is not null (the `choices: []` chunk that
     include_usage adds); `[DONE]` completes. With `strip_usage_chunk` (the gateway asked for
     usage on the client's behalf) that chunk is withheld from the client."""
+
+    __slots__ = ("_strip",)
 
     def __init__(self, strip_usage_chunk: bool = False) -> None:
         super().__init__()
@@ -291,6 +299,8 @@ _RESPONSES_TEXT = ("response.output_text.delta", "response.function_call_argumen
 class OpenAIResponsesStream(_SSEParser):
     """Usage is `response.usage` of the terminal event; there is no [DONE]."""
 
+    __slots__ = ()
+
     def on_event(self, name: str, data: str) -> None:
         obj = _loads(data)
         if not isinstance(obj, dict):
@@ -315,6 +325,8 @@ class _GeminiMixin:
     """Each chunk carries usageMetadata running totals: the last wins, never summed.
     Complete once a candidate carried finishReason and no error object came."""
 
+    __slots__ = ()
+
     def on_object(self, obj) -> None:
         if isinstance(obj, list):  # an error wrapped in a one-element array
             for item in obj:
@@ -337,11 +349,15 @@ class _GeminiMixin:
 
 
 class GeminiSSEStream(_GeminiMixin, _SSEParser):
+    __slots__ = ()
+
     def on_event(self, name: str, data: str) -> None:
         self.on_object(_loads(data))
 
 
 class GeminiArrayStream(_GeminiMixin, StreamParser):
+    __slots__ = ("_split",)
+
     def __init__(self) -> None:
         super().__init__()
         self._split = JSONArraySplitter()

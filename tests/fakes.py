@@ -51,6 +51,7 @@ class FakeState:
         self.hold = threading.Event()  # set = release held streams
         self.holding = threading.Event()  # set while a stream waits on `hold`
         self.streams_finished = 0
+        self.streams_aborted = 0  # the gateway closed the connection mid-stream
         self.reported: list[dict] = []  # usage each completed response reported
 
     def release(self) -> None:
@@ -141,7 +142,13 @@ class Handler(BaseHTTPRequestHandler):
             if mode == "hold" and i == hold_before:
                 self.state.holding.set()
                 self.state.hold.wait(15)
-            self.write_chunked(ev)
+            try:
+                self.write_chunked(ev)
+            except (BrokenPipeError, ConnectionResetError):
+                with self.state.lock:
+                    self.state.streams_aborted += 1
+                self.close_connection = True
+                return False
             if delay:
                 time.sleep(delay)
         self.end_stream()

@@ -217,7 +217,9 @@ def test_error_event_mid_stream(gateway, key):
     assert not rec.complete and rec.input_tokens == 25 and rec.status == 200
 
 
-def test_client_disconnect_mid_stream(gateway, key):
+def test_client_disconnect_mid_stream(gateway, fake_servers, key):
+    state = fake_servers["openai"].state
+    finished, aborted = state.streams_finished, state.streams_aborted
     body = json.dumps({"model": "gpt-4o-mini", "messages": MSG, "stream": True}).encode()
     sock = socket.create_connection(("127.0.0.1", gateway.port))
     sock.sendall(b"POST /v1/openai/chat/completions HTTP/1.1\r\nHost: x\r\n"
@@ -231,6 +233,12 @@ def test_client_disconnect_mid_stream(gateway, key):
     rec = only_record(gateway, key)
     assert not rec.complete and rec.estimated and rec.status == 200
     assert rec.output_tokens >= 1 and rec.input_tokens > 0  # estimated, never a silent zero
+    # The gateway closed the upstream request too: the provider stops generating.
+    deadline = time.monotonic() + 5
+    while state.streams_aborted == aborted:
+        assert time.monotonic() < deadline, "the upstream stream was left running"
+        time.sleep(0.1)
+    assert state.streams_finished == finished
 
 
 def test_upstream_error_passes_through_and_records_zero(gateway, key):

@@ -341,3 +341,39 @@ def test_json_array_splitter(objs, cuts):
     for a, b in zip([0, *cuts], [*cuts, len(raw)]):
         got += s.feed(raw[a:b])
     assert [json.loads(g) for g in got] == objs
+
+
+# --- the tap and memory -------------------------------------------------------------------------
+
+
+def test_tap_never_drops_a_chunk_when_the_parser_fails():
+    from addons.call import Call
+    from addons.metering import Tap
+    from addons.providers import BUILTIN
+
+    class Exploding(OpenAIChatStream):
+        def feed(self, chunk):
+            raise RuntimeError("a parser bug")
+
+    tap = Tap(Call(BUILTIN["openai"], None, "", "req_x"), Exploding())
+    chunks = pieces(OPENAI_CHAT, 7)
+    assert b"".join(tap(c) for c in chunks) == OPENAI_CHAT  # every byte, unaltered
+    assert tap(b"") in (b"", [])
+
+
+def test_parser_memory_is_constant_per_stream():
+    """State is one partial line and the latest usage, never the body: a long stream leaves
+    nothing behind but counters."""
+    import sys
+
+    event = (b'data: {"choices":[{"index":0,"delta":{"content":"' + b"x" * 200 +
+             b'"}}],"usage":null}\n\n')
+    for cls, strip in ((OpenAIChatStream, False), (OpenAIChatStream, True), (AnthropicStream, False)):
+        p = cls(strip_usage_chunk=True) if strip else cls()
+        for _ in range(20_000):  # about 5 MB through one parser
+            p.feed(event[:100])
+            p.feed(event[100:])
+        names = [n for c in type(p).__mro__ for n in getattr(c, "__slots__", ())]
+        state = [getattr(p, n) for n in names if hasattr(p, n)]
+        state += [getattr(p._sse, k) for k in ("_partial", "_data", "_raw")]
+        assert sum(sys.getsizeof(v) for v in state) < 4096
