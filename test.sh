@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole test suite: ./test.sh [pytest args]
-#   Sets up .venv with the runtime and test requirements, installs Debian's Chromium for the
-#   browser tests where it is missing, then runs pytest.
+#   Sets up .venv with the runtime and test requirements, installs Debian's Chromium (browser
+#   tests) and wrk (benchmark smoke test) where they are missing, then runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./start.sh --setup-only
@@ -13,9 +13,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "installing Debian's chromium for the browser tests" >&2
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null
-  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
+# Debian packages the tests drive: Chromium for the browser tests, wrk for the benchmark smoke test.
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
+if [ -n "$missing" ]; then
+  echo "installing Debian packages:$missing" >&2
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq $missing >/dev/null
 fi
 exec .venv/bin/python -m pytest "$@"

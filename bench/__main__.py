@@ -312,9 +312,12 @@ def main() -> None:
     parser.add_argument("--soak", type=int, default=0, help="seconds of mixed traffic")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    if args.quick:
-        args.rounds, args.duration, args.slow_events, args.latency_streams = 1, 2, 6, 5
-        args.streams = "100"
+    if args.quick:  # small settings, for those the command line left at their defaults
+        quick = {"rounds": 1, "duration": 2, "slow_events": 6, "latency_streams": 5,
+                 "streams": "100"}
+        for name, value in quick.items():
+            if getattr(args, name) == parser.get_default(name):
+                setattr(args, name, value)
     args.streams = [int(x) for x in str(args.streams).split(",") if x]
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")

@@ -1,0 +1,26 @@
+"""The benchmark runs end to end (tiny settings): it must not rot between full runs.
+Figures are not asserted here: timing belongs to the benchmark's report, not to tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_quick_run(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "bench", "--quick", "--duration", "1",
+                          "--streams", "50", "--out", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    m = results["medians"]
+    for conc in ("1", "16", "64"):
+        assert {"direct", "bare", "gateway"} <= set(m["plain"][conc])
+        assert m["plain"][conc]["gateway"]["non2xx"] == 0  # the gateway refused nothing
+    assert m["stream"]["all"]["gateway"]["ok"] == 5
+    assert m["slow"]["50"]["gateway"]["failed"] == 0
+    assert "gateway/bare" in (tmp_path / "results.md").read_text()
