@@ -6,16 +6,18 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# Sets $py to a Python 3.12+ interpreter, or lists what it found in $found.
 find_python() {
   local candidate version
+  py=""; found=""
   for candidate in "${PYTHON:-}" python3.12 python3.13 python3.14 python3; do
     [ -n "$candidate" ] || continue
     command -v "$candidate" >/dev/null 2>&1 || continue
-    version=$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || continue
+    version=$("$candidate" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null) || continue
     if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
-      echo "$candidate"; return 0
+      py="$candidate"; return 0
     fi
-    found="$found $candidate=$version"
+    found="$found $candidate ($version)"
   done
   return 1
 }
@@ -23,9 +25,8 @@ find_python() {
 setup_venv() {
   local stamp=.venv/.requirements-stamp want
   if [ ! -x .venv/bin/python ]; then
-    found=""
-    if ! py=$(find_python); then
-      echo "error: llm-gateway needs Python 3.12 or newer (mitmproxy 12); found:${found:- none}." >&2
+    if ! find_python; then
+      echo "error: llm-gateway needs Python 3.12 or newer (mitmproxy 12); found:${found:- no python3}." >&2
       echo "Install Python 3.12+ or set PYTHON=/path/to/python3.12." >&2
       exit 1
     fi
