@@ -49,7 +49,6 @@ class Call:
     injected: bool = False  # the upstream credential is on flow.request right now
     last_activity: float = field(default_factory=time.monotonic)  # last byte from upstream
     timed_out: bool = False
-    settled: bool = False
 
     @property
     def upstream(self) -> bool:

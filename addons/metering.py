@@ -177,7 +177,6 @@ class Metering:
             "complete": s_complete,
             "estimated": estimated,
         }
-        call.settled = True
         if self.limiter is not None:
             self.limiter.settle(call.customer, call.reserved, s_usage.total_tokens)
         self.writer.submit(record)

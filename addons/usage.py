@@ -173,10 +173,6 @@ class StreamParser:
     def on_event(self, name: str, data: str):
         raise NotImplementedError
 
-    @property
-    def settled_complete(self) -> bool:
-        return self.complete and not self.failed and self.usage is not None
-
 
 class _SSEParser(StreamParser):
     __slots__ = ("_sse",)

@@ -7,7 +7,7 @@ def fmt(v, unit="") -> str:
     if v is None:
         return "–"
     if isinstance(v, float):
-        v = f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
+        v = f"{v:,.0f}" if abs(v) >= 100 or v.is_integer() else f"{v:,.2f}"
     return f"{v}{unit}"
 
 
