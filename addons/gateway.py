@@ -22,9 +22,9 @@ import config as config_module
 from models import UsageRecord, bind, utcnow
 from models.seed import create_tables
 
+from . import errors, web
 from .accesslog import AccessLog, make_writer
 from .admin_app import AdminApp
-from . import errors, web
 from .auth import Auth
 from .chain import Chain
 from .credentials import Credentials
@@ -83,7 +83,7 @@ class Lifecycle:
         log.info("usage writer stopped after writing %d records", self.services.writer.written)
 
 
-def build_chain(cfg: config_module.Config) -> tuple[list, Services]:
+def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
     prices = PriceBook()
     services = Services(
         keys=KeyCache(ttl=cfg.key_cache_ttl),
@@ -109,7 +109,7 @@ def build_chain(cfg: config_module.Config) -> tuple[list, Services]:
         AdminApp(create_app(cfg, services)),  # serves only what the router left alone
         Lifecycle(services),  # last: its `done` flushes what the others settled
     )
-    return [chain], services
+    return chain, services
 
 
 def lean_master(opts: options.Options) -> mitm_master.Master:
@@ -148,10 +148,10 @@ async def serve(cfg: config_module.Config, with_web: bool = False) -> None:
         termlog_verbosity="warn",
     )
     chain, _ = build_chain(cfg)
-    m.addons.add(*chain)
+    m.addons.add(chain)
     if with_web:
         web.arrange(m, cfg)
-    router, metering = chain[0].member(Router), chain[0].member(Metering)
+    router, metering = chain.member(Router), chain.member(Metering)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task] = []
 

@@ -29,16 +29,16 @@ class Tap:
     forwards what the client is owed. Whatever a parser does, the client's bytes are never
     dropped (mitmproxy drops a chunk when its stream callable raises)."""
 
-    __slots__ = ("call", "parser", "broken")
+    __slots__ = ("call", "parser", "passthrough")
 
     def __init__(self, call: Call, parser: StreamParser | None) -> None:
         self.call = call
         self.parser = parser
-        self.broken = parser is None
+        self.passthrough = parser is None  # no parser for this format, or it failed
 
     def __call__(self, chunk: bytes) -> bytes | list[bytes]:
         self.call.last_activity = time.monotonic()
-        if self.broken:
+        if self.passthrough:
             return chunk
         try:
             if not chunk:  # end of the stream
@@ -47,7 +47,7 @@ class Tap:
             return self.parser.feed(chunk) or []
         except Exception:
             log.exception("usage parser failed; passing the rest of the stream through")
-            self.broken = True
+            self.passthrough = True
             return chunk
 
 
