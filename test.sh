@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole test suite: ./test.sh [pytest args]
-#   Sets up .venv with the runtime and test requirements, installs Debian's Chromium (browser
-#   tests) and wrk (benchmark smoke test) where they are missing, then runs pytest.
+#   Sets up .venv with the runtime and test requirements, installs Debian's Chromium, wrk and
+#   PostgreSQL where they are missing, then runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./start.sh --setup-only
@@ -13,10 +13,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
-# Debian packages the tests drive: Chromium for the browser tests, wrk for the benchmark smoke test.
+# Debian packages the tests drive: Chromium (browser tests), wrk (benchmark smoke test),
+# PostgreSQL (the gateway on DATABASE_URL=postgresql://...).
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
 if [ -n "$missing" ]; then
   echo "installing Debian packages:$missing" >&2
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

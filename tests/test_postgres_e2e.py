@@ -1,0 +1,100 @@
+"""PostgreSQL is a URL away: the real gateway on DATABASE_URL=postgresql://..., against a private
+cluster started for the test (Debian's PostgreSQL, which test.sh installs)."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.conftest import free_port
+
+
+def pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        pytest.fail("PostgreSQL is not installed: ./test.sh installs Debian's postgresql")
+    return found[-1]
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A throwaway cluster on a free loopback port; run as `postgres` when we are root
+    (PostgreSQL refuses to run as root)."""
+    data = tempfile.mkdtemp(prefix="gw-pg-")
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        pg = pwd.getpwnam("postgres")
+        os.chown(data, pg.pw_uid, pg.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    subprocess.run([*as_user, pg_bin("initdb"), "-D", f"{data}/db", "-A", "trust", "-U",
+                    "postgres", "--no-sync"], check=True, capture_output=True)
+    subprocess.run([*as_user, pg_bin("pg_ctl"), "-D", f"{data}/db", "-l", f"{data}/log", "-w",
+                    "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    "start"], check=True, capture_output=True)
+    subprocess.run([*as_user, pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
+                    "postgres", "gateway"], check=True, capture_output=True)
+    yield f"postgresql://postgres@127.0.0.1:{port}/gateway"
+    subprocess.run([*as_user, pg_bin("pg_ctl"), "-D", f"{data}/db", "-m", "immediate", "stop"],
+                   capture_output=True)
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def test_gateway_on_postgresql(make_gateway, postgres_url, fake_servers):
+    gw = make_gateway(DATABASE_URL=postgres_url)
+    gw.admin("create-user", "pg@example.com", "--plan", "Growth")
+    gw.start()
+    key = gw.create_key("pg@example.com")  # this test process, bound to PostgreSQL too
+    usage = {"x-fake-usage": "in=25,out=7,cache_read=3,cache_write=2"}
+    oai = openai.OpenAI(base_url=f"{gw.url}/v1/openai", api_key=key, max_retries=0)
+    oai.chat.completions.create(model="gpt-4o-mini", messages=[], extra_headers=usage)
+    ant = anthropic.Anthropic(base_url=f"{gw.url}/v1/anthropic", api_key=key, max_retries=0)
+    with ant.messages.stream(model="claude-sonnet-4-6", max_tokens=9, messages=[],
+                             extra_headers=usage) as s:
+        s.get_final_message()
+    rows = gw.records(key, count=2)
+    assert [(r.provider, r.total_tokens, r.complete) for r in rows] == [
+        ("openai", 35, True), ("anthropic", 37, True)]
+    assert rows[0].cost_usd > 0 and rows[0].priced
+    out = json.loads(gw.admin("usage", "pg@example.com").stdout)
+    assert out["requests"] == 2 and out["total_tokens"] == 72
+
+    # Keys issued from many threads at once (read, then write, in one transaction).
+    import concurrent.futures as cf
+
+    with cf.ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda i: gw.create_key("pg@example.com", f"k{i}"), range(16)))
+    assert len(set(keys)) == 16
+
+    # The pages read the same database (dates come back as dates there, not text).
+    gw.admin("set-password", "pg@example.com", input="pg-password-123\n")
+    with httpx.Client(base_url=gw.url) as c:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)[1]
+        c.post("/login", data={"email": "pg@example.com", "csrf_token": token,
+                               "password": "pg-password-123"})
+        page = c.get("/usage")
+        assert page.status_code == 200 and 'id="usage-total">72<' in page.text
+        days = json.loads(re.search(r'id="daily-data">(.*?)</script>', page.text, re.S)[1])
+        assert sum(t for _, t in days) == 72  # the daily chart found today's tokens
+    with httpx.Client(base_url=gw.url) as c:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)[1]
+        c.post("/login", data={"email": "admin@llm-gateway.io", "csrf_token": token,
+                               "password": gw.env["ADMIN_PASSWORD"]})
+        assert c.get("/ops/usage").status_code == 200
+        assert "pg@example.com" in c.get("/ops/customers").text
+    deadline = time.monotonic() + 5
+    while "pg@example.com" not in gw.log_path.read_text():  # the access log reached the file
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
