@@ -317,7 +317,7 @@ class FakeAnthropic(FakeServer):
         if mode == "error-event":
             events.insert(len(events) - 1, b'event: error\ndata: {"type": "error", "error": '
                           b'{"type": "overloaded_error", "message": "Overloaded"}}\n\n')
-            ok = h.stream_events(events, "")
+            h.stream_events(events, "")
             return
         events += [
             sse("content_block_stop", {"type": "content_block_stop", "index": 0}),

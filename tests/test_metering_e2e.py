@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from decimal import Decimal
 
 import anthropic
 import httpx
 import httpx2
-import openai
 import pytest
 
 from tests.test_proxy_e2e import ant, gem, oai
