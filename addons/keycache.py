@@ -13,7 +13,6 @@ import json
 from cachetools import TTLCache
 
 from models import ApiKey, Plan, User
-from models.security import hash_key
 
 from .call import Customer, PlanInfo
 
@@ -57,9 +56,6 @@ class KeyCache:
             return True, self._cache[digest]
         except KeyError:
             return False, None
-
-    async def resolve(self, key: str) -> Customer | None:
-        return await self.resolve_digest(hash_key(key))
 
     async def resolve_digest(self, digest: str) -> Customer | None:
         found, customer = self.cached(digest)

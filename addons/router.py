@@ -140,8 +140,9 @@ class Router:
             return
         ep = call.endpoint
         if ep.json_body and flow.request.method == "POST":
+            content = flow.request.content or b""
             try:
-                body = json.loads(flow.request.content or b"")
+                body = json.loads(content)
             except (ValueError, UnicodeDecodeError):
                 body = None
             if not isinstance(body, dict):
@@ -150,7 +151,7 @@ class Router:
                     request_id=call.request_id)
                 return
             call.body = body
-            call.input_estimate = estimate_tokens(len(flow.request.content))
+            call.input_estimate = estimate_tokens(len(content))
         call.model = call.provider.model_of(call.path, call.body)
 
     def model_list(self, call: Call) -> http.Response:

@@ -17,7 +17,7 @@ from models.catalog import catalog_name
 from models.security import hash_password, new_password
 from models.seed import seed
 
-from .queries import month_usage
+from .queries import month_bounds, month_usage
 
 
 def _user(email: str) -> User:
@@ -206,7 +206,6 @@ def register(app: Flask) -> None:
         """A customer's usage for a month, as JSON."""
         if month:
             try:
-                from .queries import month_bounds
                 month_bounds(month)
             except ValueError:
                 raise click.ClickException(f"--month must be YYYY-MM, not {month}") from None
