@@ -18,6 +18,8 @@ from .call import CALL, Call
 
 
 BATCH_WINDOW = 0.1
+# Built once: json.dumps with `separators` builds a new encoder on every call.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class LineWriter:
@@ -63,6 +65,16 @@ def make_writer(target: str) -> LineWriter | None:
     return LineWriter(sys.stdout if target == "stdout" else open(target, "a", buffering=1 << 16))
 
 
+_second: list = [0, ""]  # the last second formatted, and its text
+
+
+def _timestamp() -> str:
+    now = int(time.time())
+    if now != _second[0]:
+        _second[:] = [now, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))]
+    return _second[1]
+
+
 class AccessLog:
     def __init__(self, writer: LineWriter | None) -> None:
         self.writer = writer
@@ -84,7 +96,7 @@ class AccessLog:
         flow.metadata["gateway.logged"] = True
         usage = flow.metadata.get("usage") or {}
         entry = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "ts": _timestamp(),
             "request_id": call.request_id,
             "customer": call.customer.email if call.customer else None,
             "key": call.customer.key_prefix if call.customer else None,
@@ -101,4 +113,4 @@ class AccessLog:
             "latency_ms": round((time.monotonic() - call.started) * 1000),
             "error": flow.error.msg if flow.error else None,
         }
-        self.writer.write(json.dumps(entry, separators=(",", ":")))
+        self.writer.write(_encode(entry))

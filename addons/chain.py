@@ -3,9 +3,10 @@
 mitmproxy dispatches every event to every addon through a context manager and a safe-call
 wrapper; with a dozen small addons that dispatch cost more than the gateway's own work (see the
 README's benchmark). So the concerns stay small classes with hooks named by event, and `Chain`
-calls the ones that define a hook directly. Like mitmproxy's `safecall`, one member raising does
-not stop the others (the hooks before upstream fail closed on their own, see guard.py). A member
-may return an awaitable (auth on a key-cache miss): the rest of that hook then runs after it.
+calls the ones that define a hook directly (the lean master in lean.py calls the chain itself
+the same way). Like mitmproxy's `safecall`, one member raising does not stop the others (the
+hooks before upstream fail closed on their own, see guard.py). A member may return an awaitable
+(auth on a key-cache miss): the rest of that hook then runs after it.
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ def _dispatcher(fns: list):
 class Chain:
     def __init__(self, *members) -> None:
         self.members = members
+        self.hooks = {}  # hook name: one function calling every member that has it
         for hook in HOOKS:
             fns = [getattr(m, hook) for m in members if hasattr(m, hook)]
             if fns:
-                setattr(self, hook, _dispatcher(fns))
+                self.hooks[hook] = _dispatcher(fns)
+                setattr(self, hook, self.hooks[hook])  # as an ordinary addon (mitmweb)
 
     def member(self, cls):
         return next(m for m in self.members if isinstance(m, cls))

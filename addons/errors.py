@@ -32,11 +32,11 @@ def _replacement(stream, command) -> list | None:
     response: http.Response | None = stream.flow.metadata.pop(ERROR_RESPONSE, None)
     if response is None:
         return None
-    sid = stream.stream_id
+    sid, client = stream.stream_id, command.connection
     return [
-        http_layer.SendHttp(ev.ResponseHeaders(sid, response, end_stream=False), command.connection),
-        http_layer.SendHttp(ev.ResponseData(sid, response.raw_content), command.connection),
-        http_layer.SendHttp(ev.ResponseEndOfMessage(sid), command.connection),
+        http_layer.SendHttp(ev.ResponseHeaders(sid, response, end_stream=False), client),
+        http_layer.SendHttp(ev.ResponseData(sid, response.raw_content), client),
+        http_layer.SendHttp(ev.ResponseEndOfMessage(sid), client),
     ]
 
 

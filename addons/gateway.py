@@ -1,7 +1,8 @@
 """Builds the addon chain and the mitmproxy master that runs it.
 
-The default runtime is a lean master: only the core addons a reverse proxy needs plus ours
-(about twice the throughput of stock mitmdump, see the README's benchmark). `--web` runs the same
+The default runtime is a lean master (lean.py): only the core addons a reverse proxy needs, and
+our chain called directly (about twice the throughput of stock mitmdump, see the README's
+benchmark). `--web` runs the same
 chain under mitmweb, with the full set of addons, for watching traffic.
 """
 
@@ -9,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import logging
 import signal
 from dataclasses import dataclass
 
-from mitmproxy import master as mitm_master
 from mitmproxy import options
-from mitmproxy.addons import core, disable_h2c, errorcheck, next_layer, proxyserver, tlsconfig
 from peewee import fn
 
 import config as config_module
@@ -29,6 +29,7 @@ from .auth import Auth
 from .chain import Chain
 from .credentials import Credentials
 from .keycache import KeyCache
+from .lean import lean_master
 from .limiter import WINDOW, Limiter
 from .limits import Limits
 from .metering import Metering
@@ -112,13 +113,6 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
     return chain, services
 
 
-def lean_master(opts: options.Options) -> mitm_master.Master:
-    m = mitm_master.Master(opts, with_termlog=True)
-    m.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
-                 tlsconfig.TlsConfig(), disable_h2c.DisableH2C(), errorcheck.ErrorCheck())
-    return m
-
-
 async def drain(m, router: Router, metering: Metering, grace: float) -> None:
     """Graceful stop: refuse new calls, give open ones `grace` seconds to finish, then stop
     (the addons' `done` settles what is still open and the writer flushes everything)."""
@@ -137,7 +131,8 @@ async def serve(cfg: config_module.Config, with_web: bool = False) -> None:
     cfg.mitm_confdir.mkdir(parents=True, exist_ok=True)
     opts = options.Options(listen_host=cfg.host, listen_port=cfg.port,
                            mode=["reverse:http://127.0.0.1:1"], confdir=str(cfg.mitm_confdir))
-    m = web.web_master(opts, cfg) if with_web else lean_master(opts)
+    chain, _ = build_chain(cfg)
+    m = web.web_master(opts, cfg) if with_web else lean_master(opts, chain)
     m.options.update(
         connection_strategy="lazy",  # the reverse target is a placeholder: never connect to it
         # The admin app needs the Host the browser used; routed calls get the provider's Host
@@ -147,10 +142,13 @@ async def serve(cfg: config_module.Config, with_web: bool = False) -> None:
         ssl_insecure=cfg.upstream_insecure,
         termlog_verbosity="warn",
     )
-    chain, _ = build_chain(cfg)
-    m.addons.add(chain)
     if with_web:
+        m.addons.add(chain)
         web.arrange(m, cfg)
+    # Startup's objects (Flask, Jinja, peewee, mitmproxy) live as long as the process: keep the
+    # collector from scanning them again and again under load (a full collection took ~60 ms).
+    gc.collect()
+    gc.freeze()
     router, metering = chain.member(Router), chain.member(Metering)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task] = []

@@ -15,6 +15,7 @@ from mitmproxy import http
 
 from models.tables import utcnow
 
+from . import fields
 from .call import CALL, Call
 from .guard import fail_closed
 from .usage import FORMATS, BodyResult, StreamParser, Usage, settle
@@ -84,7 +85,7 @@ class Metering:
         call.ttfb = call.last_activity - call.started
         resp = flow.response
         fmt = FORMATS.get(call.endpoint.usage)
-        is_sse = "text/event-stream" in resp.headers.get("content-type", "")
+        is_sse = b"text/event-stream" in (fields.first(resp.headers, b"content-type") or b"")
         if is_sse:
             parser_cls = fmt.sse if fmt else None
         elif call.endpoint.streams_by_path and _is_success(flow):
@@ -180,5 +181,6 @@ class Metering:
         if self.limiter is not None:
             self.limiter.settle(call.customer, call.reserved, s_usage.total_tokens)
         self.writer.submit(record)
-        flow.metadata["usage"] = {k: record[k] for k in ("input_tokens", "output_tokens",
-                                                         "total_tokens", "complete")}
+        flow.metadata["usage"] = {"input_tokens": s_usage.input_tokens,
+                                  "output_tokens": s_usage.output_tokens,
+                                  "total_tokens": s_usage.total_tokens, "complete": s_complete}

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import time
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from mitmproxy import http
@@ -67,13 +68,28 @@ def gateway_error(status: int, message: str, code: str) -> http.Response:
                                             "param": None, "code": code}})
 
 
+class Target(NamedTuple):
+    """A provider's origin, parsed once (urlsplit's properties parse again on every read)."""
+
+    scheme: bytes
+    host: str
+    port: int
+    prefix: str  # path prefix, without a trailing slash
+
+    @classmethod
+    def of(cls, url: str) -> Target:
+        u = urlsplit(url)
+        return cls(u.scheme.encode(), u.hostname, u.port or (443 if u.scheme == "https" else 80),
+                   u.path.rstrip("/"))
+
+
 class Router:
     def __init__(self, providers: dict[str, Provider], prices=None) -> None:
         self.providers = providers
         self.prices = prices  # a PriceBook, for /v1/models
         self.started = time.time()
         self.draining = False  # stopping: new API calls are refused, open ones finish
-        self._targets = {name: urlsplit(p.upstream) for name, p in providers.items()}
+        self._targets = {name: Target.of(p.upstream) for name, p in providers.items()}
 
     @fail_closed
     def requestheaders(self, flow: http.HTTPFlow) -> None:
@@ -122,12 +138,13 @@ class Router:
         if segments[2] not in provider.versions:
             raw_rest = f"{version}/{raw_rest}"
         target = self._targets[provider.name]
-        if flow.request.http_version.startswith("HTTP/1"):
-            flow.request.authority = ""  # origin-form upstream, whatever form the client used
-        flow.request.scheme = target.scheme
-        flow.request.port = target.port or (443 if target.scheme == "https" else 80)
-        flow.request.host = target.hostname  # last: it rewrites the Host header from the above
-        flow.request.path = f"{target.path.rstrip('/')}/{raw_rest}{sep}{query}"
+        request = flow.request
+        if request.http_version.startswith("HTTP/1"):
+            request.data.authority = b""  # origin-form upstream, whatever form the client used
+        request.data.scheme = target.scheme
+        request.data.port = target.port
+        request.host = target.host  # the setter rewrites Host (or :authority) from all three
+        request.path = f"{target.prefix}/{raw_rest}{sep}{query}"
         flow.metadata[CALL] = Call(provider, ep, plain, request_id)
 
     @fail_closed

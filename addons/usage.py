@@ -25,10 +25,12 @@ class Usage:
     total_tokens: int = 0
 
     @classmethod
-    def of(cls, *, total: int | None = None, **fields: int) -> Usage:
-        u = cls(**{k: int(v or 0) for k, v in fields.items()})
-        computed = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.output_tokens
-        return replace(u, total_tokens=int(total) if total else computed)
+    def of(cls, *, input_tokens: int = 0, cache_read_tokens: int = 0, cache_write_tokens: int = 0,
+           output_tokens: int = 0, reasoning_tokens: int = 0, total: int | None = None) -> Usage:
+        """The total is the provider's when it gave one, else the sum of the parts."""
+        computed = input_tokens + cache_read_tokens + cache_write_tokens + output_tokens
+        return cls(input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
+                   reasoning_tokens, total or computed)
 
 
 def estimate_tokens(chars: int) -> int:

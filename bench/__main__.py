@@ -118,9 +118,9 @@ class Bench:
         upstream_url = f"http://127.0.0.1:{up_port}"
         self.upstream = self.spawn("-m", "bench.upstream", "--port", str(up_port), log="upstream")
         wait_port(up_port)
-        env = {**os.environ, "DATA_DIR": str(self.tmp / "data"), "UPSTREAM_OPENAI_URL":
-               upstream_url, "OPENAI_API_KEY": "sk-bench", "ACCESS_LOG": str(self.tmp / "access.log"),
-               "ADMIN_PASSWORD": "bench-admin-password"}
+        env = {**os.environ, "DATA_DIR": str(self.tmp / "data"),
+               "UPSTREAM_OPENAI_URL": upstream_url, "OPENAI_API_KEY": "sk-bench",
+               "ACCESS_LOG": str(self.tmp / "access.log"), "ADMIN_PASSWORD": "bench-admin-password"}
         admin = lambda *a: subprocess.run([PY, "-m", "admin", *a], cwd=ROOT, env=env,  # noqa
                                           check=True, capture_output=True, text=True).stdout
         admin("init-db")
@@ -235,7 +235,8 @@ class Bench:
 
     def run(self) -> dict:
         a = self.args
-        resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         targets = self.setup()
         try:
             for r in range(a.rounds):

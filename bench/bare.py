@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import signal
 import tempfile
 
 from mitmproxy import options
 
-from addons.gateway import lean_master
+from addons.chain import Chain
+from addons.lean import lean_master
 
 
 class StreamEvents:
@@ -24,9 +26,10 @@ class StreamEvents:
 async def main(port: int, upstream: str) -> None:
     opts = options.Options(listen_host="127.0.0.1", listen_port=port,
                            mode=[f"reverse:{upstream}"], confdir=tempfile.mkdtemp())
-    m = lean_master(opts)
+    m = lean_master(opts, Chain(StreamEvents()))  # attached as the gateway attaches its chain
     m.options.update(connection_strategy="lazy", termlog_verbosity="warn")
-    m.addons.add(StreamEvents())
+    gc.collect()
+    gc.freeze()  # as the gateway does
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, m.shutdown)

@@ -1,0 +1,52 @@
+"""The lean master: the six core addons a reverse proxy needs, and the chain called directly.
+
+Stock mitmdump runs about 35 addons and sends every event through each of them (a generator, a
+context manager and `dataclasses.fields()` per addon per event); on one core that dispatch costs
+more than a gateway's own work. The lean master keeps mitmproxy's addon manager for its core
+addons and calls the chain's hooks right after them, one function per event (see the README's
+benchmark). mitmweb (`--web`) instead runs the chain as an ordinary addon among its full set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mitmproxy import addonmanager, hooks, options
+from mitmproxy import master as mitm_master
+from mitmproxy.addons import (core, disable_h2c, errorcheck, next_layer, proxyserver, termlog,
+                              tlsconfig)
+
+from .chain import Chain
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def hook_args(event: hooks.Hook) -> list:
+    """`Hook.args()` without calling `dataclasses.fields()` for every event."""
+    names = _FIELDS.get(type(event))
+    if names is None:
+        names = _FIELDS[type(event)] = tuple(f.name for f in dataclasses.fields(event))
+    return [getattr(event, n) for n in names]
+
+
+class LeanAddons(addonmanager.AddonManager):
+    def __init__(self, master, chain: Chain) -> None:
+        super().__init__(master)
+        self.direct = chain.hooks
+
+    async def trigger_event(self, event: hooks.Hook) -> None:
+        await super().trigger_event(event)
+        fn = self.direct.get(event.name)
+        if fn is not None:
+            result = fn(*hook_args(event))  # the chain logs its members' errors itself
+            if result is not None:
+                await result
+
+
+def lean_master(opts: options.Options, chain: Chain) -> mitm_master.Master:
+    m = mitm_master.Master(opts)  # without termlog: it goes to the manager set below
+    m.addons = LeanAddons(m, chain)
+    m._termlog_addon = termlog.TermLog()
+    m.addons.add(m._termlog_addon, core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
+                 tlsconfig.TlsConfig(), disable_h2c.DisableH2C(), errorcheck.ErrorCheck())
+    return m
