@@ -12,3 +12,11 @@ def first(headers: Headers, name: bytes) -> bytes | None:
         if k.lower() == name:
             return v
     return None
+
+
+def body(message) -> bytes | None:
+    """The decoded body; the raw bytes as they are when nothing is encoded (the usual case:
+    the gateway asks providers for identity), without a MultiDict look-up."""
+    if first(message.headers, b"content-encoding") is None:
+        return message.raw_content
+    return message.get_content(strict=False)

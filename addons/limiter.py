@@ -11,7 +11,7 @@ import calendar
 import datetime as dt
 import time
 from collections import deque
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .call import Customer
 
@@ -30,14 +30,12 @@ def month_end(ts: float) -> float:
     return end.timestamp()
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):  # tuples: one or two are built for every request
     ok: bool
     retry_after: float = 0.0  # seconds until a request would be admitted
 
 
-@dataclass(frozen=True, slots=True)
-class Standing:
+class Standing(NamedTuple):
     """A customer's limits as the rate-limit headers report them."""
 
     rpm: int

@@ -23,6 +23,7 @@ from .usage import FORMATS, BodyResult, StreamParser, Usage, settle
 log = logging.getLogger(__name__)
 
 ZERO = Usage()
+NO_RESULT = BodyResult(None, None)
 
 
 class Tap:
@@ -74,6 +75,7 @@ class Metering:
             if fmt and fmt.prepare and fmt.prepare(call.body):
                 flow.request.content = json.dumps(call.body).encode()
                 call.strip_usage_chunk = True
+        call.body = None  # read by now; an open stream should not hold the parsed prompt
         call.last_activity = time.monotonic()
         self.open[id(call)] = (flow, call)
 
@@ -113,11 +115,11 @@ class Metering:
             p = call.parser
             self.settle(flow, call, p.usage, p.complete and not p.failed, p.out_chars)
             return
-        result = BodyResult(None, None)
+        result = NO_RESULT
         fmt = FORMATS.get(call.endpoint.usage)
         if fmt and not call.streamed and _is_success(flow):
             try:
-                obj = json.loads(flow.response.get_content(strict=False) or b"null")
+                obj = json.loads(fields.body(flow.response) or b"null")
                 result = fmt.body(obj) if isinstance(obj, dict) else result
             except (ValueError, UnicodeDecodeError):
                 log.warning("%s: unreadable %s response body", call.request_id,

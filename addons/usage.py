@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from .framing import JSONArraySplitter, SSEDecoder
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(NamedTuple):  # tuples, like the other results here: built for every request
     input_tokens: int = 0  # uncached input
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
@@ -103,8 +103,7 @@ def gemini_usage(u: dict) -> Usage:
 # --- Non-streamed bodies ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class BodyResult:
+class BodyResult(NamedTuple):
     usage: Usage | None
     model: str | None
     complete: bool = True
@@ -409,8 +408,7 @@ FORMATS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Settlement:
+class Settlement(NamedTuple):
     usage: Usage
     complete: bool
     estimated: bool
@@ -428,7 +426,7 @@ def settle(usage: Usage | None, complete: bool, out_chars: int,
                           False, True)
     if usage.output_tokens >= out_estimate:
         return Settlement(usage, False, False)
-    raised = replace(usage, output_tokens=out_estimate)
+    raised = usage._replace(output_tokens=out_estimate)
     return Settlement(Usage.of(**{k: getattr(raised, k) for k in (
         "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
         "reasoning_tokens")}), False, True)
