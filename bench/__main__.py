@@ -6,7 +6,8 @@ machine, alternating the order of the variants round by round and reporting medi
   - plain requests with wrk: throughput and latency p50/p99 at concurrency 1, 16 and 64;
   - streams, one at a time: time to first byte and the delay each event picked up;
   - many slow streams at once (one event a second): failures, event delay p99, memory each;
-  - with --soak S: mixed traffic for S seconds, sampling the gateway's memory.
+  - with --soak S: mixed traffic for S seconds, sampling the gateway's memory;
+  - last, the chain's own cost per request in one process (bench/chain.py).
 Writes bench/results/results.json and results.md (the README shows the table).
 """
 
@@ -170,6 +171,8 @@ class Bench:
         return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
                 "p50_ms": lat.get("50"), "p99_ms": lat.get("99"),
                 "non2xx": int(errors.group(1)) if errors else 0, "cpu": round(cpu, 3),
+                "cpu_us_per_request": round(cpu * 1e6 / rps) if (rps := float(
+                    re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))) else None,
                 "rss_mib": round(rss_kib(t.proc.pid) / 1024, 1)}
 
     def stream_latency(self, t: Target, n: int, events: int, interval_ms: int) -> dict:
@@ -264,6 +267,10 @@ class Bench:
                 print(f"soak: {self.results['soak']}", flush=True)
         finally:
             self.teardown()
+        from .chain import measure
+
+        self.results["chain"] = measure(2000 if a.quick else 20000)
+        print(f"chain: {self.results['chain']}", flush=True)
         self.results["medians"] = medians(self.results["runs"])
         self.results["machine"] = machine()
         self.results["args"] = vars(a)

@@ -55,6 +55,15 @@ def markdown(results: dict) -> str:
             lines.append(f"| {n} | {t} | {fmt(x.get('failed'))} | {fmt(x.get('delay_p50_ms'))} / "
                          f"{fmt(x.get('delay_p99_ms'))} | {fmt(x.get('rss_base_mib'))} → "
                          f"{fmt(x.get('rss_steady_mib'))} | {fmt(x.get('kib_per_stream'))} |")
+    c16 = m.get("plain", {}).get("16", {})
+    if chain := results.get("chain"):
+        b, g = (c16.get(t, {}).get("cpu_us_per_request") for t in ("bare", "gateway"))
+        parts = ", ".join(f"{name} {us}" for name, us in list(chain["members_us"].items())[:6])
+        added = fmt(g - b) if b and g else "–"
+        lines += ["", f"**Where the time goes**: the proxy's CPU per request at concurrency 16 "
+                      f"is {fmt(b)} µs bare and {fmt(g)} µs for the gateway (+{added} µs). "
+                      f"The gateway's hooks alone, in one process (`python -m bench.chain`), take "
+                      f"{chain['chain_us']} µs per request; the largest: {parts} µs."]
     lines += ["", "**Targets**", ""] + [f"- {t}" for t in targets(m)]
     if soak := results.get("soak"):
         lines += ["", f"**Soak**: {soak['seconds']} s of mixed traffic "

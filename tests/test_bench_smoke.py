@@ -23,4 +23,9 @@ def test_bench_quick_run(tmp_path):
         assert m["plain"][conc]["gateway"]["non2xx"] == 0  # the gateway refused nothing
     assert m["stream"]["all"]["gateway"]["ok"] == 5
     assert m["slow"]["50"]["gateway"]["failed"] == 0
-    assert "gateway/bare" in (tmp_path / "results.md").read_text()
+    # The chain's own cost was measured through every member, on real requests.
+    assert results["chain"]["chain_us"] > 0
+    assert {"Router.requestheaders", "Auth.requestheaders", "Limits.request",
+            "Metering.response", "Credentials.request"} <= set(results["chain"]["members_us"])
+    md = (tmp_path / "results.md").read_text()
+    assert "gateway/bare" in md and "python -m bench.chain" in md

@@ -58,6 +58,36 @@ def test_routes_to_provider_with_default_version(path, url):
     assert f.metadata[CALL].provider.name == path.split("/")[2]
 
 
+def test_http2_authority_follows_the_origin():
+    f = flow_for("/v1/openai/chat/completions", headers=[])
+    f.request.http_version = "HTTP/2.0"
+    f.request.authority = "gateway.example:8080"
+    with taddons.context():
+        Router(configured(UPSTREAMS)).requestheaders(f)
+    assert f.request.authority == "api.openai.com"
+    assert f.request.url == "https://api.openai.com/v1/chat/completions"
+
+
+def test_origin_with_a_port_and_prefix():
+    f = flow_for("/v1/openai/chat/completions")
+    with taddons.context():
+        Router(configured({**UPSTREAMS, "openai": "http://127.0.0.1:9001/base/"})).requestheaders(f)
+    assert f.request.url == "http://127.0.0.1:9001/base/v1/chat/completions"
+    assert f.request.headers["host"] == "127.0.0.1:9001"
+
+
+def test_encoded_request_body_is_read_decoded():
+    import gzip
+
+    f = flow_for("/v1/openai/chat/completions", headers=[("content-encoding", "gzip")],
+                 body=gzip.compress(b'{"model": "gpt-4o-mini", "messages": []}'))
+    router = Router(configured(UPSTREAMS))
+    with taddons.context():
+        router.requestheaders(f)
+        router.request(f)
+    assert f.response is None and f.metadata[CALL].model == "gpt-4o-mini"
+
+
 def test_query_bytes_pass_unchanged():
     f = route("/v1/gemini/models/m:streamGenerateContent?alt=sse&x=%2F%20a+b")
     assert f.request.path.endswith("?alt=sse&x=%2F%20a+b")
@@ -166,6 +196,19 @@ async def test_credential_injected_its_way_then_redacted():
     with taddons.context():
         Credentials(UPSTREAM_KEYS).responseheaders(f)  # it has gone upstream: redact
     assert f.request.path == "/v1beta/models/m:generateContent?alt=sse&key=[redacted]"
+
+
+async def test_client_version_header_kept_and_header_credential_redacted():
+    f = await run_auth("/v1/anthropic/messages",
+                       [(b"x-api-key", GOOD_KEY.encode()), (b"Anthropic-Version", b"2024-01-01"),
+                        (b"Accept-Encoding", b"gzip, br")], FakeKeys(CUSTOMER), inject=True)
+    assert f.request.headers.get_all("anthropic-version") == ["2024-01-01"]
+    assert f.request.headers.get_all("accept-encoding") == ["identity"]
+    assert f.request.headers.get_all("x-api-key") == ["sk-up-a"]
+    with taddons.context():
+        Credentials(UPSTREAM_KEYS).responseheaders(f)
+    assert f.request.headers.get_all("x-api-key") == ["[redacted]"]
+    assert "sk-up-a" not in bytes(f.request.headers).decode()
 
 
 async def test_no_credential_for_a_refused_call():
