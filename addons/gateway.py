@@ -2,8 +2,8 @@
 
 The default runtime is a lean master (lean.py): only the core addons a reverse proxy needs, and
 our chain called directly (about twice the throughput of stock mitmdump, see the README's
-benchmark). `--web` runs the same
-chain under mitmweb, with the full set of addons, for watching traffic.
+benchmark). `--web` runs the same chain under mitmweb, with the full set of addons, for watching
+traffic.
 """
 
 from __future__ import annotations

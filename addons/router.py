@@ -95,10 +95,10 @@ class Target(NamedTuple):
             data.authority = self.hostport
         else:
             data.authority = b""  # origin-form upstream, whatever form the client used
-        fields = data.headers.fields
-        if any(k.lower() == b"host" for k, _ in fields):
+        raw = data.headers.fields
+        if any(k.lower() == b"host" for k, _ in raw):
             data.headers.fields = tuple((k, self.hostport) if k.lower() == b"host" else (k, v)
-                                        for k, v in fields)
+                                        for k, v in raw)
 
 
 class Router:
