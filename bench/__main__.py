@@ -240,8 +240,8 @@ class Bench:
         a = self.args
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        targets = self.setup()
-        try:
+        try:  # a failed start must not leave the upstream or the bare proxy running
+            targets = self.setup()
             for r in range(a.rounds):
                 order = targets if r % 2 == 0 else targets[::-1]
                 run = {"round": r, "order": [t.name for t in order], "plain": {}, "stream": {},
