@@ -42,23 +42,23 @@ class Outbound:
             fields += [(k, v) for k, v in self.defaults if k not in present]
         request.headers.fields = (*fields, *self.add)
         if self.carrier == "?key":
-            sep = "&" if "?" in request.path else "?"
-            request.path = f"{request.path}{sep}key={self.secret}"
+            request.path = with_key(request.path, self.secret)
 
 
 def redact(request: http.Request, carrier: str) -> None:
     if carrier == "?key":
         path, found = remove_query_param(request.path, "key")
         if found:
-            request.path = inject_marker(path)
+            request.path = with_key(path, REDACTED)
         return
     name = carrier.encode()
     request.headers.fields = tuple((k, _REDACTED) if k.lower() == name else (k, v)
                                    for k, v in request.headers.fields)
 
 
-def inject_marker(path: str) -> str:
-    return f"{path}{'&' if '?' in path else '?'}key={REDACTED}"
+def with_key(path: str, value: str) -> str:
+    """The path with `key=value` appended to its query."""
+    return f"{path}{'&' if '?' in path else '?'}key={value}"
 
 
 class Credentials:

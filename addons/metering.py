@@ -87,15 +87,15 @@ class Metering:
         call.ttfb = call.last_activity - call.started
         resp = flow.response
         fmt = FORMATS.get(call.endpoint.usage)
-        is_sse = b"text/event-stream" in (fields.first(resp.headers, b"content-type") or b"")
-        if is_sse:
+        ok = _is_success(flow)
+        if b"text/event-stream" in (fields.first(resp.headers, b"content-type") or b""):
             parser_cls = fmt.sse if fmt else None
-        elif call.endpoint.streams_by_path and _is_success(flow):
+        elif call.endpoint.streams_by_path and ok:
             parser_cls = fmt.json_stream if fmt else None
         else:
             return  # buffered; read in `response`
         call.streamed = True
-        if parser_cls is None or not _is_success(flow):
+        if parser_cls is None or not ok:
             resp.stream = Tap(call, None)  # pass through, but keep the idle timer fed
             return
         if call.strip_usage_chunk:
