@@ -1,12 +1,12 @@
 """python -m addons [--port N] [--host H] [--web]: run the gateway in the foreground."""
 
 import argparse
-import asyncio
 import dataclasses
 
 import config
 
 from .gateway import serve
+from .lean import run
 
 
 def main() -> None:
@@ -17,7 +17,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = config.get()
     cfg = dataclasses.replace(cfg, port=args.port or cfg.port, host=args.host or cfg.host)
-    asyncio.run(serve(cfg, with_web=args.web))
+    run(serve(cfg, with_web=args.web))
 
 
 if __name__ == "__main__":

@@ -5,11 +5,16 @@ context manager and `dataclasses.fields()` per addon per event); on one core tha
 more than a gateway's own work. The lean master keeps mitmproxy's addon manager for its core
 addons and calls the chain's hooks right after them, one function per event (see the README's
 benchmark). mitmweb (`--web`) instead runs the chain as an ordinary addon among its full set.
+
+`run()` runs the proxy on uvloop where it is installed: its transports and handles are C, which
+takes about a tenth off mitmproxy's cost per request and a little off each open connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import Coroutine
 
 from mitmproxy import addonmanager, hooks, options
 from mitmproxy import master as mitm_master
@@ -50,3 +55,16 @@ def lean_master(opts: options.Options, chain: Chain) -> mitm_master.Master:
     m.addons.add(m._termlog_addon, core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
                  tlsconfig.TlsConfig(), disable_h2c.DisableH2C(), errorcheck.ErrorCheck())
     return m
+
+
+def loop_factory():
+    """uvloop's event loop, or asyncio's where uvloop is not installed (it has no Windows build)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run(main: Coroutine) -> None:
+    asyncio.run(main, loop_factory=loop_factory())

@@ -14,7 +14,7 @@ import tempfile
 from mitmproxy import options
 
 from addons.chain import Chain
-from addons.lean import lean_master
+from addons.lean import lean_master, run
 
 
 class StreamEvents:
@@ -41,4 +41,4 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True)
     args = parser.parse_args()
-    asyncio.run(main(args.port, args.upstream))
+    run(main(args.port, args.upstream))  # the gateway's event loop, too

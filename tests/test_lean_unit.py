@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from mitmproxy import options
 from mitmproxy.proxy.layers.http import HttpRequestHook
 from mitmproxy.test import tflow
 
 from addons.chain import Chain
-from addons.lean import lean_master
+from addons.lean import lean_master, run
 
 
 class Recorder:
@@ -45,3 +47,13 @@ async def test_chain_runs_once_per_event_after_the_core_addons():
     assert calls == [("core", f.id), ("a", f.id), ("b", f.id)]
     await m.running()
     assert calls[-2:] == [("a", "running"), ("b", "running")]
+
+
+def test_runs_on_uvloop():
+    loops: list[str] = []
+
+    async def main() -> None:
+        loops.append(type(asyncio.get_running_loop()).__module__)
+
+    run(main())
+    assert loops == ["uvloop"]  # installed from requirements.txt on Linux
