@@ -6,6 +6,10 @@ more than a gateway's own work. The lean master keeps mitmproxy's addon manager 
 addons and calls the chain's hooks right after them, one function per event (see the README's
 benchmark). mitmweb (`--web`) instead runs the chain as an ordinary addon among its full set.
 
+Each of mitmproxy's layers (about seven per connection) keeps a queue for events that arrive
+while it waits; almost always empty, yet a deque allocates 64 slots up front. `slim_layers()`
+gives the layers a queue that allocates on first use: about 4 KiB less per open connection.
+
 `run()` runs the proxy on uvloop where it is installed: its transports and handles are C, which
 takes about a tenth off mitmproxy's cost per request and a little off each open connection.
 """
@@ -13,13 +17,16 @@ takes about a tenth off mitmproxy's cost per request and a little off each open 
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
+import functools
 from collections.abc import Coroutine
 
 from mitmproxy import addonmanager, hooks, options
 from mitmproxy import master as mitm_master
 from mitmproxy.addons import (core, disable_h2c, errorcheck, next_layer, proxyserver, termlog,
                               tlsconfig)
+from mitmproxy.proxy import layer
 
 from .chain import Chain
 
@@ -48,7 +55,55 @@ class LeanAddons(addonmanager.AddonManager):
                 await result
 
 
+class EventQueue:
+    """The deque API mitmproxy's Layer uses (append, popleft, truth, iteration), allocated when
+    an event waits and let go once the queue drains."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: collections.deque | None = None
+
+    def append(self, event) -> None:
+        if self._items is None:
+            self._items = collections.deque()
+        self._items.append(event)
+
+    def popleft(self):
+        if not self._items:
+            raise IndexError("pop from an empty queue")
+        event = self._items.popleft()
+        if not self._items:
+            self._items = None
+        return event
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items) if self._items else 0
+
+    def __iter__(self):
+        return iter(self._items or ())
+
+
+def slim_layers() -> None:
+    """Every mitmproxy layer gets an EventQueue instead of an eager deque (idempotent)."""
+    init = layer.Layer.__init__
+    if getattr(init, "slim", False):
+        return
+
+    @functools.wraps(init)
+    def __init__(self, context) -> None:
+        init(self, context)
+        self._paused_event_queue = EventQueue()
+
+    __init__.slim = True
+    layer.Layer.__init__ = __init__
+
+
 def lean_master(opts: options.Options, chain: Chain) -> mitm_master.Master:
+    slim_layers()
     m = mitm_master.Master(opts)  # without termlog: it goes to the manager set below
     m.addons = LeanAddons(m, chain)
     m._termlog_addon = termlog.TermLog()

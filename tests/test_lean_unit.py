@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from mitmproxy import options
+import pytest
+from mitmproxy import connection, options
+from mitmproxy.proxy import commands, events, layer
+from mitmproxy.proxy.context import Context
 from mitmproxy.proxy.layers.http import HttpRequestHook
 from mitmproxy.test import tflow
 
 from addons.chain import Chain
-from addons.lean import lean_master, run
+from addons.lean import EventQueue, lean_master, run, slim_layers
 
 
 class Recorder:
@@ -57,3 +60,47 @@ def test_runs_on_uvloop():
 
     run(main())
     assert loops == ["uvloop"]  # installed from requirements.txt on Linux
+
+
+def test_event_queue_is_a_lazy_fifo():
+    q = EventQueue()
+    assert not q and len(q) == 0 and list(q) == [] and q._items is None
+    q.append(1)
+    q.append(2)
+    assert q and len(q) == 2 and list(q) == [1, 2]
+    assert q.popleft() == 1 and q.popleft() == 2
+    assert not q and q._items is None  # the deque is let go once drained
+    with pytest.raises(IndexError):
+        q.popleft()
+
+
+class Waits(layer.Layer):
+    """Opens a connection on start (a blocking command: the layer pauses) and records the rest."""
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self.seen: list = []
+
+    def _handle_event(self, event):
+        if isinstance(event, events.Start):
+            yield commands.OpenConnection(self.context.server)
+        else:
+            self.seen.append(event)
+
+
+def test_slim_layers_queue_events_while_paused_and_replay_them_in_order():
+    slim_layers()
+    slim_layers()  # idempotent: one wrapper, not two
+    assert layer.Layer.__init__.__wrapped__ is not None
+    client = connection.Client(peername=("127.0.0.1", 1), sockname=("127.0.0.1", 2),
+                               timestamp_start=0)
+    w = Waits(Context(client, options.Options()))
+    assert isinstance(w._paused_event_queue, EventQueue)
+    (open_cmd,) = list(w.handle_event(events.Start()))
+    assert w._paused
+    later = [events.DataReceived(client, b"a"), events.DataReceived(client, b"b")]
+    for ev in later:
+        assert list(w.handle_event(ev)) == []  # queued while the layer waits
+    assert len(w._paused_event_queue) == 2 and w.seen == []
+    list(w.handle_event(events.OpenConnectionCompleted(open_cmd, None)))
+    assert w.seen == later and not w._paused_event_queue
