@@ -1,10 +1,12 @@
-"""The lean master: the six core addons a reverse proxy needs, and the chain called directly.
+"""The lean master: the six core addons a reverse proxy needs, dispatched without detours.
 
 Stock mitmdump runs about 35 addons and sends every event through each of them (a generator, a
-context manager and `dataclasses.fields()` per addon per event); on one core that dispatch costs
-more than a gateway's own work. The lean master keeps mitmproxy's addon manager for its core
-addons and calls the chain's hooks right after them, one function per event (see the README's
-benchmark). mitmweb (`--web`) instead runs the chain as an ordinary addon among its full set.
+context manager and `dataclasses.fields()` per addon per event), plus an `update` event after
+every flow event for a view the proxy does not have; on one core that dispatch costs more than
+a gateway's own work. The lean master's addon manager finds each event's handlers among the core
+addons once, calls them, then calls the chain's hook directly, and sends `update` only when an
+addon listens (see the README's benchmark). mitmweb (`--web`) instead runs the chain as an
+ordinary addon among its full set.
 
 Each of mitmproxy's layers (about seven per connection) keeps a queue for events that arrive
 while it waits; almost always empty, yet a deque allocates 64 slots up front. `slim_layers()`
@@ -20,9 +22,11 @@ import asyncio
 import collections
 import dataclasses
 import functools
+import inspect
+import logging
 from collections.abc import Coroutine
 
-from mitmproxy import addonmanager, hooks, options
+from mitmproxy import addonmanager, exceptions, flow, hooks, options
 from mitmproxy import master as mitm_master
 from mitmproxy.addons import (core, disable_h2c, errorcheck, next_layer, proxyserver, termlog,
                               tlsconfig)
@@ -30,7 +34,10 @@ from mitmproxy.proxy import layer
 
 from .chain import Chain
 
+logger = logging.getLogger(__name__)
+
 _FIELDS: dict[type, tuple[str, ...]] = {}
+UPDATE = hooks.UpdateHook([])
 
 
 def hook_args(event: hooks.Hook) -> list:
@@ -42,17 +49,63 @@ def hook_args(event: hooks.Hook) -> list:
 
 
 class LeanAddons(addonmanager.AddonManager):
+    """mitmproxy's addon manager with the dispatch precomputed: for each event, the core addons'
+    handlers (found once, as `_iter_hooks` finds them) and then the chain's. Stock dispatch walks
+    every addon with a generator and a context manager for every event, and sends an `update`
+    event after each flow event whether or not anything listens (only mitmweb's view does)."""
+
     def __init__(self, master, chain: Chain) -> None:
         super().__init__(master)
         self.direct = chain.hooks
+        self._handlers: dict[str, tuple] = {}
+
+    def add(self, *addons) -> None:
+        self._handlers.clear()
+        super().add(*addons)
+
+    def remove(self, addon) -> None:
+        self._handlers.clear()
+        super().remove(addon)
+
+    def clear(self) -> None:
+        self._handlers.clear()
+        super().clear()
+
+    def handlers(self, event: hooks.Hook) -> tuple:
+        found = self._handlers.get(event.name)
+        if found is None:
+            found = self._handlers[event.name] = tuple(
+                fn for a in self.chain for _, fn in self._iter_hooks(a, event))
+        return found
 
     async def trigger_event(self, event: hooks.Hook) -> None:
-        await super().trigger_event(event)
-        fn = self.direct.get(event.name)
-        if fn is not None:
-            result = fn(*hook_args(event))  # the chain logs its members' errors itself
+        core_handlers = self.handlers(event)
+        chained = self.direct.get(event.name)
+        if not core_handlers and chained is None:
+            return
+        args = hook_args(event)
+        for fn in core_handlers:
+            try:  # as mitmproxy's safecall: log and go on, stop on AddonHalt
+                result = fn(*args)
+                if result is not None and inspect.isawaitable(result):
+                    await result
+            except exceptions.AddonHalt:
+                return
+            except exceptions.OptionsError:
+                raise
+            except Exception as e:
+                logger.error(f"Addon error: {e}", exc_info=True)
+        if chained is not None:
+            result = chained(*args)  # the chain logs its members' errors itself
             if result is not None:
                 await result
+
+    async def handle_lifecycle(self, event: hooks.Hook) -> None:
+        await self.trigger_event(event)
+        if self.handlers(UPDATE) or "update" in self.direct:
+            message = hook_args(event)[0]
+            if isinstance(message, flow.Flow):
+                await self.trigger_event(hooks.UpdateHook([message]))
 
 
 class EventQueue:

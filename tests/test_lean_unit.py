@@ -38,6 +38,35 @@ class Upstream:
         self.calls.append(("core", flow.id))
 
 
+class Watcher:
+    """An addon added after the master started: async hooks, an error, an `update` listener."""
+
+    def __init__(self, calls: list, fail: bool = False) -> None:
+        self.calls, self.fail = calls, fail
+
+    async def request(self, flow) -> None:
+        self.calls.append(("watcher", flow.id))
+        if self.fail:
+            raise ValueError("watcher broke")
+
+    def update(self, flows) -> None:
+        self.calls.append(("update", flows[0].id))
+
+
+async def test_core_addons_added_later_are_dispatched_and_their_errors_logged(caplog):
+    calls: list = []
+    m = lean_master(options.Options(), Chain(Recorder(calls, "chain")))
+    f = tflow.tflow()
+    await m.addons.handle_lifecycle(HttpRequestHook(f))
+    assert calls == [("chain", f.id)]  # nobody listens for `update`: none is sent
+    m.addons.add(Watcher(calls, fail=True), Upstream(calls))  # the dispatch cache is redone
+    calls.clear()
+    await m.addons.handle_lifecycle(HttpRequestHook(f))
+    # The failing addon is logged, the next one and the chain still run, then `update` is sent.
+    assert calls == [("watcher", f.id), ("core", f.id), ("chain", f.id), ("update", f.id)]
+    assert "Addon error: watcher broke" in caplog.text
+
+
 async def test_chain_runs_once_per_event_after_the_core_addons():
     calls: list = []
     m = lean_master(options.Options(), Chain(Recorder(calls, "a", fail=True),
