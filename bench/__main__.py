@@ -1,8 +1,9 @@
 """python -m bench [--quick] [--rounds N] [--duration S] [--streams 500,2000] [--soak S]
 
-Starts a fast fake upstream, a bare lean mitmproxy (the ceiling) and the gateway (keys, limits
-set high enough never to refuse, metering, access log), then measures them side by side on this
-machine, alternating the order of the variants round by round and reporting medians:
+Starts a fast fake upstream, mitmproxy's stock lean master ("stock"), the gateway's lean runtime
+with nothing in it ("bare", the ceiling of this design) and the gateway (keys, limits set high
+enough never to refuse, metering, access log), then measures them side by side on this machine,
+alternating the order of the variants round by round and reporting medians:
   - plain requests with wrk: throughput and latency p50/p99 at concurrency 1, 16 and 64;
   - streams, one at a time: time to first byte and the delay each event picked up;
   - many slow streams at once (one event a second): failures, event delay p99, memory each;
@@ -115,7 +116,7 @@ class Bench:
         return p
 
     def setup(self) -> list[Target]:
-        up_port, bare_port, gw_port = free_port(), free_port(), free_port()
+        up_port, stock_port, bare_port, gw_port = (free_port() for _ in range(4))
         upstream_url = f"http://127.0.0.1:{up_port}"
         self.upstream = self.spawn("-m", "bench.upstream", "--port", str(up_port), log="upstream")
         wait_port(up_port)
@@ -130,6 +131,10 @@ class Bench:
         key = admin("create-key", "bench@example.com").strip()
 
         direct = Target("direct", up_port, "/v1/chat/completions", {})
+        stock = Target("stock", stock_port, "/v1/chat/completions", {})
+        stock.start_fn = lambda: self.spawn("-m", "bench.bare", "--stock", "--port",
+                                            str(stock_port), "--upstream", upstream_url,
+                                            log="stock")
         bare = Target("bare", bare_port, "/v1/chat/completions", {})
         bare.start_fn = lambda: self.spawn("-m", "bench.bare", "--port", str(bare_port),
                                            "--upstream", upstream_url, log="bare")
@@ -137,10 +142,10 @@ class Bench:
                          {"Authorization": f"Bearer {key}"})
         gateway.start_fn = lambda: self.spawn("-m", "addons", "--port", str(gw_port), env=env,
                                               log="gateway")
-        for t in (bare, gateway):
+        for t in (stock, bare, gateway):
             t.restart()
         direct.proc = self.upstream
-        return [direct, bare, gateway]
+        return [direct, stock, bare, gateway]
 
     def teardown(self) -> None:
         for p in self.procs:
@@ -263,7 +268,7 @@ class Bench:
                               flush=True)
                 self.results["runs"].append(run)
             if a.soak:
-                self.results["soak"] = self.soak(targets[2], a.soak)
+                self.results["soak"] = self.soak(targets[-1], a.soak)
                 print(f"soak: {self.results['soak']}", flush=True)
         finally:
             self.teardown()

@@ -19,13 +19,14 @@ def test_bench_quick_run(tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     m = results["medians"]
     for conc in ("1", "16", "64"):
-        assert {"direct", "bare", "gateway"} <= set(m["plain"][conc])
-        assert m["plain"][conc]["gateway"]["non2xx"] == 0  # the gateway refused nothing
-    assert m["stream"]["all"]["gateway"]["ok"] == 5
-    assert m["slow"]["50"]["gateway"]["failed"] == 0
+        assert {"direct", "stock", "bare", "gateway"} <= set(m["plain"][conc])
+        for variant in ("stock", "bare", "gateway"):  # every proxy passed every request
+            assert m["plain"][conc][variant]["non2xx"] == 0
+    assert all(m["stream"]["all"][v]["ok"] == 5 for v in ("stock", "bare", "gateway"))
+    assert all(m["slow"]["50"][v]["failed"] == 0 for v in ("stock", "bare", "gateway"))
     # The chain's own cost was measured through every member, on real requests.
     assert results["chain"]["chain_us"] > 0
     assert {"Router.requestheaders", "Auth.requestheaders", "Limits.request",
             "Metering.response", "Credentials.request"} <= set(results["chain"]["members_us"])
     md = (tmp_path / "results.md").read_text()
-    assert "gateway/bare" in md and "python -m bench.chain" in md
+    assert "gateway/bare" in md and "gateway/stock" in md and "python -m bench.chain" in md
