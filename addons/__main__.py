@@ -2,6 +2,8 @@
 
 import argparse
 import dataclasses
+import logging
+import sys
 
 import config
 
@@ -15,6 +17,10 @@ def main() -> None:
     parser.add_argument("--host", help="listen address (default GATEWAY_HOST or 127.0.0.1)")
     parser.add_argument("--web", action="store_true", help="run under mitmweb to watch traffic")
     args = parser.parse_args()
+    if not sys.flags.optimize:
+        logging.getLogger("gateway").warning(
+            "running without python -O (start.sh uses it): mitmproxy type-checks every message, "
+            "about a sixth of the proxy's time per request")
     cfg = config.get()
     cfg = dataclasses.replace(cfg, port=args.port or cfg.port, host=args.host or cfg.host)
     run(serve(cfg, with_web=args.web))

@@ -16,6 +16,7 @@ import signal
 from dataclasses import dataclass
 
 from mitmproxy import options
+from mitmproxy.utils import human
 from peewee import fn
 
 import config as config_module
@@ -138,7 +139,9 @@ async def serve(cfg: config_module.Config, with_web: bool = False) -> None:
         # The admin app needs the Host the browser used; routed calls get the provider's Host
         # from the router (setting request.host rewrites the header).
         keep_host_header=True,
-        body_size_limit=cfg.body_size_limit,
+        # In bytes: mitmproxy parses this option on every body check, and a suffix ("32m")
+        # costs it a raised ValueError each time.
+        body_size_limit=str(human.parse_size(cfg.body_size_limit)),
         ssl_insecure=cfg.upstream_insecure,
         termlog_verbosity="warn",
     )

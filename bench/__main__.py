@@ -136,12 +136,13 @@ class Bench:
                                             str(stock_port), "--upstream", upstream_url,
                                             log="stock")
         bare = Target("bare", bare_port, "/v1/chat/completions", {})
-        bare.start_fn = lambda: self.spawn("-m", "bench.bare", "--port", str(bare_port),
+        # The lean runtime runs optimized, as start.sh runs the gateway (-O); stock does not.
+        bare.start_fn = lambda: self.spawn("-O", "-m", "bench.bare", "--port", str(bare_port),
                                            "--upstream", upstream_url, log="bare")
         gateway = Target("gateway", gw_port, "/v1/openai/chat/completions",
                          {"Authorization": f"Bearer {key}"})
-        gateway.start_fn = lambda: self.spawn("-m", "addons", "--port", str(gw_port), env=env,
-                                              log="gateway")
+        gateway.start_fn = lambda: self.spawn("-O", "-m", "addons", "--port", str(gw_port),
+                                              env=env, log="gateway")
         for t in (stock, bare, gateway):
             t.restart()
         direct.proc = self.upstream

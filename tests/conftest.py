@@ -50,7 +50,7 @@ class Gateway:
     def start(self, web: bool = False) -> "Gateway":
         self.log = open(self.log_path, "ab")
         args = ["--port", str(self.port)] + (["--web"] if web else [])
-        self.proc = subprocess.Popen([sys.executable, "-m", "addons", *args],
+        self.proc = subprocess.Popen([sys.executable, "-O", "-m", "addons", *args],  # as start.sh
                                      cwd=ROOT, env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
