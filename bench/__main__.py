@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -23,11 +24,13 @@ import re
 import resource
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 from .clients import many_streams, one_stream, percentile, request_bytes
@@ -209,7 +212,12 @@ class Bench:
             return await task
 
         start = time.time()
-        results = asyncio.run(run())
+        gc.collect()
+        gc.disable()  # a collection in this client would show up as event delay in the proxy
+        try:
+            results = asyncio.run(run())
+        finally:
+            gc.enable()
         steady_from = start + n / ramp + 2
         delays = [d * 1000 for r in results for a, d in zip(r.arrivals, r.delays)
                   if a >= steady_from]
@@ -220,25 +228,40 @@ class Bench:
                 "rss_base_mib": round(base / 1024, 1), "rss_steady_mib": round(steady / 1024, 1),
                 "kib_per_stream": round((steady - base) / n, 1)}
 
+    def usage_rows(self) -> int:
+        """Usage records the gateway has written so far (its SQLite file)."""
+        path = next((self.tmp / "data").rglob("*.db"))
+        with closing(sqlite3.connect(path)) as c:
+            return c.execute("SELECT count(*) FROM usagerecord").fetchone()[0]
+
     def soak(self, t: Target, seconds: int) -> dict:
-        """Mixed traffic: wrk plain requests and waves of streams; memory sampled throughout."""
+        """Mixed traffic: wrk plain requests and waves of streams; memory sampled throughout,
+        and the usage records written checked against the calls made."""
         samples = []
         script = self.tmp / f"{t.name}.lua"
+        rows0, streams = self.usage_rows(), 0
         start = time.monotonic()
         wrk = subprocess.Popen(["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), t.url],
                                stdout=subprocess.PIPE, text=True)
         while time.monotonic() - start < seconds:
-            asyncio.run(many_streams(t.port, t.payload(10, 50), 50, 0, 30))
+            streams += len(asyncio.run(many_streams(t.port, t.payload(10, 50), 50, 0, 30)))
             samples.append((round(time.monotonic() - start), rss_kib(t.proc.pid) // 1024))
             time.sleep(max(0, 10 - (time.monotonic() - start) % 10))
         out = wrk.communicate()[0]
+        at_stop = self.usage_rows() - rows0
+        time.sleep(3)  # a few flush intervals
+        written = self.usage_rows() - rows0
         total = re.search(r"(\d+) requests in", out)
+        calls = int(total.group(1)) + streams if total else None
         third = max(1, len(samples) // 3)
         first = statistics.median(s for _, s in samples[:third])
         last = statistics.median(s for _, s in samples[-third:])
         return {"seconds": seconds, "requests": int(total.group(1)) if total else None,
-                "rss_mib_samples": samples, "rss_first_third_mib": first,
-                "rss_last_third_mib": last, "growth_mib": last - first}
+                "streams": streams, "rss_mib_samples": samples, "rss_first_third_mib": first,
+                "rss_last_third_mib": last, "growth_mib": last - first,
+                # wrk leaves the requests in flight when it stops (up to 8) uncounted.
+                "calls_counted": calls, "usage_rows_at_stop": at_stop,
+                "usage_rows_written": written}
 
     # --- the run ---
 

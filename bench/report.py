@@ -73,10 +73,16 @@ def markdown(results: dict) -> str:
     lines += ["", "**Targets**", ""] + [f"- {t}" for t in targets(m)]
     if soak := results.get("soak"):
         lines += ["", f"**Soak**: {soak['seconds']} s of mixed traffic "
-                      f"({soak['requests']} plain requests plus stream waves): gateway RSS "
-                      f"{soak['rss_first_third_mib']} MiB in the first third, "
-                      f"{soak['rss_last_third_mib']} MiB in the last "
-                      f"(growth {soak['growth_mib']} MiB)."]
+                      f"({soak['requests']} plain requests plus {soak.get('streams', '–')} "
+                      f"streams in waves): gateway RSS {soak['rss_first_third_mib']} MiB in the "
+                      f"first third, {soak['rss_last_third_mib']} MiB in the last (growth "
+                      f"{soak['growth_mib']} MiB)."]
+        if "usage_rows_written" in soak:
+            lines[-1] += (f" Usage records: {soak['usage_rows_written']} written for the "
+                          f"{soak['calls_counted']} calls the clients counted (wrk does not "
+                          f"count the few in flight when it stops), "
+                          f"{soak['usage_rows_at_stop']} of them by the moment the load "
+                          f"stopped.")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,70 @@
+"""The usage writer against a real SQLite file: every record written, priced, in few statements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from addons import writer
+from addons.writer import PriceBook, UsageWriter
+from models import ApiKey, ModelPrice, Plan, UsageRecord, User, bind, db
+from models.seed import create_tables
+
+
+@pytest.fixture
+def database(tmp_path):
+    bind(f"sqlite:///{tmp_path / 'gateway.db'}")
+    create_tables()
+    plan = Plan.create(name="Startup", requests_per_minute=60, monthly_tokens=1_000_000)
+    user = User.create(email="demo@startup.ai", password_hash="x", plan=plan)
+    key = ApiKey.create(user=user, prefix="gw-abc", secret_hash="h")
+    ModelPrice.create(model="gpt-4o-mini", provider="openai", input_per_mtok=Decimal("0.15"),
+                      output_per_mtok=Decimal("0.60"))
+    yield user, key
+    db.close()
+
+
+def record(i: int, user, key) -> dict:
+    return {"created_at": dt.datetime(2026, 11, 28, 12, 0, 0) + dt.timedelta(milliseconds=i),
+            "request_id": f"req_{i}", "user": user.id, "api_key": key.id,
+            "provider": "openai", "endpoint": "chat.completions", "model": "gpt-4o-mini",
+            "status": 200, "streamed": i % 2 == 0, "latency_ms": 3, "ttfb_ms": None,
+            "input_tokens": 1000, "cache_read_tokens": 0, "cache_write_tokens": 0,
+            "output_tokens": i, "reasoning_tokens": 0, "total_tokens": 1000 + i,
+            "complete": True, "estimated": False}
+
+
+def test_a_flush_writes_every_record_priced_in_a_few_statements(database):
+    user, key = database
+    w = UsageWriter(PriceBook())
+    w.prices.reload()
+    n = 2 * writer.ROWS_PER_STATEMENT + 7
+    for i in range(n):
+        w.submit(record(i, user, key))
+    statements: list[str] = []
+    db.connection().set_trace_callback(statements.append)
+    w._flush()
+    db.connection().set_trace_callback(None)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    # Three statements, not one per row: each is one hand-off of the GIL under load.
+    assert len(inserts) == 3
+    assert UsageRecord.select().count() == n == w.written
+    last = UsageRecord.get(UsageRecord.request_id == f"req_{n - 1}")
+    assert last.output_tokens == n - 1 and last.total_tokens == 1000 + n - 1
+    assert last.priced and not last.estimated
+    # 1,000 input tokens at $0.15/M and n-1 output tokens at $0.60/M.
+    expected = (Decimal(1000) * Decimal("0.15") + Decimal(n - 1) * Decimal("0.60")) / 10**6
+    assert last.cost_usd == expected.quantize(Decimal("1e-9"))
+    assert ApiKey.get_by_id(key.id).last_used_at == record(n - 1, user, key)["created_at"]
+
+
+def test_records_of_an_unknown_model_are_written_unpriced(database):
+    user, key = database
+    w = UsageWriter(PriceBook())
+    w.prices.reload()
+    w.submit({**record(1, user, key), "model": "no-such-model", "api_key": None})
+    w._flush()
+    (row,) = UsageRecord.select()
+    assert not row.priced and row.cost_usd == 0 and row.api_key_id is None
