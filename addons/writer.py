@@ -48,7 +48,7 @@ class PriceBook:
 
 
 _COLUMNS = [f for f in UsageRecord._meta.sorted_fields if f.name != "id"]
-ROWS_PER_STATEMENT = 500
+ROWS_PER_STATEMENT = 256
 _statements: dict[tuple[int, int], str] = {}  # (database, rows) -> INSERT ... VALUES (...) x rows
 
 
@@ -61,6 +61,20 @@ def _rows_per_statement() -> int:
     return max(1, min(ROWS_PER_STATEMENT, limit // len(_COLUMNS)))
 
 
+def chunk_sizes(n: int, most: int) -> list[int]:
+    """`n` rows as chunks of `most`, the rest in powers of two: a handful of statement sizes in
+    all, so the driver's statement cache stays small (a prepared 400-row INSERT holds ~1 MB, and
+    a size per batch would fill its 128 slots)."""
+    sizes = [most] * (n // most)
+    rest, p = n % most, 1 << max(0, most.bit_length() - 1)
+    while rest:
+        if rest >= p:
+            sizes.append(p)
+            rest -= p
+        p >>= 1
+    return sizes
+
+
 def _statement(sample: dict, rows: int) -> str:
     key = (id(db.obj), rows)
     if key not in _statements:
@@ -69,8 +83,8 @@ def _statement(sample: dict, rows: int) -> str:
 
 
 def insert_rows(rows: list[dict]) -> None:
-    """Multi-row INSERTs of up to ROWS_PER_STATEMENT rows, each statement built once by peewee
-    (its quoting, its placeholders, any database) and kept by size.
+    """Multi-row INSERTs (see `chunk_sizes`), each statement built once by peewee (its quoting,
+    its placeholders, any database) and kept by size.
 
     Not executemany: the driver lets go of the GIL for every row it steps, and under load the
     event loop's thread takes the GIL back for a whole switch interval (5 ms) each time; a
@@ -79,13 +93,14 @@ def insert_rows(rows: list[dict]) -> None:
     """
     sample = {f.name: rows[0].get(f.name, f.default() if callable(f.default) else f.default)
               for f in _COLUMNS}
-    per = _rows_per_statement()
     cursor = db.cursor()
-    for start in range(0, len(rows), per):
-        chunk = rows[start:start + per]
+    start = 0
+    for size in chunk_sizes(len(rows), _rows_per_statement()):
+        chunk = rows[start:start + size]
+        start += size
         params = [f.db_value(r[f.name] if f.name in r else sample[f.name])
                   for r in chunk for f in _COLUMNS]
-        cursor.execute(_statement(sample, len(chunk)), params)
+        cursor.execute(_statement(sample, size), params)
 
 
 class UsageWriter:

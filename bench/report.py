@@ -70,7 +70,7 @@ def markdown(results: dict) -> str:
                       f"(+{added} µs over bare). "
                       f"The gateway's hooks alone, in one process (`python -m bench.chain`), take "
                       f"{chain['chain_us']} µs per request; the largest: {parts} µs."]
-    lines += ["", "**Targets**", ""] + [f"- {t}" for t in targets(m)]
+    lines += ["", "**Targets**", ""] + [f"- {t}" for t in targets(m, results.get("soak"))]
     if soak := results.get("soak"):
         lines += ["", f"**Soak**: {soak['seconds']} s of mixed traffic "
                       f"({soak['requests']} plain requests plus {soak.get('streams', '–')} "
@@ -86,7 +86,7 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def targets(m: dict) -> list[str]:
+def targets(m: dict, soak: dict | None = None) -> list[str]:
     out = []
     p16 = m.get("plain", {}).get("16", {})
     if p16:
@@ -106,4 +106,8 @@ def targets(m: dict) -> list[str]:
         ok = s["failed"] == 0 and s["delay_p99_ms"] < 25 and s["kib_per_stream"] < 32
         out.append(f"2,000 streams: {s['failed']:.0f} failed, p99 {s['delay_p99_ms']:.1f} ms, "
                    f"{s['kib_per_stream']:.1f} KiB each: {'met' if ok else 'missed'}")
+    if soak:  # flat: the last third within 5% of the first
+        first, last = soak["rss_first_third_mib"], soak["rss_last_third_mib"]
+        out.append(f"memory flat over a {soak['seconds']} s soak: {first} → {last} MiB: "
+                   f"{'met' if last <= first * 1.05 else 'missed'}")
     return out

@@ -40,7 +40,7 @@ def test_a_flush_writes_every_record_priced_in_a_few_statements(database):
     user, key = database
     w = UsageWriter(PriceBook())
     w.prices.reload()
-    n = 2 * writer.ROWS_PER_STATEMENT + 7
+    n = 2 * writer.ROWS_PER_STATEMENT + 7  # two full statements, then 4 + 2 + 1
     for i in range(n):
         w.submit(record(i, user, key))
     statements: list[str] = []
@@ -48,8 +48,8 @@ def test_a_flush_writes_every_record_priced_in_a_few_statements(database):
     w._flush()
     db.connection().set_trace_callback(None)
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
-    # Three statements, not one per row: each is one hand-off of the GIL under load.
-    assert len(inserts) == 3
+    # Five statements, not one per row: each is one hand-off of the GIL under load.
+    assert len(inserts) == 5
     assert UsageRecord.select().count() == n == w.written
     last = UsageRecord.get(UsageRecord.request_id == f"req_{n - 1}")
     assert last.output_tokens == n - 1 and last.total_tokens == 1000 + n - 1
@@ -58,6 +58,14 @@ def test_a_flush_writes_every_record_priced_in_a_few_statements(database):
     expected = (Decimal(1000) * Decimal("0.15") + Decimal(n - 1) * Decimal("0.60")) / 10**6
     assert last.cost_usd == expected.quantize(Decimal("1e-9"))
     assert ApiKey.get_by_id(key.id).last_used_at == record(n - 1, user, key)["created_at"]
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 255, 256, 257, 1000, 1023])
+def test_chunks_cover_every_row_with_few_distinct_sizes(n):
+    sizes = writer.chunk_sizes(n, 256)
+    assert sum(sizes) == n and all(0 < s <= 256 for s in sizes)
+    assert set(sizes) <= {256, 128, 64, 32, 16, 8, 4, 2, 1}  # nine statements at most, ever
+    assert len(sizes) - sizes.count(256) <= 8
 
 
 def test_records_of_an_unknown_model_are_written_unpriced(database):
