@@ -155,13 +155,18 @@ def slim_layers() -> None:
     layer.Layer.__init__ = __init__
 
 
+def core_addons() -> list:
+    """The six core addons a reverse proxy needs (termlog aside)."""
+    return [core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(),
+            disable_h2c.DisableH2C(), errorcheck.ErrorCheck()]
+
+
 def lean_master(opts: options.Options, chain: Chain) -> mitm_master.Master:
     slim_layers()
     m = mitm_master.Master(opts)  # without termlog: it goes to the manager set below
     m.addons = LeanAddons(m, chain)
     m._termlog_addon = termlog.TermLog()
-    m.addons.add(m._termlog_addon, core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
-                 tlsconfig.TlsConfig(), disable_h2c.DisableH2C(), errorcheck.ErrorCheck())
+    m.addons.add(m._termlog_addon, *core_addons())
     return m
 
 

@@ -426,7 +426,7 @@ def settle(usage: Usage | None, complete: bool, out_chars: int,
                           False, True)
     if usage.output_tokens >= out_estimate:
         return Settlement(usage, False, False)
-    raised = usage._replace(output_tokens=out_estimate)
-    return Settlement(Usage.of(**{k: getattr(raised, k) for k in (
-        "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
-        "reasoning_tokens")}), False, True)
+    raised = Usage.of(input_tokens=usage.input_tokens, cache_read_tokens=usage.cache_read_tokens,
+                      cache_write_tokens=usage.cache_write_tokens, output_tokens=out_estimate,
+                      reasoning_tokens=usage.reasoning_tokens)  # the total summed again
+    return Settlement(raised, False, True)

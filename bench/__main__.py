@@ -59,6 +59,17 @@ def wait_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listening on {port}")
 
 
+def provision(env: dict[str, str]) -> str:
+    """A fresh database with a customer on a plan that never refuses; returns their key."""
+    def admin(*a: str) -> str:
+        return subprocess.run([PY, "-m", "admin", *a], cwd=ROOT, env=env, check=True,
+                              capture_output=True, text=True).stdout
+    admin("init-db")
+    admin("create-plan", "Bench", "--rpm", "100000000", "--monthly-tokens", "unlimited")
+    admin("create-user", "bench@example.com", "--plan", "Bench")
+    return admin("create-key", "bench@example.com").strip()
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -126,12 +137,7 @@ class Bench:
         env = {**os.environ, "DATA_DIR": str(self.tmp / "data"),
                "UPSTREAM_OPENAI_URL": upstream_url, "OPENAI_API_KEY": "sk-bench",
                "ACCESS_LOG": str(self.tmp / "access.log"), "ADMIN_PASSWORD": "bench-admin-password"}
-        admin = lambda *a: subprocess.run([PY, "-m", "admin", *a], cwd=ROOT, env=env,  # noqa
-                                          check=True, capture_output=True, text=True).stdout
-        admin("init-db")
-        admin("create-plan", "Bench", "--rpm", "100000000", "--monthly-tokens", "unlimited")
-        admin("create-user", "bench@example.com", "--plan", "Bench")
-        key = admin("create-key", "bench@example.com").strip()
+        key = provision(env)
 
         direct = Target("direct", up_port, "/v1/chat/completions", {})
         stock = Target("stock", stock_port, "/v1/chat/completions", {})
@@ -173,15 +179,13 @@ class Bench:
                               "-s", str(script), t.url], capture_output=True, text=True,
                              check=True).stdout
         cpu = (cpu_seconds(t.proc.pid) - cpu0) / duration
-        lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", out, re.M) and
-                   [(p, to_ms(v, u)) for p, v, u in
-                    re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)])
+        lat = {p: to_ms(v, u)
+               for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)}
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-                "p50_ms": lat.get("50"), "p99_ms": lat.get("99"),
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"),
                 "non2xx": int(errors.group(1)) if errors else 0, "cpu": round(cpu, 3),
-                "cpu_us_per_request": round(cpu * 1e6 / rps) if (rps := float(
-                    re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))) else None,
+                "cpu_us_per_request": round(cpu * 1e6 / rps) if rps else None,
                 "rss_mib": round(rss_kib(t.proc.pid) / 1024, 1)}
 
     def stream_latency(self, t: Target, n: int, events: int, interval_ms: int) -> dict:

@@ -18,10 +18,9 @@ import tempfile
 
 from mitmproxy import master as mitm_master
 from mitmproxy import options
-from mitmproxy.addons import core, disable_h2c, errorcheck, next_layer, proxyserver, tlsconfig
 
 from addons.chain import Chain
-from addons.lean import lean_master, run
+from addons.lean import core_addons, lean_master, run
 
 
 class StreamEvents:
@@ -32,9 +31,7 @@ class StreamEvents:
 
 def stock_master(opts: options.Options) -> mitm_master.Master:
     m = mitm_master.Master(opts, with_termlog=True)
-    m.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
-                 tlsconfig.TlsConfig(), disable_h2c.DisableH2C(), errorcheck.ErrorCheck(),
-                 StreamEvents())
+    m.addons.add(*core_addons(), StreamEvents())
     return m
 
 

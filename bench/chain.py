@@ -14,28 +14,18 @@ import collections
 import gc
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 HOOKS = ("requestheaders", "request", "responseheaders", "response")
 
 
 def setup(tmp: str) -> str:
-    env = {**os.environ, "DATA_DIR": tmp, "OPENAI_API_KEY": "sk-bench", "ACCESS_LOG": f"{tmp}/log",
-           "ADMIN_PASSWORD": "bench-admin-password"}
-    os.environ.update(env)
+    from bench.__main__ import provision
 
-    def admin(*a: str) -> str:
-        return subprocess.run([sys.executable, "-m", "admin", *a], cwd=ROOT, env=env, check=True,
-                              capture_output=True, text=True).stdout
-    admin("init-db")
-    admin("create-plan", "Bench", "--rpm", "100000000", "--monthly-tokens", "unlimited")
-    admin("create-user", "bench@example.com", "--plan", "Bench")
-    return admin("create-key", "bench@example.com").strip()
+    os.environ.update({"DATA_DIR": tmp, "OPENAI_API_KEY": "sk-bench", "ACCESS_LOG": f"{tmp}/log",
+                       "ADMIN_PASSWORD": "bench-admin-password"})
+    return provision(dict(os.environ))
 
 
 def measure(n: int = 20000) -> dict:
