@@ -3,13 +3,16 @@
 When an upstream cannot be reached, or a request body is over the limit, mitmproxy runs the
 `error` hook and then answers the client with an HTML page built deep in its HTTP/1 layer; a
 response set in the hook is ignored (mitmproxy PR #7999, not in 12.3.1, adds exactly this).
-`install()` wraps `HttpStream._handle_event` so that when the stream is about to send that
-protocol error to the client, a response our `error` hook left in `flow.metadata` goes instead.
-It relies on mitmproxy internals, which is why mitmproxy is pinned and tests cover every path.
+`install()` wraps the few `HttpStream` methods that send that protocol error to the client
+(a failed or cut upstream, a body over the limit, an invalid upstream response) so that a
+response our `error` hook left in `flow.metadata` goes instead. Only those: a wrapper on every
+stream event cost about 12 us per request. It relies on mitmproxy internals, which is why
+mitmproxy is pinned and tests cover every path.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from mitmproxy import http
@@ -21,7 +24,6 @@ from .call import CALL, Call
 log = logging.getLogger(__name__)
 
 ERROR_RESPONSE = "gateway.error_response"
-_installed = False
 
 
 def _replacement(stream, command) -> list | None:
@@ -40,14 +42,16 @@ def _replacement(stream, command) -> list | None:
     ]
 
 
-def install() -> None:
-    global _installed
-    if _installed:
-        return
-    original = http_layer.HttpStream._handle_event
+# The HttpStream methods that end a flow with ResponseProtocolError for the client and run the
+# error hook first (check_killed aside: nothing of ours kills a flow, and a client gone needs
+# no answer).
+_SENDERS = ("handle_protocol_error", "check_body_size", "check_invalid")
 
-    def _handle_event(self, event):
-        gen = original(self, event)
+
+def _replacing(method):
+    @functools.wraps(method, updated=())  # not its marks
+    def wrapper(self, *args):
+        gen = iter(method(self, *args))  # iter: a quick check may answer with ()
         try:
             command = next(gen)
             while True:
@@ -60,13 +64,22 @@ def install() -> None:
         except StopIteration as stop:
             return stop.value
 
-    http_layer.HttpStream._handle_event = _handle_event
-    _installed = True
+    wrapper.replacing = True
+    return wrapper
+
+
+def install() -> None:
+    for name in _SENDERS:
+        method = getattr(http_layer.HttpStream, name)
+        if not getattr(method, "replacing", False):
+            setattr(http_layer.HttpStream, name, _replacing(method))
 
 
 def classify(message: str) -> tuple[str, str]:
     """A refusal kind and a message for the client, from mitmproxy's error text."""
     low = message.lower()
+    if low.startswith("response body exceeds"):
+        return "bad_gateway", "The upstream response was larger than this gateway accepts."
     if "body exceeds" in low or "body_size_limit" in low:
         return "too_large", "The request body is larger than this gateway accepts."
     if "timed out" in low or "timeout" in low:
@@ -74,13 +87,21 @@ def classify(message: str) -> tuple[str, str]:
     return "bad_gateway", "The upstream provider could not be reached. Please retry."
 
 
+def _unsent(flow: http.HTTPFlow) -> bool:
+    """A response that is not streamed goes to the client whole, after it is read: one that
+    failed on the way (refused for its size, cut mid-body) has sent the client nothing."""
+    return not flow.response.stream
+
+
 class ErrorResponses:
     """Leaves a provider-shaped response for a call that failed before any response started."""
 
     def error(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
-        if call is None or flow.response is not None or flow.error is None:
+        if call is None or flow.error is None:
             return
+        if flow.response is not None and not _unsent(flow):
+            return  # the client has the stream's start: it can only be cut short
         kind, message = classify("timeout" if call.timed_out else flow.error.msg)
         log.warning("%s %s: %s", call.request_id, kind, flow.error.msg)
         response = call.provider.error_response(kind, message, request_id=call.request_id)

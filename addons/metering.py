@@ -150,8 +150,9 @@ class Metering:
         ep = call.endpoint
         status = flow.response.status_code if flow.response else 0
         consumed = ep.usage is not None and not ep.free
-        if not consumed or not _is_success(flow):
-            # Counting, listing, an upstream refusal or no answer at all: nothing generated.
+        if not consumed or not _is_success(flow) or (flow.error and not call.streamed):
+            # Counting, listing, an upstream refusal or no answer at all: nothing generated;
+            # or an answer that failed before any of it was sent: nothing delivered.
             s_usage, s_complete, estimated = ZERO, flow.error is None, False
         else:
             s = settle(usage, complete, out_chars, call.input_estimate)

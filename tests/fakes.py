@@ -101,6 +101,10 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
+        if status == 200 and self.headers.get("x-fake-mode") == "cut-body":
+            self.wfile.write(data[:len(data) // 2])  # half the promised body, then hang up
+            self.cut()
+            return
         self.wfile.write(data)
 
     def start_stream(self, content_type: str, headers: dict | None = None) -> None:

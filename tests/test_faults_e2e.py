@@ -52,6 +52,59 @@ def test_oversized_body_is_413_in_provider_shape(faulty, fake_servers):
                            messages=[{"role": "user", "content": "x"}])
 
 
+def test_oversized_chunked_body_is_413_in_provider_shape(faulty, fake_servers):
+    """No Content-Length to refuse it by: the limit holds as the body is read."""
+    url = f"{faulty.url}/v1/anthropic/v1/messages"
+    headers = {"x-api-key": faulty.key, "content-type": "application/json",
+               "anthropic-version": "2023-06-01"}
+
+    def chunks(pad: int):
+        yield b'{"model": "claude-sonnet-4-6", "max_tokens": 8, '
+        yield b'"messages": [{"role": "user", "content": "' + b"x" * pad + b'"}]}'
+
+    r = httpx.post(url, headers=headers, content=chunks(5000))
+    assert r.status_code == 413, r.text
+    assert r.json()["error"]["type"] == "request_too_large"
+    assert fake_servers["anthropic"].state.requests == []
+    r = httpx.post(url, headers=headers, content=chunks(10))  # chunked, within the limit
+    assert r.status_code == 200, r.text
+    assert r.json()["usage"]["output_tokens"] > 0
+
+
+def test_oversized_upstream_response_is_502_in_provider_shape(faulty, fake_servers):
+    client = anthropic.Anthropic(base_url=f"{faulty.url}/v1/anthropic", api_key=faulty.key,
+                                 max_retries=0)
+    with pytest.raises(anthropic.APIStatusError) as e:
+        client.messages.create(model="claude-sonnet-4-6", max_tokens=8,
+                               messages=[{"role": "user", "content": "x"}],
+                               extra_headers={"x-fake-mode": "text:400"})
+    assert e.value.status_code == 502
+    err = e.value.body["error"]
+    assert err["type"] == "api_error" and "response" in err["message"]
+    assert "413" not in err["message"] and "request body" not in err["message"]
+    # The upstream's answer is recorded, as a call that did not complete and is not charged:
+    # the customer got none of it.
+    rec = faulty.records(faulty.key)[0]
+    assert rec.status == 200 and not rec.complete and rec.total_tokens == 0
+
+
+def test_upstream_cut_mid_body_is_502_in_provider_shape(faulty, fake_servers):
+    """A response that is not streamed is sent once read whole: cut short, the client gets a
+    clear error, not half a body, and is not charged."""
+    client = anthropic.Anthropic(base_url=f"{faulty.url}/v1/anthropic", api_key=faulty.key,
+                                 max_retries=0)
+    with pytest.raises(anthropic.APIStatusError) as e:
+        client.messages.create(model="claude-sonnet-4-6", max_tokens=8,
+                               messages=[{"role": "user", "content": "x"}],
+                               extra_headers={"x-fake-mode": "cut-body"})
+    assert e.value.status_code == 502
+    assert e.value.body["error"]["type"] == "api_error"
+    rec = faulty.records(faulty.key)[0]
+    assert rec.status == 200 and not rec.complete and rec.total_tokens == 0
+    client.messages.create(model="claude-sonnet-4-6", max_tokens=8,
+                           messages=[{"role": "user", "content": "x"}])  # and then it works
+
+
 class Blackhole:
     """Accepts connections and reads requests, never answers."""
 

@@ -12,7 +12,7 @@ from mitmproxy.proxy.layers.http import HttpRequestHook
 from mitmproxy.test import tflow
 
 from addons.chain import Chain
-from addons.lean import EventQueue, lean_master, run, slim_layers
+from addons.lean import BodySizeCheck, EventQueue, _quick_check, lean_master, run, slim_layers
 
 
 class Recorder:
@@ -133,3 +133,47 @@ def test_slim_layers_queue_events_while_paused_and_replay_them_in_order():
     assert len(w._paused_event_queue) == 2 and w.seen == []
     list(w.handle_event(events.OpenConnectionCompleted(open_cmd, None)))
     assert w.seen == later and not w._paused_event_queue
+
+
+class Stream:
+    """What an HttpStream's body-size check reads."""
+
+    def __init__(self, headers: dict, buffered: bytes = b"") -> None:
+        self.flow = tflow.tflow(resp=True)
+        self.flow.request.headers.clear()
+        self.flow.request.headers.update(headers)
+        self.request_body_buf = bytearray(buffered)
+        self.response_body_buf = bytearray()
+
+
+@pytest.mark.parametrize("headers, buffered, full", [
+    ({"content-length": "100"}, b"", False),  # at the limit
+    ({"content-length": "101"}, b"", True),  # over: mitmproxy's check refuses it
+    ({"transfer-encoding": "chunked"}, b"", False),  # nothing to go by until it is read
+    ({"transfer-encoding": "chunked"}, b"x" * 100, False),
+    ({"transfer-encoding": "chunked"}, b"x" * 101, True),
+    ({"content-length": "ten"}, b"", True),  # malformed: mitmproxy decides
+])
+def test_quick_body_size_check_hands_anything_over_the_limit_to_mitmproxy(
+        monkeypatch, headers, buffered, full):
+    monkeypatch.setattr(BodySizeCheck, "limit", 100)
+    monkeypatch.setattr(BodySizeCheck, "full_check", False)
+    calls = []
+
+    def mitmproxys(stream, request):
+        calls.append(request)
+        yield "refusal"
+        return True
+
+    result = list(_quick_check(mitmproxys)(Stream(headers, buffered), True))
+    assert (calls, result) == (([True], ["refusal"]) if full else ([], []))
+
+
+async def test_quick_body_size_check_follows_the_options():
+    m = lean_master(options.Options(), Chain())
+    m.options.update(body_size_limit="2k")
+    assert (BodySizeCheck.limit, BodySizeCheck.full_check) == (2048, False)
+    m.options.update(stream_large_bodies="1k")  # streaming decisions are mitmproxy's
+    assert BodySizeCheck.full_check
+    m.options.update(body_size_limit=None, stream_large_bodies=None)
+    assert (BodySizeCheck.limit, BodySizeCheck.full_check) == (None, False)
