@@ -12,7 +12,14 @@ from mitmproxy.proxy.layers.http import HttpRequestHook
 from mitmproxy.test import tflow
 
 from addons.chain import Chain
-from addons.lean import BodySizeCheck, EventQueue, _quick_check, lean_master, run, slim_layers
+from addons.lean import (
+    BodySizeCheck,
+    EventQueue,
+    _quick_check,
+    lean_master,
+    run,
+    slim_layers,
+)
 
 
 class Recorder:
