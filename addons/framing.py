@@ -15,6 +15,7 @@ class SSEEvent:
     event: str
     data: str
     raw: bytes = b""  # the event's bytes as received, kept only when asked for
+    tail: bool = False  # only bytes: the LF of the last event's CRLF, split off by a chunk end
 
 
 class SSEDecoder:
@@ -33,20 +34,23 @@ class SSEDecoder:
         self._raw: list[bytes] = []
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        events: list[SSEEvent] = []
         if self._skip_lf and chunk[:1] == b"\n":
             if self._keep_raw:
-                self._raw.append(b"\n")
+                if self._raw:
+                    self._raw.append(b"\n")
+                else:  # the CR was the blank line of an event already dispatched
+                    events.append(SSEEvent("", "", b"\n", tail=True))
             chunk = chunk[1:]
         self._skip_lf = False
         if not chunk:
-            return []
+            return events
         lines = (self._partial + chunk).splitlines(keepends=True)
         if lines[-1][-1:] in (b"\n", b"\r"):
             self._partial = b""
             self._skip_lf = lines[-1][-1:] == b"\r"
         else:
             self._partial = lines.pop()
-        events: list[SSEEvent] = []
         for line in lines:
             if self._keep_raw:
                 self._raw.append(line)

@@ -237,11 +237,12 @@ class OpenAIChatStream(_SSEParser):
     include_usage adds); `[DONE]` completes. With `strip_usage_chunk` (the gateway asked for
     usage on the client's behalf) that chunk is withheld from the client."""
 
-    __slots__ = ("_strip",)
+    __slots__ = ("_strip", "_withheld")
 
     def __init__(self, strip_usage_chunk: bool = False) -> None:
         super().__init__()
         self._strip = strip_usage_chunk
+        self._withheld = False  # the last event was the usage chunk, left out
         if strip_usage_chunk:
             self._sse = SSEDecoder(keep_raw=True)
 
@@ -251,7 +252,13 @@ class OpenAIChatStream(_SSEParser):
         # Forward whole events only, so the usage-only one can be left out.
         out = []
         for ev in self._sse.feed(chunk):
-            if not self.handle(ev.event, ev.data):
+            if ev.tail:  # the end of the last event: it goes where that event went
+                if not self._withheld:
+                    out.append(ev.raw)
+            elif self.handle(ev.event, ev.data):
+                self._withheld = True
+            else:
+                self._withheld = False
                 out.append(ev.raw)
         return b"".join(out)
 

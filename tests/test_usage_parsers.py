@@ -377,3 +377,15 @@ def test_parser_memory_is_constant_per_stream():
         state = [getattr(p, n) for n in names if hasattr(p, n)]
         state += [getattr(p._sse, k) for k in ("_partial", "_data", "_raw")]
         assert sum(sys.getsizeof(v) for v in state) < 4096
+
+
+def test_chat_strip_mode_keeps_every_byte_around_a_crlf_split():
+    """Split between the CR and LF of every line end: a blank line's LF arriving after its
+    event went out still goes to the client (it once went with the withheld usage chunk)."""
+    raw = OPENAI_CHAT.replace(b"\n", b"\r\n")
+    expected = OPENAI_CHAT_STRIPPED.replace(b"\n", b"\r\n")
+    for i in range(1, len(raw)):
+        if raw[i - 1:i + 1] == b"\r\n":
+            p = OpenAIChatStream(strip_usage_chunk=True)
+            assert run(p, [raw[:i], raw[i:]]) == expected, i
+            assert p.usage == OPENAI_CHAT_USAGE and p.complete
