@@ -63,4 +63,4 @@ class Chain:
                 setattr(self, hook, self.hooks[hook])  # as an ordinary addon (mitmweb)
 
     def member(self, cls):
-        return next(m for m in self.members if isinstance(m, cls))
+        return next((m for m in self.members if isinstance(m, cls)), None)

@@ -13,6 +13,7 @@ import datetime as dt
 import gc
 import logging
 import signal
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from mitmproxy import options
@@ -85,7 +86,10 @@ class Lifecycle:
         log.info("usage writer stopped after writing %d records", self.services.writer.written)
 
 
-def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
+def build_chain(cfg: config_module.Config,
+                only: Collection[str] | None = None) -> tuple[Chain, Services]:
+    """The gateway's chain; with `only`, just the members of those class names and the
+    lifecycle (the benchmark's ablation measures what each part costs this way)."""
     prices = PriceBook()
     services = Services(
         keys=KeyCache(ttl=cfg.key_cache_ttl),
@@ -99,7 +103,7 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
     from admin import create_app  # late: the admin app imports models, bound by now
 
     metering = Metering(services.writer, services.limiter)
-    chain = Chain(
+    members = [
         Router(providers, prices),
         Auth(services.keys),
         Limits(services.limiter, cfg.default_max_output_tokens),
@@ -110,29 +114,34 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
         AccessLog(make_writer(cfg.access_log)),
         AdminApp(create_app(cfg, services)),  # serves only what the router left alone
         Lifecycle(services),  # last: its `done` flushes what the others settled
-    )
-    return chain, services
+    ]
+    if only is not None:
+        members = [m for m in members if type(m).__name__ in only or isinstance(m, Lifecycle)]
+    return Chain(*members), services
 
 
-async def drain(m, router: Router, metering: Metering, grace: float) -> None:
+async def drain(m, router: Router | None, metering: Metering | None, grace: float) -> None:
     """Graceful stop: refuse new calls, give open ones `grace` seconds to finish, then stop
     (the addons' `done` settles what is still open and the writer flushes everything)."""
-    router.draining = True
+    if router is not None:
+        router.draining = True
+    open_calls = metering.open if metering is not None else {}
     deadline = asyncio.get_running_loop().time() + grace
-    while metering.open and asyncio.get_running_loop().time() < deadline:
+    while open_calls and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
-    if metering.open:
-        log.warning("stopping with %d calls still open after %.0fs", len(metering.open), grace)
+    if open_calls:
+        log.warning("stopping with %d calls still open after %.0fs", len(open_calls), grace)
     m.shutdown()
 
 
-async def serve(cfg: config_module.Config, with_web: bool = False) -> None:
+async def serve(cfg: config_module.Config, with_web: bool = False,
+                only: Collection[str] | None = None) -> None:
     bind(cfg.database_url)
     create_tables()
     cfg.mitm_confdir.mkdir(parents=True, exist_ok=True)
     opts = options.Options(listen_host=cfg.host, listen_port=cfg.port,
                            mode=["reverse:http://127.0.0.1:1"], confdir=str(cfg.mitm_confdir))
-    chain, _ = build_chain(cfg)
+    chain, _ = build_chain(cfg, only)
     m = web.web_master(opts, cfg) if with_web else lean_master(opts, chain)
     m.options.update(
         connection_strategy="lazy",  # the reverse target is a placeholder: never connect to it
@@ -152,7 +161,7 @@ async def serve(cfg: config_module.Config, with_web: bool = False) -> None:
     # collector from scanning them again and again under load (a full collection took ~60 ms).
     gc.collect()
     gc.freeze()
-    router, metering = chain.member(Router), chain.member(Metering)
+    router, metering = chain.member(Router), chain.member(Metering)  # None: left out
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task] = []
 

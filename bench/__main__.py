@@ -7,6 +7,9 @@ alternating the order of the variants round by round and reporting medians:
   - plain requests with wrk: throughput and latency p50/p99 at concurrency 1, 16 and 64;
   - streams, one at a time: time to first byte and the delay each event picked up;
   - many slow streams at once (one event a second): failures, event delay p99, memory each;
+  - what each part of the gateway costs: the gateway built up member by member (routing; then
+    keys, limits and credentials; then metering; then the access log), each step run A/B
+    against the bare proxy at concurrency 16 (bench/partial.py);
   - with --soak S: mixed traffic for S seconds, sampling the gateway's memory;
   - last, the chain's own cost per request in one process (bench/chain.py).
 Writes bench/results/results.json and results.md (the README shows the table).
@@ -40,6 +43,13 @@ RESULTS = ROOT / "bench" / "results"
 PY = sys.executable
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}],
         "max_tokens": 16}
+# The gateway built up step by step, each step adding chain members to the one before.
+ABLATION = [
+    ("routing", ("Router",)),
+    ("+ keys, limits, credentials", ("Auth", "Limits", "Credentials")),
+    ("+ metering, error responses, timeouts", ("Metering", "ErrorResponses", "Timeouts")),
+    ("+ access log, admin app (the gateway)", ("AccessLog", "AdminApp")),
+]
 
 
 def free_port() -> int:
@@ -138,6 +148,7 @@ class Bench:
                "UPSTREAM_OPENAI_URL": upstream_url, "OPENAI_API_KEY": "sk-bench",
                "ACCESS_LOG": str(self.tmp / "access.log"), "ADMIN_PASSWORD": "bench-admin-password"}
         key = provision(env)
+        self.env, self.key = env, key
 
         direct = Target("direct", up_port, "/v1/chat/completions", {})
         stock = Target("stock", stock_port, "/v1/chat/completions", {})
@@ -232,6 +243,37 @@ class Bench:
                 "rss_base_mib": round(base / 1024, 1), "rss_steady_mib": round(steady / 1024, 1),
                 "kib_per_stream": round((steady - base) / n, 1)}
 
+    def ablation(self, bare: Target, rounds: int, duration: int) -> list[dict]:
+        """Each step of ABLATION against the bare proxy at concurrency 16, alternated."""
+        steps, members = [], []
+        for i, (label, more) in enumerate(ABLATION):
+            members += more
+            port, only = free_port(), ",".join(members)
+            part = Target(f"step{i + 1}", port, "/v1/openai/chat/completions",
+                          {"Authorization": f"Bearer {self.key}"})
+            part.start_fn = lambda port=port, only=only: self.spawn(
+                "-O", "-m", "bench.partial", "--port", str(port), "--only", only, env=self.env,
+                log="partial")
+            part.restart()
+            runs: dict[str, list[dict]] = {"bare": [], "part": []}
+            for r in range(rounds):
+                for name, t in ([("bare", bare), ("part", part)] if r % 2 == 0
+                                else [("part", part), ("bare", bare)]):
+                    runs[name].append(self.wrk(t, 16, duration))
+            part.stop()
+
+            def med(name: str, field: str) -> float:
+                return statistics.median(w[field] for w in runs[name])
+            step = {"step": label, "members": list(members), "rps": med("part", "rps"),
+                    "bare_rps": med("bare", "rps"),
+                    "non2xx": sum(w["non2xx"] for w in runs["part"]),
+                    "added_us": med("part", "cpu_us_per_request")
+                    - med("bare", "cpu_us_per_request")}
+            step["ratio"] = round(step["rps"] / step["bare_rps"], 3) if step["bare_rps"] else None
+            steps.append(step)
+            print(f"ablation: {step}", flush=True)
+        return steps
+
     def usage_rows(self) -> int:
         """Usage records the gateway has written so far (its SQLite file)."""
         path = next((self.tmp / "data").rglob("*.db"))
@@ -295,6 +337,7 @@ class Bench:
                         print(f"round {r} slow {n} {t.name}: {run['slow'][str(n)][t.name]}",
                               flush=True)
                 self.results["runs"].append(run)
+            self.results["ablation"] = self.ablation(targets[2], a.rounds, a.duration)
             if a.soak:
                 self.results["soak"] = self.soak(targets[-1], a.soak)
                 print(f"soak: {self.results['soak']}", flush=True)

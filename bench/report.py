@@ -70,6 +70,14 @@ def markdown(results: dict) -> str:
                       f"(+{added} µs over bare). "
                       f"The gateway's hooks alone, in one process (`python -m bench.chain`), take "
                       f"{chain['chain_us']} µs per request; the largest: {parts} µs."]
+    if steps := results.get("ablation"):
+        lines += ["", "**What each part costs** (the gateway built up step by step, each step "
+                      "run A/B against the bare proxy at concurrency 16, `bench/partial.py`)", "",
+                  "| step | req/s step / bare | step/bare | CPU µs per request over bare |",
+                  "|---|---|---|---|"]
+        for st in steps:
+            lines.append(f"| {st['step']} | {fmt(st['rps'])} / {fmt(st['bare_rps'])} | "
+                         f"{ratio(st['rps'], st['bare_rps'])} | +{st['added_us']:.0f} |")
     lines += ["", "**Targets**", ""] + [f"- {t}" for t in targets(m, results.get("soak"))]
     if soak := results.get("soak"):
         lines += ["", f"**Soak**: {soak['seconds']} s of mixed traffic "

@@ -28,5 +28,10 @@ def test_bench_quick_run(tmp_path):
     assert results["chain"]["chain_us"] > 0
     assert {"Router.requestheaders", "Auth.requestheaders", "Limits.request",
             "Metering.response", "Credentials.request"} <= set(results["chain"]["members_us"])
+    # The ablation built the gateway up in four steps, every request passed by each.
+    steps = results["ablation"]
+    assert [len(st["members"]) for st in steps] == [1, 4, 7, 9]
+    assert all(st["non2xx"] == 0 and st["rps"] > 0 for st in steps)
     md = (tmp_path / "results.md").read_text()
+    assert "What each part costs" in md
     assert "gateway/bare" in md and "gateway/stock" in md and "python -m bench.chain" in md
