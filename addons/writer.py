@@ -12,7 +12,10 @@ import queue
 import sqlite3
 import threading
 import time
+from datetime import datetime
 from decimal import Decimal
+
+from peewee import DecimalField
 
 from models import ApiKey, ModelPrice, UsageRecord, db, write_transaction
 from models.base import is_sqlite
@@ -48,6 +51,11 @@ class PriceBook:
 
 
 _COLUMNS = [f for f in UsageRecord._meta.sorted_fields if f.name != "id"]
+# Values that every column but the decimal one stores as they are (peewee's conversion returns
+# them unchanged); the rest go through the field's `db_value`. A fifth of the writer's time
+# per row was those calls, on a thread that shares the GIL with the event loop.
+_AS_IS = frozenset({int, str, bool, type(None), datetime})
+_CONVERT = [isinstance(f, DecimalField) for f in _COLUMNS]
 ROWS_PER_STATEMENT = 256
 _statements: dict[tuple[int, int], str] = {}  # (database, rows) -> INSERT ... VALUES (...) x rows
 
@@ -98,8 +106,11 @@ def insert_rows(rows: list[dict]) -> None:
     for size in chunk_sizes(len(rows), _rows_per_statement()):
         chunk = rows[start:start + size]
         start += size
-        params = [f.db_value(r[f.name] if f.name in r else sample[f.name])
-                  for r in chunk for f in _COLUMNS]
+        params = []
+        for r in chunk:
+            for f, convert in zip(_COLUMNS, _CONVERT):
+                v = r[f.name] if f.name in r else sample[f.name]
+                params.append(f.db_value(v) if convert or type(v) not in _AS_IS else v)
         cursor.execute(_statement(sample, size), params)
 
 
