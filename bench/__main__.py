@@ -255,6 +255,7 @@ class Bench:
                 "-O", "-m", "bench.partial", "--port", str(port), "--only", only, env=self.env,
                 log="partial")
             part.restart()
+            self.wrk(part, 16, max(1, duration // 2))  # warm, as the main run's gateway is
             runs: dict[str, list[dict]] = {"bare": [], "part": []}
             for r in range(rounds):
                 for name, t in ([("bare", bare), ("part", part)] if r % 2 == 0

@@ -64,7 +64,7 @@ def markdown(results: dict) -> str:
     if chain := results.get("chain"):
         k, b, g = (c16.get(t, {}).get("cpu_us_per_request") for t in VARIANTS[1:])
         parts = ", ".join(f"{name} {us}" for name, us in list(chain["members_us"].items())[:6])
-        added = fmt(g - b) if b and g else "–"
+        added = f"{g - b:.0f}" if b and g else "–"
         lines += ["", f"**Where the time goes**: the proxy's CPU per request at concurrency 16 "
                       f"is {fmt(k)} µs stock, {fmt(b)} µs bare and {fmt(g)} µs for the gateway "
                       f"(+{added} µs over bare). "
