@@ -23,6 +23,7 @@ from .usage import FORMATS, BodyResult, StreamParser, Usage, settle
 log = logging.getLogger(__name__)
 
 ZERO = Usage()
+CLIENT_DISCONNECTED = "Client disconnected."  # mitmproxy's error when the client hangs up
 NO_RESULT = BodyResult(None, None)
 
 
@@ -55,6 +56,14 @@ class Tap:
 
 def _is_success(flow: http.HTTPFlow) -> bool:
     return flow.response is not None and 200 <= flow.response.status_code < 300
+
+
+def _failed_unsent(flow: http.HTTPFlow, call: Call) -> bool:
+    """An answer that failed upstream (cut, refused for its size, timed out) while it was being
+    read whole: the client got none of it, so there is nothing to charge. A client that hung up
+    meanwhile is charged as one leaving a stream is: what was generated, estimated if need be."""
+    return (flow.error is not None and not call.streamed
+            and flow.error.msg != CLIENT_DISCONNECTED)
 
 
 class Metering:
@@ -150,9 +159,9 @@ class Metering:
         ep = call.endpoint
         status = flow.response.status_code if flow.response else 0
         consumed = ep.usage is not None and not ep.free
-        if not consumed or not _is_success(flow) or (flow.error and not call.streamed):
+        if not consumed or not _is_success(flow) or _failed_unsent(flow, call):
             # Counting, listing, an upstream refusal or no answer at all: nothing generated;
-            # or an answer that failed before any of it was sent: nothing delivered.
+            # or an answer that failed upstream before any of it was sent: nothing delivered.
             s_usage, s_complete, estimated = ZERO, flow.error is None, False
         else:
             s = settle(usage, complete, out_chars, call.input_estimate)

@@ -14,6 +14,8 @@ headers the gateway passes through untouched:
                 hold            stop before the last events until `release()` (streaming proof)
                 slow:MS         wait MS milliseconds between stream events
                 text:N          generate N words of text
+                cut-body        a JSON answer: half its body, then hang up
+                slow-body       a JSON answer: half its body, the rest 1.5 s later
 """
 
 from __future__ import annotations
@@ -101,10 +103,15 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        if status == 200 and self.headers.get("x-fake-mode") == "cut-body":
-            self.wfile.write(data[:len(data) // 2])  # half the promised body, then hang up
-            self.cut()
-            return
+        mode = self.headers.get("x-fake-mode")
+        if status == 200 and mode in ("cut-body", "slow-body"):
+            self.wfile.write(data[:len(data) // 2])  # half the promised body, then
+            self.wfile.flush()
+            if mode == "cut-body":  # hang up
+                self.cut()
+                return
+            time.sleep(1.5)  # the rest, late
+            data = data[len(data) // 2:]
         self.wfile.write(data)
 
     def start_stream(self, content_type: str, headers: dict | None = None) -> None:

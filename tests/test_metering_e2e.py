@@ -239,6 +239,29 @@ def test_client_disconnect_mid_stream(gateway, fake_servers, key):
     assert state.streams_finished == finished
 
 
+def test_client_disconnect_while_an_answer_is_read_whole(gateway, fake_servers, key):
+    """Not streamed: the gateway reads the answer whole before sending it. A client that hangs
+    up meanwhile is charged an estimate, as one leaving a stream is (an upstream failure at
+    that point is not charged: tests/test_faults_e2e.py)."""
+    body = json.dumps({"model": "claude-sonnet-4-6", "max_tokens": 64,
+                       "messages": MSG}).encode()
+    sock = socket.create_connection(("127.0.0.1", gateway.port))
+    sock.sendall(b"POST /v1/anthropic/v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: "
+                 + key.encode() + b"\r\nanthropic-version: 2023-06-01\r\n"
+                 b"x-fake-mode: slow-body\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    state = fake_servers["anthropic"].state
+    deadline = time.monotonic() + 5
+    while not state.requests:  # the upstream has it and is answering, slowly
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)
+    sock.close()
+    rec = only_record(gateway, key)
+    assert rec.status == 200 and not rec.complete and rec.estimated
+    assert rec.input_tokens > 0 and rec.total_tokens > 0  # never a silent zero
+
+
 def test_upstream_error_passes_through_and_records_zero(gateway, key):
     with pytest.raises(anthropic.InternalServerError) as e:
         ant(gateway, key).messages.create(model="claude-sonnet-4-6", max_tokens=8, messages=MSG,
