@@ -262,14 +262,13 @@ class Bench:
                                 else [("part", part), ("bare", bare)]):
                     runs[name].append(self.wrk(t, 16, duration))
             part.stop()
-
-            def med(name: str, field: str) -> float:
-                return statistics.median(w[field] for w in runs[name])
-            step = {"step": label, "members": list(members), "rps": med("part", "rps"),
-                    "bare_rps": med("bare", "rps"),
+            med = {name: {f: statistics.median(w[f] for w in ws)
+                          for f in ("rps", "cpu_us_per_request")} for name, ws in runs.items()}
+            step = {"step": label, "members": list(members), "rps": med["part"]["rps"],
+                    "bare_rps": med["bare"]["rps"],
                     "non2xx": sum(w["non2xx"] for w in runs["part"]),
-                    "added_us": med("part", "cpu_us_per_request")
-                    - med("bare", "cpu_us_per_request")}
+                    "added_us": med["part"]["cpu_us_per_request"]
+                    - med["bare"]["cpu_us_per_request"]}
             step["ratio"] = round(step["rps"] / step["bare_rps"], 3) if step["bare_rps"] else None
             steps.append(step)
             print(f"ablation: {step}", flush=True)
