@@ -87,12 +87,6 @@ def classify(message: str) -> tuple[str, str]:
     return "bad_gateway", "The upstream provider could not be reached. Please retry."
 
 
-def _unsent(flow: http.HTTPFlow) -> bool:
-    """A response that is not streamed goes to the client whole, after it is read: one that
-    failed on the way (refused for its size, cut mid-body) has sent the client nothing."""
-    return not flow.response.stream
-
-
 class ErrorResponses:
     """Leaves a provider-shaped response for a call that failed before any response started."""
 
@@ -100,8 +94,11 @@ class ErrorResponses:
         call: Call | None = flow.metadata.get(CALL)
         if call is None or flow.error is None:
             return
-        if flow.response is not None and not _unsent(flow):
-            return  # the client has the stream's start: it can only be cut short
+        if flow.response is not None and call.streamed:
+            # The client has the stream's start: it can only be cut short. A response that is
+            # not streamed goes out whole once read, so one failing on the way (over the size
+            # limit, cut mid-body) has sent nothing yet.
+            return
         kind, message = classify("timeout" if call.timed_out else flow.error.msg)
         log.warning("%s %s: %s", call.request_id, kind, flow.error.msg)
         response = call.provider.error_response(kind, message, request_id=call.request_id)

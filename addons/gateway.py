@@ -148,8 +148,8 @@ async def serve(cfg: config_module.Config, with_web: bool = False,
         # The admin app needs the Host the browser used; routed calls get the provider's Host
         # from the router (setting request.host rewrites the header).
         keep_host_header=True,
-        # In bytes: mitmproxy parses this option on every body check, and a suffix ("32m")
-        # costs it a raised ValueError each time.
+        # In bytes: mitmproxy's own check (mitmweb's, and the lean runtime's over the limit)
+        # parses this option each time, and a suffix ("32m") costs it a raised ValueError.
         body_size_limit=str(human.parse_size(cfg.body_size_limit)),
         ssl_insecure=cfg.upstream_insecure,
         termlog_verbosity="warn",

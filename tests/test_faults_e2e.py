@@ -38,14 +38,25 @@ def test_unreachable_upstream_is_502_in_provider_shape(faulty):
     assert rec.status == 0 and rec.total_tokens == 0 and not rec.complete
 
 
-def test_oversized_body_is_413_in_provider_shape(faulty, fake_servers):
-    client = anthropic.Anthropic(base_url=f"{faulty.url}/v1/anthropic", api_key=faulty.key,
-                                 max_retries=0)
+def claude(gw) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=f"{gw.url}/v1/anthropic", api_key=gw.key, max_retries=0)
+
+
+def refused(client: anthropic.Anthropic, content: str = "x",
+            mode: str | None = None) -> anthropic.APIStatusError:
+    """The error a one-message call gets (`mode`: the fake upstream's x-fake-mode)."""
     with pytest.raises(anthropic.APIStatusError) as e:
         client.messages.create(model="claude-sonnet-4-6", max_tokens=8,
-                               messages=[{"role": "user", "content": "x" * 5000}])
-    assert e.value.status_code == 413
-    assert e.value.body["error"]["type"] == "request_too_large"
+                               messages=[{"role": "user", "content": content}],
+                               extra_headers={"x-fake-mode": mode} if mode else None)
+    return e.value
+
+
+def test_oversized_body_is_413_in_provider_shape(faulty, fake_servers):
+    client = claude(faulty)
+    e = refused(client, content="x" * 5000)
+    assert e.status_code == 413
+    assert e.body["error"]["type"] == "request_too_large"
     assert fake_servers["anthropic"].state.requests == []
     # Under the limit, the same client goes through.
     client.messages.create(model="claude-sonnet-4-6", max_tokens=8,
@@ -72,14 +83,9 @@ def test_oversized_chunked_body_is_413_in_provider_shape(faulty, fake_servers):
 
 
 def test_oversized_upstream_response_is_502_in_provider_shape(faulty, fake_servers):
-    client = anthropic.Anthropic(base_url=f"{faulty.url}/v1/anthropic", api_key=faulty.key,
-                                 max_retries=0)
-    with pytest.raises(anthropic.APIStatusError) as e:
-        client.messages.create(model="claude-sonnet-4-6", max_tokens=8,
-                               messages=[{"role": "user", "content": "x"}],
-                               extra_headers={"x-fake-mode": "text:400"})
-    assert e.value.status_code == 502
-    err = e.value.body["error"]
+    e = refused(claude(faulty), mode="text:400")
+    assert e.status_code == 502
+    err = e.body["error"]
     assert err["type"] == "api_error" and "response" in err["message"]
     assert "413" not in err["message"] and "request body" not in err["message"]
     # The upstream's answer is recorded, as a call that did not complete and is not charged:
@@ -91,14 +97,10 @@ def test_oversized_upstream_response_is_502_in_provider_shape(faulty, fake_serve
 def test_upstream_cut_mid_body_is_502_in_provider_shape(faulty, fake_servers):
     """A response that is not streamed is sent once read whole: cut short, the client gets a
     clear error, not half a body, and is not charged."""
-    client = anthropic.Anthropic(base_url=f"{faulty.url}/v1/anthropic", api_key=faulty.key,
-                                 max_retries=0)
-    with pytest.raises(anthropic.APIStatusError) as e:
-        client.messages.create(model="claude-sonnet-4-6", max_tokens=8,
-                               messages=[{"role": "user", "content": "x"}],
-                               extra_headers={"x-fake-mode": "cut-body"})
-    assert e.value.status_code == 502
-    assert e.value.body["error"]["type"] == "api_error"
+    client = claude(faulty)
+    e = refused(client, mode="cut-body")
+    assert e.status_code == 502
+    assert e.body["error"]["type"] == "api_error"
     rec = faulty.records(faulty.key)[0]
     assert rec.status == 200 and not rec.complete and rec.total_tokens == 0
     client.messages.create(model="claude-sonnet-4-6", max_tokens=8,
