@@ -48,6 +48,8 @@ class Config:
     usage_flush_interval: float
     body_size_limit: str
     default_max_output_tokens: int
+    token_count_rpm: int
+    forward_headers: frozenset[str]
     signup_enabled: bool
     web_host: str
     web_port: int
@@ -94,6 +96,9 @@ def load(env: dict[str, str] | None = None) -> Config:
         usage_flush_interval=float(env.get("USAGE_FLUSH_INTERVAL") or 0.5),
         body_size_limit=env.get("BODY_SIZE_LIMIT") or "32m",
         default_max_output_tokens=int(env.get("DEFAULT_MAX_OUTPUT_TOKENS") or 4096),
+        token_count_rpm=int(env.get("TOKEN_COUNT_RPM") or 100),
+        forward_headers=frozenset(h.strip().lower() for h in
+                                  (env.get("FORWARD_HEADERS") or "").split(",") if h.strip()),
         signup_enabled=_flag(env.get("SIGNUP_ENABLED"), True),
         web_host=env.get("MITMWEB_HOST") or "127.0.0.1",
         web_port=int(env.get("MITMWEB_PORT") or 8081),

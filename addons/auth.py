@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote_plus
 
 from mitmproxy import http
 
@@ -25,19 +26,47 @@ KEY_HEADERS = (b"x-api-key", b"authorization", b"x-goog-api-key")
 KEY_SHAPE = re.compile(r"gw-[A-Za-z0-9_-]{20,64}")
 
 
-def remove_query_param(path: str, name: str) -> tuple[str, list[str]]:
-    """Drop every `name=` pair from the raw query, leaving the other bytes as they were."""
+def split_query(path: str, taken) -> tuple[str, list[tuple[str, str]]]:
+    """Take the `name=value` pairs whose raw name `taken(name)` accepts out of the raw query,
+    leaving the other bytes as they were; return the path and the pairs taken."""
     base, sep, query = path.partition("?")
     if not sep:
         return path, []
     kept, found = [], []
     for pair in query.split("&"):
-        key, _, value = pair.partition("=")
-        if key == name:
-            found.append(value)
+        name, _, value = pair.partition("=")
+        if taken(name):
+            found.append((name, value))
         else:
             kept.append(pair)
     return (f"{base}?{'&'.join(kept)}" if kept else base), found
+
+
+def remove_query_param(path: str, name: str) -> tuple[str, list[str]]:
+    """Drop every `name=` pair; return the path and their values."""
+    path, found = split_query(path, name.__eq__)
+    return path, [v for _, v in found]
+
+
+# Query parameters that carry credentials in some API or other, compared percent-decoded,
+# lower-cased and without `-` and `_`: none may travel upstream beside the injected key, in any
+# spelling (`KEY=`, `%6Bey=`, `access_token=`, `api-key=`...).
+CREDENTIAL_PARAMS = frozenset({
+    "key", "apikey", "xapikey", "xgoogapikey", "accesstoken", "token", "authtoken", "idtoken",
+    "oauthtoken", "bearer", "auth", "authorization", "credential", "credentials", "secret",
+    "clientsecret", "password", "passwd", "session", "sessionid", "sig", "signature",
+})
+
+
+def credential_like(name: str) -> bool:
+    return unquote_plus(name).lower().replace("-", "").replace("_", "") in CREDENTIAL_PARAMS
+
+
+def take_query_credentials(path: str) -> tuple[str, list[str]]:
+    """Drop every credential-like parameter from the raw query; return the path and the values
+    of plain `key=` (the Gemini carrier, where a customer's key may come)."""
+    path, found = split_query(path, credential_like)
+    return path, [v for name, v in found if name == "key"]
 
 
 def take_customer_key(request: http.Request) -> str | None:
@@ -57,8 +86,10 @@ def take_customer_key(request: http.Request) -> str | None:
         found.append(text.strip())
     if len(kept) != len(request.headers.fields):
         request.headers.fields = tuple(kept)
-    if "key=" in request.path:
-        request.path, in_query = remove_query_param(request.path, "key")
+    if "?" in request.path:
+        path, in_query = take_query_credentials(request.path)
+        if path != request.path:
+            request.path = path
         found += in_query
     return next((k for k in found if k), None)
 

@@ -37,10 +37,12 @@ class Call:
     path: str  # upstream path after the version segment, without the query
     request_id: str
     started: float = field(default_factory=time.monotonic)
+    browser: bool = False  # came with an Origin: the answer carries CORS headers
     customer: Customer | None = None
     body: dict | None = None
+    body_changed: bool = False  # the gateway rewrote the parsed body: send it re-encoded
     model: str | None = None
-    input_estimate: int = 0
+    input_estimate: int = 0  # the prompt's tokens, estimated from its text
     reserved: int = 0  # tokens held against the monthly quota until settled
     streamed: bool = False
     ttfb: float | None = None

@@ -12,31 +12,37 @@ from mitmproxy import http
 from .auth import remove_query_param
 from .call import CALL, Call
 from .guard import fail_closed
-from .providers import Provider
+from .providers import FORWARDED, FORWARDED_PREFIXES, Provider
 
 REDACTED = "[redacted]"
 _REDACTED = REDACTED.encode()
 
 
+_PREFIXES = tuple(p.encode() for p in FORWARDED_PREFIXES)
+
+
 class Outbound:
     """A provider's header edits, prepared once: one pass over the fields per request instead of
-    a MultiDict operation per header."""
+    a MultiDict operation per header. Only the headers the provider's API needs are kept."""
 
     def __init__(self, provider: Provider, secret: str) -> None:
         self.carrier = provider.credential_in
         self.secret = secret
         header = None if self.carrier == "?key" else self.carrier.encode()
-        self.drop = {h.encode() for h in provider.strip_headers} | {b"accept-encoding"}
+        # Taps must see plain bytes (providers compress when allowed to): accept-encoding is
+        # replaced, like the credential's own header.
+        self.keep = {h.encode() for h in FORWARDED | provider.forward_headers} - {
+            b"accept-encoding", header}
         self.defaults = [(k.encode(), v.encode()) for k, v in provider.default_headers.items()]
-        # Taps must see plain bytes; providers compress when allowed to.
         self.add = [(b"accept-encoding", b"identity")]
         if header is not None:
-            self.drop.add(header)
             value = f"Bearer {secret}" if header == b"authorization" else secret
             self.add.append((header, value.encode()))
 
     def apply(self, request: http.Request) -> None:
-        fields = [(k, v) for k, v in request.headers.fields if k.lower() not in self.drop]
+        keep = self.keep
+        fields = [(k, v) for k, v in request.headers.fields
+                  if (name := k.lower()) in keep or name.startswith(_PREFIXES)]
         if self.defaults:
             present = {k.lower() for k, _ in fields}
             fields += [(k, v) for k, v in self.defaults if k not in present]
@@ -64,7 +70,7 @@ def with_key(path: str, value: str) -> str:
 class Credentials:
     def __init__(self, credentials: dict[str, str]) -> None:
         self.credentials = credentials
-        self._outbound: dict[str, Outbound] = {}
+        self._outbound: dict[int, Outbound] = {}
 
     @fail_closed
     def request(self, flow: http.HTTPFlow) -> None:
@@ -74,9 +80,9 @@ class Credentials:
         if call.customer is None:  # never reached for an unauthenticated call; never inject
             return
         provider = call.provider
-        out = self._outbound.get(provider.name)
+        out = self._outbound.get(id(provider))  # a dialect has its own carrier
         if out is None:
-            out = self._outbound[provider.name] = Outbound(
+            out = self._outbound[id(provider)] = Outbound(
                 provider, self.credentials.get(provider.name, ""))
         out.apply(flow.request)
         call.injected = True

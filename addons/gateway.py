@@ -35,10 +35,12 @@ from .lean import lean_master
 from .limiter import WINDOW, Limiter
 from .limits import Limits
 from .metering import Metering
+from .owners import Owners, Ownership
+from .pricebook import PriceBook
 from .providers import configured
 from .router import Router
 from .timeouts import Timeouts
-from .writer import PriceBook, UsageWriter
+from .writer import UsageWriter
 
 log = logging.getLogger("gateway")
 
@@ -51,6 +53,7 @@ class Services:
     limiter: Limiter
     prices: PriceBook
     writer: UsageWriter
+    owners: Owners
 
 
 def restore_limits(limiter: Limiter) -> None:
@@ -91,22 +94,26 @@ def build_chain(cfg: config_module.Config,
     """The gateway's chain; with `only`, just the members of those class names and the
     lifecycle (the benchmark's ablation measures what each part costs this way)."""
     prices = PriceBook()
+    prices.reload()  # the limits need each model's output maximum from the first request
+    writer = UsageWriter(prices, interval=cfg.usage_flush_interval)
     services = Services(
         keys=KeyCache(ttl=cfg.key_cache_ttl),
-        limiter=Limiter(),
+        limiter=Limiter(counting_rpm=cfg.token_count_rpm),
         prices=prices,
-        writer=UsageWriter(prices, interval=cfg.usage_flush_interval),
+        writer=writer,
+        owners=Owners(writer),
     )
     restore_limits(services.limiter)
-    providers = configured(cfg.upstreams)
+    providers = configured(cfg.upstreams, cfg.forward_headers)
     errors.install()
     from admin import create_app  # late: the admin app imports models, bound by now
 
-    metering = Metering(services.writer, services.limiter)
+    metering = Metering(services.writer, services.limiter, services.owners)
     members = [
         Router(providers, prices),
         Auth(services.keys),
-        Limits(services.limiter, cfg.default_max_output_tokens),
+        Ownership(services.owners),
+        Limits(services.limiter, cfg.default_max_output_tokens, prices),
         metering,
         Credentials(cfg.credentials),  # last before upstream: only calls that really go
         errors.ErrorResponses(),

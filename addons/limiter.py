@@ -35,6 +35,16 @@ class Decision(NamedTuple):  # tuples: one or two are built for every request
     retry_after: float = 0.0  # seconds until a request would be admitted
 
 
+class Grant(NamedTuple):
+    """A reservation: the output cap granted to each answer, and the tokens now held."""
+
+    ok: bool
+    output: int = 0
+    reserved: int = 0
+    available: int | None = None  # what the quota had left before it (None: unlimited)
+    retry_after: float = 0.0  # refused: seconds until the quota resets
+
+
 class Standing(NamedTuple):
     """A customer's limits as the rate-limit headers report them."""
 
@@ -47,9 +57,13 @@ class Standing(NamedTuple):
 
 
 class Limiter:
-    def __init__(self, clock=time.time) -> None:
+    def __init__(self, clock=time.time, counting_rpm: int = 100) -> None:
         self.clock = clock
+        # Token counting has an allowance of its own (the providers limit it apart too): the
+        # plan's rate or `counting_rpm`, whichever is higher.
+        self.counting_rpm = counting_rpm
         self._windows: dict[int, deque[float]] = {}
+        self._counting: dict[int, deque[float]] = {}
         self._used: dict[int, int] = {}  # settled tokens this month, by user
         self._reserved: dict[int, int] = {}
         self._month = month_of(clock())
@@ -57,19 +71,25 @@ class Limiter:
 
     # --- requests per minute ---
 
-    def _window(self, user_id: int, now: float) -> deque[float]:
-        win = self._windows.get(user_id)
+    def _window(self, user_id: int, now: float, counting: bool = False) -> deque[float]:
+        windows = self._counting if counting else self._windows
+        win = windows.get(user_id)
         if win is None:
-            win = self._windows[user_id] = deque()
+            win = windows[user_id] = deque()
         while win and win[0] <= now - WINDOW:
             win.popleft()
         return win
 
-    def admit_request(self, customer: Customer) -> Decision:
-        """Admit and count a request, or say how long until one would be admitted."""
-        now = self.clock()
-        win = self._window(customer.user_id, now)
+    def rpm(self, customer: Customer, counting: bool = False) -> int:
         rpm = customer.plan.requests_per_minute
+        return max(rpm, self.counting_rpm) if counting else rpm
+
+    def admit_request(self, customer: Customer, counting: bool = False) -> Decision:
+        """Admit and count a request (a token count in its own window), or say how long until
+        one would be admitted."""
+        now = self.clock()
+        win = self._window(customer.user_id, now, counting)
+        rpm = self.rpm(customer, counting)
         if len(win) < rpm:
             win.append(now)
             return Decision(True)
@@ -83,17 +103,25 @@ class Limiter:
             return
         self._month, self._used, self._month_end = month_of(now), {}, month_end(now)
 
-    def reserve(self, customer: Customer, estimate: int) -> Decision:
+    def reserve(self, customer: Customer, fixed: int, output: int = 0, answers: int = 1,
+                least: int = 0) -> Grant:
+        """Hold `fixed` tokens (the input) plus `answers` times an output cap: `output`, or as
+        much as the quota has left if that is less, but never below `least` (else refused).
+        So in-flight requests together can never hold more than the quota."""
         limit = customer.plan.monthly_tokens
         now = self.clock()
         self._roll_month(now)
         uid = customer.user_id
+        available = None
         if limit is not None:
-            held = self._used.get(uid, 0) + self._reserved.get(uid, 0)
-            if held + estimate > limit:
-                return Decision(False, self._month_end - now)
-        self._reserved[uid] = self._reserved.get(uid, 0) + estimate
-        return Decision(True)
+            available = limit - self._used.get(uid, 0) - self._reserved.get(uid, 0)
+            output = min(output, (available - fixed) // answers)
+            if output < least:
+                return Grant(False, available=max(0, available),
+                             retry_after=self._month_end - now)
+        held = fixed + output * answers
+        self._reserved[uid] = self._reserved.get(uid, 0) + held
+        return Grant(True, output, held, available)
 
     def settle(self, customer: Customer, reserved: int, used: int) -> None:
         """Replace a reservation with what the request really used."""
@@ -108,22 +136,22 @@ class Limiter:
         if used:
             self._used[uid] = self._used.get(uid, 0) + used
 
-    def standing(self, customer: Customer) -> Standing:
+    def standing(self, customer: Customer, own: int = 0, counting: bool = False) -> Standing:
+        """The customer's limits as an answer reports them; `own`: the answering call's own
+        reservation, not counted against what remains (it is about to be settled)."""
         now = self.clock()
         self._roll_month(now)
         uid = customer.user_id
-        win = self._window(uid, now)
-        rpm = customer.plan.requests_per_minute
+        win = self._window(uid, now, counting)
+        rpm = self.rpm(customer, counting)
         reset = (win[0] + WINDOW - now) if win else 0.0
         limit = customer.plan.monthly_tokens
         remaining = None
         if limit is not None:
-            remaining = max(0, limit - self._used.get(uid, 0) - self._reserved.get(uid, 0))
+            held = self._used.get(uid, 0) + self._reserved.get(uid, 0) - own
+            remaining = max(0, limit - held)
         return Standing(rpm, max(0, rpm - len(win)), max(0.0, reset), limit, remaining,
                         self._month_end - now)
-
-    def used(self, user_id: int) -> int:
-        return self._used.get(user_id, 0)
 
     def restore(self, used: dict[int, int], recent: dict[int, list[float]]) -> None:
         """Start from this month's recorded usage and the last minute's admitted requests."""

@@ -14,6 +14,7 @@ from mitmproxy import http
 
 from models.catalog import catalog_name
 
+from . import cors
 from .call import CALL, Call
 from .guard import fail_closed
 from .limiter import Limiter
@@ -40,16 +41,23 @@ def reset_time(seconds: float) -> str:
 
 
 class Limits:
-    def __init__(self, limiter: Limiter, default_max_output: int) -> None:
+    """Admission. On a token-limited plan a generating request always has an output cap: the
+    one it asked for, lowered to what the quota has left, or when it set none, the model's own
+    maximum (from the catalog) so lowered. The cap is written into the provider's own field
+    and reserved (times the answers asked for), so requests in flight together can never be
+    metered past the quota by more than the error of their input estimates."""
+
+    def __init__(self, limiter: Limiter, default_max_output: int, prices=None) -> None:
         self.limiter = limiter
-        self.default_max_output = default_max_output
+        self.default_max_output = default_max_output  # for models missing from the catalog
+        self.prices = prices  # a PriceBook: each model's own output maximum
 
     @fail_closed
     def request(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
         if call is None or not call.upstream or flow.response or flow.error:
             return
-        customer, provider = call.customer, call.provider
+        customer, provider, ep = call.customer, call.provider, call.endpoint
         plan = customer.plan
         if plan.allowed_models and call.model and not self._allowed(call.model, plan):
             flow.response = provider.error_response(
@@ -57,35 +65,56 @@ class Limits:
                 f"plan. Models on this plan: {', '.join(sorted(plan.allowed_models))}.",
                 request_id=call.request_id)
             return
-        if call.endpoint.usage and not call.endpoint.free:
-            out = provider.max_output(call.body or {}) or self.default_max_output
-            estimate = call.input_estimate + out
-            decision = self.limiter.reserve(customer, estimate)
-            if not decision.ok:
-                self._refuse_quota(flow, call, estimate, decision.retry_after)
-                return
-            call.reserved = estimate
-        decision = self.limiter.admit_request(customer)
+        if ep.usage and not ep.free and not self._reserve(flow, call):
+            return
+        decision = self.limiter.admit_request(customer, counting=ep.free)
         if not decision.ok:
             self.limiter.settle(customer, call.reserved, 0)
             call.reserved = 0
             wait = max(1, math.ceil(decision.retry_after))
+            rpm = self.limiter.rpm(customer, ep.free)
+            what = "token-counting requests" if ep.free else "requests"
             flow.response = provider.error_response(
                 "rate_limit", f"Rate limit reached: the {plan.name} plan allows "
-                f"{plan.requests_per_minute} requests per minute. Please try again in {wait}s.",
+                f"{rpm} {what} per minute. Please try again in {wait}s.",
                 headers={"retry-after": str(wait)}, retry_after=wait,
                 request_id=call.request_id)
+
+    def _reserve(self, flow: http.HTTPFlow, call: Call) -> bool:
+        body, out = call.body or {}, call.endpoint.output
+        asked = out.asked(body) if out else None
+        if out is None:  # embeddings: input only
+            want, answers, least = 0, 1, 0
+        else:
+            want = asked or self._model_max(call.model)
+            answers, least = out.choices(body), out.least(body)
+        grant = self.limiter.reserve(call.customer, call.input_estimate, want, answers, least)
+        if not grant.ok:
+            self._refuse_quota(flow, call, call.input_estimate + least * answers,
+                               grant.available, grant.retry_after)
+            return False
+        call.reserved = grant.reserved
+        if out is not None and grant.available is not None and grant.output != asked:
+            out.apply(body, grant.output)  # set where none was, or lowered to what is left
+            call.body_changed = True
+        return True
+
+    def _model_max(self, model: str | None) -> int:
+        found = self.prices.max_output(model) if self.prices is not None and model else None
+        return found or self.default_max_output
 
     @staticmethod
     def _allowed(model: str, plan) -> bool:
         return model in plan.allowed_models or catalog_name(model, plan.allowed_models) is not None
 
-    def _refuse_quota(self, flow, call: Call, estimate: int, until_reset: float) -> None:
+    def _refuse_quota(self, flow, call: Call, needed: int, available: int | None,
+                      until_reset: float) -> None:
         plan = call.customer.plan
         flow.response = call.provider.error_response(
             "quota", f"Monthly token quota exhausted: the {plan.name} plan includes "
-            f"{plan.monthly_tokens:,} tokens a month, and this request could need up to "
-            f"{estimate:,} more. The quota resets at {reset_time(until_reset)}.",
+            f"{plan.monthly_tokens:,} tokens a month and {available or 0:,} remain; this "
+            f"request needs at least {needed:,} to be answered. The quota resets at "
+            f"{reset_time(until_reset)}.",
             # Not transient: tell the SDKs not to retry into a wall.
             headers={"x-should-retry": "false"}, request_id=call.request_id)
 
@@ -97,8 +126,11 @@ class Limits:
         # One pass over the raw fields: cheaper than a MultiDict operation per header.
         fields = [(k, v) for k, v in headers.fields if not _upstream_only(k)]
         fields.append((b"x-request-id", call.request_id.encode()))
+        if call.browser:
+            fields += cors.RESPONSE_HEADERS
         if call.customer is not None:
-            s = self.limiter.standing(call.customer)
+            s = self.limiter.standing(call.customer, call.reserved,
+                                      call.upstream and call.endpoint.free)
             fields += [(b"x-ratelimit-limit-requests", b"%d" % s.rpm),
                        (b"x-ratelimit-remaining-requests", b"%d" % s.remaining_requests),
                        (b"x-ratelimit-reset-requests", duration(s.reset_requests).encode())]

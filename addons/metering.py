@@ -67,9 +67,10 @@ def _failed_unsent(flow: http.HTTPFlow, call: Call) -> bool:
 
 
 class Metering:
-    def __init__(self, writer, limiter=None) -> None:
+    def __init__(self, writer, limiter=None, owners=None) -> None:
         self.writer = writer
         self.limiter = limiter
+        self.owners = owners  # records who created each object stored upstream
         self.open: dict[int, tuple[http.HTTPFlow, Call]] = {}  # calls sent upstream, unsettled
 
     @fail_closed
@@ -82,8 +83,9 @@ class Metering:
         if call.body is not None:
             fmt = FORMATS.get(call.endpoint.usage)
             if fmt and fmt.prepare and fmt.prepare(call.body):
+                call.body_changed = call.strip_usage_chunk = True
+            if call.body_changed:  # asked for usage, or an output cap set by the limits
                 flow.request.content = json.dumps(call.body).encode()
-                call.strip_usage_chunk = True
         call.body = None  # read by now; an open stream should not hold the parsed prompt
         call.last_activity = time.monotonic()
         self.open[id(call)] = (flow, call)
@@ -121,8 +123,7 @@ class Metering:
         if call is None or id(call) not in self.open:
             return
         if call.parser is not None:
-            p = call.parser
-            self.settle(flow, call, p.usage, p.complete and not p.failed, p.out_chars)
+            self._settle_stream(flow, call)
             return
         result = NO_RESULT
         fmt = FORMATS.get(call.endpoint.usage)
@@ -134,26 +135,35 @@ class Metering:
                 log.warning("%s: unreadable %s response body", call.request_id,
                             call.endpoint.name)
         self.settle(flow, call, result.usage, result.complete and result.usage is not None,
-                    0, result.model)
+                    0, result.model, result.tools, result.object_id)
 
     def error(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
         if call is None or id(call) not in self.open:
             return
-        p = call.parser
-        if p is not None:
-            self.settle(flow, call, p.usage, False, p.out_chars)
+        if call.parser is not None:
+            # A stream whose terminal event passed is complete, even if the client hung up
+            # before the body's last bytes (SDKs close soon after [DONE] or message_stop).
+            self._settle_stream(flow, call)
         else:
             self.settle(flow, call, None, False, 0)
 
     def done(self) -> None:
         # Shutting down: whatever is still open is settled with what is known.
         for flow, call in list(self.open.values()):
-            p = call.parser
-            self.settle(flow, call, p.usage if p else None, False, p.out_chars if p else 0)
+            if call.parser is not None:
+                self._settle_stream(flow, call)
+            else:
+                self.settle(flow, call, None, False, 0)
+
+    def _settle_stream(self, flow: http.HTTPFlow, call: Call) -> None:
+        p = call.parser
+        self.settle(flow, call, p.usage, p.complete and not p.failed, p.out_chars, p.model,
+                    p.tools, p.object_id)
 
     def settle(self, flow: http.HTTPFlow, call: Call, usage: Usage | None, complete: bool,
-               out_chars: int, model: str | None = None) -> None:
+               out_chars: int, model: str | None = None, tools: dict | None = None,
+               object_id: str | None = None) -> None:
         if self.open.pop(id(call), None) is None:
             return
         ep = call.endpoint
@@ -162,12 +172,12 @@ class Metering:
         if not consumed or not _is_success(flow) or _failed_unsent(flow, call):
             # Counting, listing, an upstream refusal or no answer at all: nothing generated;
             # or an answer that failed upstream before any of it was sent: nothing delivered.
-            s_usage, s_complete, estimated = ZERO, flow.error is None, False
+            s_usage, s_complete, estimated, tools = ZERO, flow.error is None, False, None
         else:
             s = settle(usage, complete, out_chars, call.input_estimate)
             s_usage, s_complete, estimated = s.usage, s.complete, s.estimated
-        if call.parser is not None:
-            model = call.parser.model
+        if object_id and ep.creates and self.owners is not None and _is_success(flow):
+            self.owners.claim(call.provider.name, object_id, call.customer.user_id)
         now = time.monotonic()
         record = {
             "created_at": utcnow(),
@@ -187,6 +197,7 @@ class Metering:
             "output_tokens": s_usage.output_tokens,
             "reasoning_tokens": s_usage.reasoning_tokens,
             "total_tokens": s_usage.total_tokens,
+            "tools": tools,
             "complete": s_complete,
             "estimated": estimated,
         }

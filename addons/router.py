@@ -19,16 +19,22 @@ from urllib.parse import unquote, urlsplit
 from mitmproxy import http
 from mitmproxy.net.http.url import hostport
 
-from . import fields
+from . import cors, fields
 from .call import CALL, Call
 from .guard import fail_closed
 from .providers import Provider
-from .usage import estimate_tokens
+from .usage import estimate_input
 
 log = logging.getLogger(__name__)
 
-# Bytes never allowed in a path segment, raw or percent-decoded: separators, controls, DEL.
-_BAD_SEGMENT = re.compile(r"[/\\%\x00-\x20\x7f]")
+# Bytes never allowed in a path segment, raw or percent-decoded: separators, parameter and
+# fragment marks (`;`, `#`, an encoded `?`: upstream servers may read them as structure),
+# controls, DEL.
+_BAD_SEGMENT = re.compile(r"[/\\%;#?\x00-\x20\x7f]")
+
+# What the providers take in headers (OpenAI asks for less than 64 KiB): a larger head would
+# be refused upstream or carry what no API needs.
+MAX_HEAD_BYTES = 64 * 1024
 
 
 class PathRefused(ValueError):
@@ -57,6 +63,20 @@ def split_segments(raw_path: str) -> list[str]:
             raise PathRefused(f"illegal path segment {seg!r}")
         decoded.append(plain)
     return decoded
+
+
+def head_facts(raw: tuple) -> tuple[int, bool, bool]:
+    """One pass over the request's header fields: their size, and whether they ask for a
+    protocol upgrade or come from a browser (an Origin)."""
+    size, upgrade, browser = 0, False, False
+    for k, v in raw:
+        size += len(k) + len(v)
+        name = k.lower()
+        if name == b"origin":
+            browser = True
+        elif name == b"upgrade":
+            upgrade = True
+    return size, upgrade, browser
 
 
 def json_response(status: int, obj, headers: dict | None = None) -> http.Response:
@@ -139,26 +159,43 @@ class Router:
                 404, f"Unknown route {path}. Use /v1/<provider>/... with one of: "
                      f"{', '.join(sorted(self.providers))}.", "unknown_route")
             return
+        request = flow.request
+        if request.method == "OPTIONS":  # a browser's CORS preflight: no key, nothing sent
+            flow.response = cors.preflight(request)
+            return
         if self.draining:
             flow.response = provider.error_response(
                 "unavailable", "The gateway is restarting; please retry in a moment.",
                 headers={"retry-after": "2"}, request_id=request_id)
             return
         version, rest = provider.split_version(segments[2:])
+        if rest and rest[0] in provider.dialects:
+            provider = provider.dialects[rest[0]]
         plain = "/".join(rest)
-        ep = provider.find_endpoint(flow.request.method, plain)
+        ep = provider.find_endpoint(request.method, plain)
         if ep is None:
             flow.response = provider.error_response(
-                "not_found", f"{flow.request.method} {path} is not an endpoint this gateway "
+                "not_found", f"{request.method} {path} is not an endpoint this gateway "
                              f"serves for {provider.name}.", request_id=request_id)
+            return
+        size, upgrade, browser = head_facts(request.headers.fields)
+        if size > MAX_HEAD_BYTES:
+            flow.response = provider.error_response(
+                "head_too_large", f"The request's headers are larger than "
+                f"{MAX_HEAD_BYTES // 1024} KiB.", request_id=request_id)
+            return
+        if upgrade:
+            flow.response = provider.error_response(
+                "invalid_request", "Protocol upgrades (WebSocket) are not available on API "
+                "routes; send plain HTTP requests.", request_id=request_id)
             return
         raw_rest = path.split("/", 3)[3]
         if segments[2] not in provider.versions:
             raw_rest = f"{version}/{raw_rest}"
         target = self._targets[provider.name]
-        target.apply(flow.request)
-        flow.request.path = f"{target.prefix}/{raw_rest}{sep}{query}"
-        flow.metadata[CALL] = Call(provider, ep, plain, request_id)
+        target.apply(request)
+        request.path = f"{target.prefix}/{raw_rest}{sep}{query}"
+        flow.metadata[CALL] = Call(provider, ep, plain, request_id, browser=browser)
 
     @fail_closed
     def request(self, flow: http.HTTPFlow) -> None:
@@ -173,15 +210,21 @@ class Router:
             content = fields.body(flow.request) or b""
             try:
                 body = json.loads(content)
-            except (ValueError, UnicodeDecodeError):
-                body = None
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                body = None  # RecursionError: nested deeper than any API takes
             if not isinstance(body, dict):
                 flow.response = call.provider.error_response(
                     "invalid_request", "The request body must be a JSON object.",
                     request_id=call.request_id)
                 return
+            refused = call.provider.refuse(call.path, body)
+            if refused is not None:
+                message, param = refused
+                flow.response = call.provider.error_response(
+                    "invalid_request", message, param=param, request_id=call.request_id)
+                return
             call.body = body
-            call.input_estimate = estimate_tokens(len(content))
+            call.input_estimate = estimate_input(body)
         call.model = call.provider.model_of(call.path, call.body)
 
     def model_list(self, call: Call) -> http.Response:

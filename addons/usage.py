@@ -3,13 +3,14 @@
 A stream parser sees the bytes as they pass (`feed(chunk)` returns the bytes the client is owed,
 usually the chunk itself), then `finish()` at a clean end. It keeps the latest reported usage,
 whether the stream reached its terminal event, the model and how much text was delivered, so a
-stream cut short can still be settled. Rules follow shared/reference/providers.md.
+stream cut short can still be settled. Rules follow each provider's documented wire format.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -36,6 +37,77 @@ class Usage(NamedTuple):  # tuples, like the other results here: built for every
 def estimate_tokens(chars: int) -> int:
     """About four characters a token: used only where the provider never told us."""
     return math.ceil(chars / 4) if chars > 0 else 0
+
+
+# A long string of base64's alphabet alone is an image, audio or a file inlined in the request,
+# not text: the providers bill such media at a bounded number of tokens (Anthropic's largest
+# image is about 1,600), far fewer than its characters would suggest.
+_BLOB = re.compile(r"(?:data:[\w/.+-]+;base64,)?[A-Za-z0-9+/=_-]+")
+BLOB_MIN_CHARS = 1024
+BLOB_TOKENS = 1600
+
+
+def estimate_input(body) -> int:
+    """The prompt's tokens, estimated from its text: every string value in the request (keys,
+    numbers and JSON punctuation are not tokens), media counted as BLOB_TOKENS each."""
+    chars = blobs = 0
+    stack = [body]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if len(v) >= BLOB_MIN_CHARS and _BLOB.fullmatch(v):
+                blobs += 1
+            else:
+                chars += len(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return estimate_tokens(chars) + blobs * BLOB_TOKENS
+
+
+# --- Server-side tools: billed per call, on top of tokens ------------------------------------
+
+
+def anthropic_tools(u: dict) -> dict | None:
+    """`usage.server_tool_use`: cumulative counts, like the token fields."""
+    stu = u.get("server_tool_use")
+    if not isinstance(stu, dict):
+        return None
+    counts = {"web_search": _int(stu.get("web_search_requests")),
+              "web_fetch": _int(stu.get("web_fetch_requests"))}
+    return {k: v for k, v in counts.items() if v > 0} or None
+
+
+# Responses output items of hosted tools, each one billed call (code interpreter: per session).
+RESPONSES_TOOL_ITEMS = {"web_search_call": "web_search", "file_search_call": "file_search",
+                        "code_interpreter_call": "code_interpreter",
+                        "image_generation_call": "image_generation"}
+
+
+def responses_tools(output) -> dict | None:
+    counts: dict[str, int] = {}
+    for item in output if isinstance(output, list) else ():
+        tool = RESPONSES_TOOL_ITEMS.get(item.get("type")) if isinstance(item, dict) else None
+        if tool:
+            counts[tool] = counts.get(tool, 0) + 1
+    return counts or None
+
+
+def gemini_searches(obj: dict) -> dict[int, int]:
+    """Grounding with Google Search: the queries each candidate issued, by candidate index."""
+    found = {}
+    for i, cand in enumerate(obj.get("candidates") or ()):
+        gm = cand.get("groundingMetadata") if isinstance(cand, dict) else None
+        queries = gm.get("webSearchQueries") if isinstance(gm, dict) else None
+        if isinstance(queries, list):
+            found[_int(cand.get("index")) or i] = len(queries)
+    return found
+
+
+def _search_tools(by_candidate: dict[int, int]) -> dict | None:
+    n = sum(by_candidate.values())
+    return {"google_search": n} if n else None
 
 
 def _int(v) -> int:
@@ -107,11 +179,15 @@ class BodyResult(NamedTuple):
     usage: Usage | None
     model: str | None
     complete: bool = True
+    tools: dict | None = None  # server-side tool calls by tool, billed per call
+    object_id: str | None = None  # the stored object the answer created (a response's id)
 
 
 def parse_anthropic_body(obj: dict) -> BodyResult:
     u = obj.get("usage")
-    return BodyResult(anthropic_usage(u) if isinstance(u, dict) else None, obj.get("model"))
+    if not isinstance(u, dict):
+        return BodyResult(None, obj.get("model"))
+    return BodyResult(anthropic_usage(u), obj.get("model"), tools=anthropic_tools(u))
 
 
 def parse_openai_chat_body(obj: dict) -> BodyResult:
@@ -124,7 +200,9 @@ def parse_openai_responses_body(obj: dict) -> BodyResult:
     # Background responses come back queued with no usage yet: not a final count.
     done = obj.get("status") in ("completed", "incomplete", "failed", "cancelled")
     usage = openai_responses_usage(u) if isinstance(u, dict) else None
-    return BodyResult(usage, obj.get("model"), done and usage is not None)
+    rid = obj.get("id")
+    return BodyResult(usage, obj.get("model"), done and usage is not None,
+                      responses_tools(obj.get("output")), rid if isinstance(rid, str) else None)
 
 
 def parse_openai_embeddings_body(obj: dict) -> BodyResult:
@@ -135,7 +213,8 @@ def parse_openai_embeddings_body(obj: dict) -> BodyResult:
 
 def parse_gemini_body(obj: dict) -> BodyResult:
     u = obj.get("usageMetadata")
-    return BodyResult(gemini_usage(u) if isinstance(u, dict) else None, obj.get("modelVersion"))
+    return BodyResult(gemini_usage(u) if isinstance(u, dict) else None, obj.get("modelVersion"),
+                      tools=_search_tools(gemini_searches(obj)))
 
 
 # --- Streams ---------------------------------------------------------------------------------
@@ -144,15 +223,17 @@ def parse_gemini_body(obj: dict) -> BodyResult:
 class StreamParser:
     """Base of the incremental parsers. Subclasses handle decoded events or objects."""
 
-    __slots__ = ("usage", "model", "complete", "failed", "out_chars", "events", "odd_events")
+    __slots__ = ("usage", "model", "complete", "failed", "out_chars", "tools", "object_id",
+                 "odd_events")
 
     def __init__(self) -> None:
         self.usage: Usage | None = None
         self.model: str | None = None
-        self.complete = False
+        self.complete = False  # the terminal event arrived
         self.failed = False  # an error event arrived mid-stream
         self.out_chars = 0  # delivered generated text, for an estimate when usage never came
-        self.events = 0
+        self.tools: dict | None = None  # server-side tool calls by tool, billed per call
+        self.object_id: str | None = None  # the stored object the stream created
         self.odd_events = 0
 
     def feed(self, chunk: bytes) -> bytes:
@@ -164,7 +245,6 @@ class StreamParser:
 
     def handle(self, name: str, data: str):
         """One event; an event of a shape nobody expected is skipped, never fatal."""
-        self.events += 1
         try:
             return self.on_event(name, data)
         except (AttributeError, TypeError, KeyError, ValueError):
@@ -221,11 +301,13 @@ class AnthropicStream(_SSEParser):
             self.model = msg.get("model") or self.model
             self._u = dict(msg.get("usage") or {})
             self.usage = anthropic_usage(self._u)
+            self.tools = anthropic_tools(self._u)
         elif kind == "message_delta":
             for k, v in (obj.get("usage") or {}).items():
                 if v is not None:
                     self._u[k] = v
             self.usage = anthropic_usage(self._u)
+            self.tools = anthropic_tools(self._u)
         elif kind == "message_stop":
             self.complete = True
         elif kind == "error":
@@ -316,9 +398,12 @@ class OpenAIResponsesStream(_SSEParser):
         elif kind in _RESPONSES_TERMINAL or kind in ("response.created", "response.in_progress"):
             resp = obj.get("response") or {}
             self.model = resp.get("model") or self.model
+            if isinstance(resp.get("id"), str):
+                self.object_id = resp["id"]
             if isinstance(resp.get("usage"), dict):
                 self.usage = openai_responses_usage(resp["usage"])
             if kind in _RESPONSES_TERMINAL:
+                self.tools = responses_tools(resp.get("output"))
                 self.complete = True
                 self.failed = kind == "response.failed" and self.usage is None
         elif kind == "error":
@@ -327,9 +412,17 @@ class OpenAIResponsesStream(_SSEParser):
 
 class _GeminiMixin:
     """Each chunk carries usageMetadata running totals: the last wins, never summed.
-    Complete once a candidate carried finishReason and no error object came."""
+    Complete once a candidate carried finishReason and no error object came. Search queries
+    are counted per candidate from the latest grounding metadata it carried."""
 
     __slots__ = ()
+
+    def _searched(self, obj: dict) -> None:
+        found = gemini_searches(obj)
+        if found:
+            by_candidate = {**self._searches, **found}
+            self._searches = by_candidate
+            self.tools = _search_tools(by_candidate)
 
     def on_object(self, obj) -> None:
         if isinstance(obj, list):  # an error wrapped in a one-element array
@@ -350,21 +443,27 @@ class _GeminiMixin:
                 self.complete = True
         if isinstance(obj.get("usageMetadata"), dict):
             self.usage = gemini_usage(obj["usageMetadata"])
+        self._searched(obj)
 
 
 class GeminiSSEStream(_GeminiMixin, _SSEParser):
-    __slots__ = ()
+    __slots__ = ("_searches",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._searches: dict[int, int] = {}
 
     def on_event(self, name: str, data: str) -> None:
         self.on_object(_loads(data))
 
 
 class GeminiArrayStream(_GeminiMixin, StreamParser):
-    __slots__ = ("_split",)
+    __slots__ = ("_split", "_searches")
 
     def __init__(self) -> None:
         super().__init__()
         self._split = JSONArraySplitter()
+        self._searches: dict[int, int] = {}
 
     def feed(self, chunk: bytes) -> bytes:
         for raw in self._split.feed(chunk):

@@ -1,7 +1,8 @@
 """Usage records leave the event loop through a queue; a thread writes them in batches.
 
-The loop only enqueues (`submit`). Every `interval` seconds the writer prices the queued records
-from the catalog and inserts them in one transaction. A graceful stop writes everything queued;
+The loop only enqueues (`submit`, and `claim` for the owner of an object stored upstream).
+Every `interval` seconds the writer prices the queued records from the catalog and inserts
+them, with the claims, in one transaction. A graceful stop writes everything queued;
 a crash loses at most the records of the last `interval` (see README, "Durability").
 """
 
@@ -12,43 +13,17 @@ import queue
 import sqlite3
 import threading
 import time
+import json
 from datetime import datetime
-from decimal import Decimal
 
 from peewee import DecimalField
 
-from models import ApiKey, ModelPrice, UsageRecord, db, write_transaction
+from models import ApiKey, OwnedObject, UsageRecord, db, write_transaction
 from models.base import is_sqlite
-from models.catalog import catalog_name
+
+from .pricebook import PriceBook
 
 log = logging.getLogger(__name__)
-
-MILLION = Decimal(1_000_000)
-
-
-class PriceBook:
-    """The model catalog in memory: {model: ModelPrice fields}, reloaded off the loop."""
-
-    def __init__(self) -> None:
-        self.models: dict[str, dict] = {}
-
-    def reload(self) -> None:
-        self.models = {m["model"]: m for m in ModelPrice.select().dicts()}
-
-    def cost(self, model: str, rec: dict) -> tuple[Decimal, bool]:
-        """USD for a record's tokens, and whether the model was in the catalog."""
-        name = catalog_name(model, self.models) if model else None
-        if name is None:
-            return Decimal(0), False
-        p = self.models[name]
-        total = (
-            rec["input_tokens"] * p["input_per_mtok"]
-            + rec["output_tokens"] * p["output_per_mtok"]
-            + rec["cache_read_tokens"] * p["cache_read_per_mtok"]
-            + rec["cache_write_tokens"] * p["cache_write_per_mtok"]
-        )
-        return Decimal(total) / MILLION, True
-
 
 _COLUMNS = [f for f in UsageRecord._meta.sorted_fields if f.name != "id"]
 # Values that every column but the decimal one stores as they are (peewee's conversion returns
@@ -122,11 +97,17 @@ class UsageWriter:
         self.written = 0
         self._queue: queue.SimpleQueue[dict] = queue.SimpleQueue()
         self._pending: list[dict] = []  # taken from the queue, not yet committed
+        self._claims: queue.SimpleQueue[dict] = queue.SimpleQueue()
+        self._pending_claims: list[dict] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="usage-writer", daemon=True)
 
     def submit(self, record: dict) -> None:
         self._queue.put(record)
+
+    def claim(self, row: dict) -> None:
+        """An OwnedObject row: written with the next batch."""
+        self._claims.put(row)
 
     def start(self) -> None:
         self.prices.reload()
@@ -164,12 +145,13 @@ class UsageWriter:
             return False
 
     def _flush(self) -> None:
-        while True:
-            try:
-                self._pending.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        if not self._pending:
+        for q, pending in ((self._queue, self._pending), (self._claims, self._pending_claims)):
+            while True:
+                try:
+                    pending.append(q.get_nowait())
+                except queue.Empty:
+                    break
+        if not self._pending and not self._pending_claims:
             return
         rows = [self._priced(r) for r in self._pending]
         last_used: dict[int, object] = {}
@@ -178,14 +160,20 @@ class UsageWriter:
                 last_used[r["api_key"]] = max(r["created_at"], last_used.get(r["api_key"],
                                                                            r["created_at"]))
         with write_transaction():
-            insert_rows(rows)
+            if rows:
+                insert_rows(rows)
+            if self._pending_claims:
+                OwnedObject.insert_many(self._pending_claims).on_conflict_ignore().execute()
             for key_id, when in last_used.items():
                 ApiKey.update(last_used_at=when).where(ApiKey.id == key_id).execute()
         self.written += len(rows)
         self._pending.clear()
+        self._pending_claims.clear()
 
     def _priced(self, rec: dict) -> dict:
-        if "cost_usd" in rec:
+        if "cost_nanousd" in rec:
             return rec
-        cost, priced = self.prices.cost(rec.get("model") or "", rec)
-        return {**rec, "cost_usd": cost, "priced": priced}
+        cost, priced = self.prices.cost(rec["provider"], rec.get("model") or "", rec)
+        tools = rec.get("tools")  # a column of its own, as JSON
+        return {**rec, "cost_nanousd": cost, "priced": priced,
+                "tool_calls": json.dumps(tools, sort_keys=True) if tools else ""}

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
 from peewee import IntegrityError, fn
 
 from models import ApiKey, ModelPrice, Plan, UsageRecord, User
-from models.catalog import catalog_name
+from models.catalog import CATALOG_FILE, catalog_name, load_catalog
 from models.security import hash_password, new_password
 from models.seed import seed
 
@@ -212,6 +213,17 @@ def register(app: Flask) -> None:
         user = _user(email)
         click.echo(json.dumps({"email": user.email, "plan": user.plan.name,
                                **month_usage(user, month)}, indent=2))
+
+    @cli.command("load-prices")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False), required=False)
+    def load_prices(path):
+        """Load a newer price file (models/prices.json's format): new models and tool fees are
+        added, present ones take the file's prices."""
+        try:
+            counts = load_catalog(Path(path) if path else CATALOG_FILE, update=True)
+        except (ValueError, KeyError, TypeError, ArithmeticError) as e:
+            raise click.ClickException(f"not a price file: {e!r}") from None
+        click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
 
     @cli.command("unpriced-models")
     def unpriced_models():

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from peewee import JOIN, fn
 
-from models import ApiKey, Plan, UsageRecord, User, utcnow
+from models import ApiKey, Plan, UsageRecord, User, usd, utcnow
 
 R = UsageRecord
 
@@ -37,15 +37,25 @@ def recent_months(n: int = 12) -> list[str]:
     return months
 
 
-def _usd(value) -> float:
-    return float(round(Decimal(str(value or 0)), 6))
+def tool_calls(user: User | None, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
+    """Server-side tool calls (web searches...) by tool: few records carry any, so their JSON
+    is summed here rather than in SQL."""
+    q = R.select(R.tool_calls).where(R.created_at >= start, R.created_at < end,
+                                     R.tool_calls != "")
+    if user is not None:
+        q = q.where(R.user == user)
+    totals: dict[str, int] = {}
+    for rec in q:
+        for tool, n in rec.tools.items():
+            totals[tool] = totals.get(tool, 0) + n
+    return dict(sorted(totals.items()))
 
 
 def month_usage(user: User, month: str | None = None) -> dict:
     start, end = month_bounds(month)
     row = (R.select(fn.COUNT(R.id), fn.SUM(R.input_tokens), fn.SUM(R.cache_read_tokens),
                     fn.SUM(R.cache_write_tokens), fn.SUM(R.output_tokens),
-                    fn.SUM(R.reasoning_tokens), fn.SUM(R.total_tokens), fn.SUM(R.cost_usd),
+                    fn.SUM(R.reasoning_tokens), fn.SUM(R.total_tokens), fn.SUM(R.cost_nanousd),
                     fn.SUM(R.estimated.cast("integer")))
            .where(R.user == user, R.created_at >= start, R.created_at < end)
            .tuples().first())
@@ -59,7 +69,8 @@ def month_usage(user: User, month: str | None = None) -> dict:
         "output_tokens": int(out or 0),
         "reasoning_tokens": int(rea or 0),
         "total_tokens": int(total or 0),
-        "cost_usd": _usd(cost),
+        "tool_calls": tool_calls(user, start, end),
+        "cost_usd": str(usd(cost)),  # exact: a JSON number would be read as a float
         "estimated_records": int(estimated or 0),
     }
 
@@ -92,13 +103,13 @@ def breakdown(month: str | None = None, user: User | None = None,
     start, end = month_bounds(month)
     cols = [getattr(R, f) for f in by]
     q = (R.select(*cols, fn.COUNT(R.id).alias("requests"),
-                  fn.SUM(R.total_tokens).alias("tokens"), fn.SUM(R.cost_usd).alias("cost"))
+                  fn.SUM(R.total_tokens).alias("tokens"), fn.SUM(R.cost_nanousd).alias("cost"))
          .where(R.created_at >= start, R.created_at < end)
          .group_by(*cols).order_by(fn.SUM(R.total_tokens).desc()))
     if user is not None:
         q = q.where(R.user == user)
     return [{**{f: getattr(row, f if f != "user" else "user_id") for f in by},
-             "requests": row.requests, "tokens": int(row.tokens or 0), "cost": _usd(row.cost)}
+             "requests": row.requests, "tokens": int(row.tokens or 0), "cost": usd(row.cost)}
             for row in q]
 
 
@@ -114,16 +125,16 @@ def recent_records(user: User, page: int = 1, per_page: int = 50, month: str | N
 def customer_month_table(month: str | None = None, search: str = "") -> list[dict]:
     """Every user with plan, status and this month's usage: the operator's customer list."""
     start, end = month_bounds(month)
-    usage = {uid: (n, int(t or 0), _usd(c)) for uid, n, t, c in
-             R.select(R.user, fn.COUNT(R.id), fn.SUM(R.total_tokens), fn.SUM(R.cost_usd))
+    usage = {uid: (n, int(t or 0), usd(c)) for uid, n, t, c in
+             R.select(R.user, fn.COUNT(R.id), fn.SUM(R.total_tokens), fn.SUM(R.cost_nanousd))
              .where(R.created_at >= start, R.created_at < end).group_by(R.user).tuples()}
     q = User.select(User, Plan).join(Plan).order_by(User.email)
     if search:
         q = q.where(User.email.contains(search.strip().lower()))
     rows = []
     for u in q:
-        n, tokens, cost = usage.get(u.id, (0, 0, 0.0))
-        revenue = (u.plan.price_cents or 0) / 100 if u.role == "user" else 0.0
+        n, tokens, cost = usage.get(u.id, (0, 0, Decimal(0)))
+        revenue = Decimal(u.plan.price_cents or 0 if u.role == "user" else 0).scaleb(-2)
         rows.append({"user": u, "requests": n, "tokens": tokens, "cost": cost,
                      "revenue": revenue, "margin": revenue - cost})
     return rows

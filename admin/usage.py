@@ -31,8 +31,8 @@ def index():
 
 CSV_FIELDS = ["created_at", "request_id", "key", "provider", "endpoint", "model", "status",
               "streamed", "input_tokens", "cache_read_tokens", "cache_write_tokens",
-              "output_tokens", "reasoning_tokens", "total_tokens", "cost_usd", "complete",
-              "estimated", "latency_ms"]
+              "output_tokens", "reasoning_tokens", "total_tokens", "tool_calls", "cost_usd",
+              "complete", "estimated", "latency_ms"]
 
 
 @bp.route("/export.csv")
@@ -49,7 +49,7 @@ def download():
         writer.writerow([r.created_at.isoformat(timespec="seconds") + "Z", r.request_id, prefix,
                          r.provider, r.endpoint, r.model, r.status, r.streamed, r.input_tokens,
                          r.cache_read_tokens, r.cache_write_tokens, r.output_tokens,
-                         r.reasoning_tokens, r.total_tokens, r.cost_usd, r.complete,
+                         r.reasoning_tokens, r.total_tokens, r.tool_calls, r.cost_usd, r.complete,
                          r.estimated, r.latency_ms])
     name = f"usage-{month or month_usage(user)['month']}.csv"
     return Response(out.getvalue(), mimetype="text/csv",

@@ -46,7 +46,7 @@ BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}],
 # The gateway built up step by step, each step adding chain members to the one before.
 ABLATION = [
     ("routing", ("Router",)),
-    ("+ keys, limits, credentials", ("Auth", "Limits", "Credentials")),
+    ("+ keys, limits, credentials", ("Auth", "Ownership", "Limits", "Credentials")),
     ("+ metering, error responses, timeouts", ("Metering", "ErrorResponses", "Timeouts")),
     ("+ access log, admin app (the gateway)", ("AccessLog", "AdminApp")),
 ]
@@ -146,7 +146,10 @@ class Bench:
         wait_port(up_port)
         env = {**os.environ, "DATA_DIR": str(self.tmp / "data"),
                "UPSTREAM_OPENAI_URL": upstream_url, "OPENAI_API_KEY": "sk-bench",
-               "ACCESS_LOG": str(self.tmp / "access.log"), "ADMIN_PASSWORD": "bench-admin-password"}
+               "ACCESS_LOG": str(self.tmp / "access.log"), "ADMIN_PASSWORD": "bench-admin-password",
+               # The fake upstream's knobs travel as headers; the gateway forwards only those
+               # an API needs, and these.
+               "FORWARD_HEADERS": "x-bench-events,x-bench-interval-ms"}
         key = provision(env)
         self.env, self.key = env, key
 

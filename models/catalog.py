@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .base import write_transaction
-from .tables import ModelPrice
+from .tables import ModelPrice, ToolPrice
 
 CATALOG_FILE = Path(__file__).with_name("prices.json")
 
@@ -15,26 +15,55 @@ CATALOG_FILE = Path(__file__).with_name("prices.json")
 _SNAPSHOT = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|latest|\d{3})$")
 
 
-def load_catalog(path: Path = CATALOG_FILE) -> int:
-    """Add the file's models missing from the database; never overwrite an edited price."""
-    entries = json.loads(path.read_text())["models"]
-    known = {m.model for m in ModelPrice.select(ModelPrice.model)}
-    added = 0
+PRICE_FIELDS = {"input_per_mtok": "input", "output_per_mtok": "output",
+                "cache_read_per_mtok": "cache_read", "cache_write_per_mtok": "cache_write"}
+
+
+def _model_fields(e: dict) -> dict:
+    return {
+        "provider": e["provider"],
+        "display_name": e.get("display_name", ""),
+        **{f: Decimal(str(e.get(k, 0))) for f, k in PRICE_FIELDS.items()},
+        "max_output_tokens": e.get("max_output"),
+    }
+
+
+def load_catalog(path: Path = CATALOG_FILE, update: bool = False) -> dict[str, int]:
+    """Load a price file: models and tool fees missing from the database are added; with
+    `update` (a newer file, `python -m admin load-prices`) the ones present take the file's
+    prices, else an operator's edited price is kept. Returns counts of what changed."""
+    data = json.loads(Path(path).read_text())
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
     with write_transaction():
-        for e in entries:
-            if e["model"] in known:
+        known = {m.model: m for m in ModelPrice.select()}
+        for e in data["models"]:
+            fields = _model_fields(e)
+            row = known.get(e["model"])
+            if row is None:
+                ModelPrice.create(model=e["model"], **fields)
+                counts["added"] += 1
                 continue
-            ModelPrice.create(
-                model=e["model"],
-                provider=e["provider"],
-                display_name=e.get("display_name", ""),
-                input_per_mtok=Decimal(str(e["input"])),
-                output_per_mtok=Decimal(str(e["output"])),
-                cache_read_per_mtok=Decimal(str(e.get("cache_read", 0))),
-                cache_write_per_mtok=Decimal(str(e.get("cache_write", 0))),
-            )
-            added += 1
-    return added
+            if not update:  # keep edited prices; learn only what the row lacks
+                fields = {"max_output_tokens": fields["max_output_tokens"]} \
+                    if row.max_output_tokens is None else {}
+            changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
+            if changed:
+                ModelPrice.update(**changed).where(ModelPrice.id == row.id).execute()
+            counts["updated" if changed and update else "unchanged"] += 1
+        fees = {(t.provider, t.tool, t.model): t for t in ToolPrice.select()}
+        for e in data.get("tools", ()):
+            key = (e["provider"], e["tool"], e.get("model", ""))
+            fee = Decimal(str(e["per_call"]))
+            row = fees.get(key)
+            if row is None:
+                ToolPrice.create(provider=key[0], tool=key[1], model=key[2], usd_per_call=fee)
+                counts["added"] += 1
+            elif update and row.usd_per_call != fee:
+                ToolPrice.update(usd_per_call=fee).where(ToolPrice.id == row.id).execute()
+                counts["updated"] += 1
+            else:
+                counts["unchanged"] += 1
+    return counts
 
 
 def catalog_name(model: str, known) -> str | None:

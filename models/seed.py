@@ -2,6 +2,7 @@
 
 from .base import db, write_transaction
 from .catalog import load_catalog
+from .migrate import upgrade
 from .security import hash_password, new_password
 from .tables import ALL_TABLES, Plan, User
 
@@ -26,6 +27,7 @@ DEMO_USERS = [
 
 def create_tables() -> None:
     db.create_tables(ALL_TABLES, safe=True)
+    upgrade()
 
 
 def seed(admin_password: str | None = None) -> dict[str, str]:

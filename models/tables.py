@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 from peewee import (
     BigIntegerField,
@@ -91,7 +92,11 @@ class ApiKey(BaseModel):
 
 
 class ModelPrice(BaseModel):
-    """USD per million tokens. A model absent here is metered in tokens and flagged unpriced."""
+    """USD per million tokens. A model absent here is metered in tokens and flagged unpriced.
+
+    Prices are read back exactly on every database (SQLite keeps them as doubles, and a price
+    of at most 12 significant digits survives the round trip through its shortest repr); sums
+    of money are never taken over them, only over UsageRecord's integer nano-dollars."""
 
     model = CharField(unique=True)
     provider = CharField()
@@ -100,6 +105,20 @@ class ModelPrice(BaseModel):
     output_per_mtok = DecimalField(max_digits=12, decimal_places=6)
     cache_read_per_mtok = DecimalField(max_digits=12, decimal_places=6, default=0)
     cache_write_per_mtok = DecimalField(max_digits=12, decimal_places=6, default=0)
+    max_output_tokens = IntegerField(null=True)  # the model's own output cap, when known
+
+
+class ToolPrice(BaseModel):
+    """USD per call of a server-side tool (web search...), billed on top of tokens; `model`
+    empty for the provider's price for every model, else a model's own."""
+
+    provider = CharField()
+    tool = CharField()
+    model = CharField(default="")
+    usd_per_call = DecimalField(max_digits=12, decimal_places=6)
+
+    class Meta:
+        indexes = ((("provider", "tool", "model"), True),)
 
 
 class UsageRecord(BaseModel):
@@ -120,7 +139,8 @@ class UsageRecord(BaseModel):
     output_tokens = BigIntegerField(default=0)  # billed output, reasoning included
     reasoning_tokens = BigIntegerField(default=0)  # part of output_tokens
     total_tokens = BigIntegerField(default=0)
-    cost_usd = DecimalField(max_digits=18, decimal_places=9, default=0, auto_round=True)
+    tool_calls = TextField(default="")  # JSON {tool: calls} of server-side tools; "" for none
+    cost_nanousd = BigIntegerField(default=0)  # USD 1e-9: integers sum exactly everywhere
     priced = BooleanField(default=True)
     complete = BooleanField(default=True)
     estimated = BooleanField(default=False)
@@ -128,5 +148,28 @@ class UsageRecord(BaseModel):
     class Meta:
         indexes = ((("user", "created_at"), False),)
 
+    @property
+    def cost_usd(self) -> Decimal:
+        return usd(self.cost_nanousd)
 
-ALL_TABLES = [Plan, User, ApiKey, ModelPrice, UsageRecord]
+    @property
+    def tools(self) -> dict[str, int]:
+        return json.loads(self.tool_calls) if self.tool_calls else {}
+
+
+def usd(nanos) -> Decimal:
+    """Nano-dollars as an exact USD amount."""
+    return Decimal(int(nanos or 0)).scaleb(-9)
+
+
+class OwnedObject(BaseModel):
+    """Who created an object stored upstream under the business's account (an OpenAI stored
+    response): only that customer may read, change or continue it."""
+
+    object_id = CharField(unique=True)
+    provider = CharField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+
+
+ALL_TABLES = [Plan, User, ApiKey, ModelPrice, ToolPrice, UsageRecord, OwnedObject]

@@ -117,6 +117,8 @@ def gateway_env(data_dir: Path, fake_servers: dict, **extra: str) -> dict:
         KEY_CACHE_TTL="2",
         SHUTDOWN_GRACE="5",
         PYTHONUNBUFFERED="1",
+        # The fakes' knobs travel as request headers: forwarded like those an API needs.
+        FORWARD_HEADERS="x-fake-usage,x-fake-mode,x-fake-searches",
     )
     env.update(extra)
     return env

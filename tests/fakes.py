@@ -1,4 +1,4 @@
-"""Fake Anthropic, OpenAI and Gemini upstreams, faithful to shared/reference/providers.md.
+"""Fake Anthropic, OpenAI and Gemini upstreams, faithful to the providers' documented wire formats.
 
 One threaded HTTP/1.1 server per provider. Responses use the reference's exact shapes and
 framing (Anthropic SSE with padded JSON and pings, OpenAI data-only SSE with [DONE] and the
@@ -13,9 +13,15 @@ headers the gateway passes through untouched:
                 error-event     an error event mid-stream (status already 200)
                 hold            stop before the last events until `release()` (streaming proof)
                 slow:MS         wait MS milliseconds between stream events
+                linger:MS       after the last stream event, wait MS before ending the body
                 text:N          generate N words of text
                 cut-body        a JSON answer: half its body, then hang up
                 slow-body       a JSON answer: half its body, the rest 1.5 s later
+  x-fake-searches: N   searches a server-side search tool makes, when the request enables one
+                       (Anthropic web_search, OpenAI Responses web_search, Gemini google_search)
+A provider never generates past the request's output cap (times `n` / `candidateCount`): the
+reported output is clamped to it. OpenAI stores each response under a fresh id (GET, DELETE,
+cancel, `previous_response_id` and background mode work on the store).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import socket
 import struct
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CHUNK = 97
@@ -55,6 +62,7 @@ class FakeState:
         self.streams_finished = 0
         self.streams_aborted = 0  # the gateway closed the connection mid-stream
         self.reported: list[dict] = []  # usage each completed response reported
+        self.stored: dict[str, dict] = {}  # OpenAI's stored responses, by id
 
     def release(self) -> None:
         self.hold.set()
@@ -145,6 +153,7 @@ class Handler(BaseHTTPRequestHandler):
         """Write events; honours cut/hold/slow. Returns False if the stream was cut."""
         cut_at = int(mode.split(":")[1]) if mode.startswith("cut:") else None
         delay = int(mode.split(":")[1]) / 1000 if mode.startswith("slow:") else 0
+        linger = int(mode.split(":")[1]) / 1000 if mode.startswith("linger:") else 0
         hold_before = len(events) - (final_after or 2)
         for i, ev in enumerate(events):
             if cut_at is not None and i == cut_at:
@@ -162,6 +171,13 @@ class Handler(BaseHTTPRequestHandler):
                 return False
             if delay:
                 time.sleep(delay)
+        if linger:  # the terminal event is out; the body's end comes later
+            time.sleep(linger)
+            try:
+                self.end_stream()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+            return True
         self.end_stream()
         return True
 
@@ -209,9 +225,14 @@ class Handler(BaseHTTPRequestHandler):
         try:
             usage = parse_usage(self.headers.get("x-fake-usage"))
             nwords = int(mode.split(":")[1]) if mode.startswith("text:") else 9
+            self.searches = int(self.headers.get("x-fake-searches") or 1)
         except ValueError:
-            usage, nwords = parse_usage(None), 9
+            usage, nwords, self.searches = parse_usage(None), 9, 1
         try:
+            cap = self.server.output_cap(req)
+            if cap is not None:  # a provider never generates past the request's cap
+                usage["out"] = min(usage["out"], cap)
+                usage["reasoning"] = min(usage["reasoning"], usage["out"])
             self.server.route(self, req, usage, mode, nwords)
         except (AttributeError, TypeError, KeyError, ValueError):
             # Odd but valid JSON: a real provider answers 400, it does not hang up.
@@ -239,6 +260,10 @@ class FakeServer(ThreadingHTTPServer):
         with self.state.lock:
             self.state.reported.append(usage)
 
+    def output_cap(self, req: dict) -> int | None:
+        """The most output the request allows, over all the answers it asks for."""
+        return None
+
 
 # --- Anthropic ---------------------------------------------------------------------------------
 
@@ -254,6 +279,9 @@ def sse(event: str | None, obj, pad: bool = False) -> bytes:
 class FakeAnthropic(FakeServer):
     provider = "anthropic"
     MODEL = "claude-sonnet-4-5-20250929"
+
+    def output_cap(self, req: dict) -> int | None:
+        return req.get("max_tokens")
 
     def authorized(self, h: Handler) -> bool:
         return h.headers.get("x-api-key") == self.state.secret and not h.headers.get(
@@ -276,6 +304,9 @@ class FakeAnthropic(FakeServer):
                "output_tokens": u["out"] if output is None else output}
         if u["reasoning"]:
             out["output_tokens_details"] = {"thinking_tokens": u["reasoning"]}
+        if u.get("searches"):
+            out["server_tool_use"] = {"web_search_requests": u["searches"],
+                                      "web_fetch_requests": 0}
         return out
 
     def route(self, h: Handler, req: dict, u: dict, mode: str, nwords: int) -> None:
@@ -299,6 +330,8 @@ class FakeAnthropic(FakeServer):
 
     def messages(self, h, req, u, mode, nwords) -> None:
         text = words(nwords)
+        if any(str(t.get("type", "")).startswith("web_search") for t in req.get("tools") or []):
+            u = {**u, "searches": h.searches}
         model = req.get("model") or self.MODEL
         headers = {"request-id": "req_fake", "anthropic-organization-id": "org-fake",
                    "anthropic-ratelimit-requests-limit": "4000",
@@ -353,6 +386,11 @@ class FakeOpenAI(FakeServer):
     CHAT_MODEL = "gpt-4o-mini-2024-07-18"
     RESP_MODEL = "gpt-4.1-mini-2025-04-14"
 
+    def output_cap(self, req: dict) -> int | None:
+        cap = req.get("max_output_tokens") or req.get("max_completion_tokens") \
+            or req.get("max_tokens")
+        return cap * (req.get("n") or 1) if cap else None
+
     def authorized(self, h: Handler) -> bool:
         return h.headers.get("authorization") == f"Bearer {self.state.secret}"
 
@@ -393,8 +431,10 @@ class FakeOpenAI(FakeServer):
             self.chat(h, req, u, mode, nwords, headers)
         elif path == "/v1/responses/input_tokens":
             h.send_json(200, {"object": "response.input_tokens", "input_tokens": u["in"]})
-        elif path == "/v1/responses":
+        elif path == "/v1/responses" and h.command == "POST":
             self.responses(h, req, u, mode, nwords, headers)
+        elif path.startswith("/v1/responses/"):
+            self.stored_response(h, path.split("/")[3:], headers)
         elif path == "/v1/embeddings":
             self.embeddings(h, req, u, headers)
         elif path.startswith("/v1/models"):
@@ -421,10 +461,11 @@ class FakeOpenAI(FakeServer):
             h.send_json(200, {
                 "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion",
                 "created": 1741569952, "model": self.CHAT_MODEL,
-                "choices": [{"index": 0, "message": {"role": "assistant",
+                "choices": [{"index": i, "message": {"role": "assistant",
                                                      "content": "".join(text),
                                                      "refusal": None, "annotations": []},
-                             "logprobs": None, "finish_reason": "stop"}],
+                             "logprobs": None, "finish_reason": "stop"}
+                            for i in range(req.get("n") or 1)],
                 "usage": self.chat_usage(u), "service_tier": "default",
                 "system_fingerprint": "fp_0ba0d124f1"}, headers)
             return
@@ -454,9 +495,42 @@ class FakeOpenAI(FakeServer):
         if h.stream_events(events, mode, final_after=3):
             self.report(u)
 
+    def not_found(self, h, rid: str) -> None:
+        h.send_json(404, {"error": {"message": f"Response with id '{rid}' not found.",
+                                    "type": "invalid_request_error", "param": None,
+                                    "code": None}})
+
+    def stored_response(self, h, parts: list[str], headers) -> None:
+        """GET / DELETE /v1/responses/{id}, POST /v1/responses/{id}/cancel. A background
+        response is done by the time it is fetched: its usage appears only then."""
+        rid = parts[0]
+        with self.state.lock:
+            resp = self.state.stored.get(rid)
+        if resp is None:
+            self.not_found(h, rid)
+        elif h.command == "DELETE":
+            with self.state.lock:
+                del self.state.stored[rid]
+            h.send_json(200, {"id": rid, "object": "response", "deleted": True}, headers)
+        elif parts[1:] == ["cancel"]:
+            h.send_json(200, {**resp, "status": "cancelled"}, headers)
+        else:
+            if resp["status"] == "queued":
+                resp = {**resp, "status": "completed", **resp.pop("_later")}
+                with self.state.lock:
+                    self.state.stored[rid] = resp
+                self.report(resp["_u"])
+            h.send_json(200, {k: v for k, v in resp.items() if not k.startswith("_")},
+                        headers)
+
     def responses(self, h, req, u, mode, nwords, headers) -> None:
+        prev = req.get("previous_response_id")
+        if prev and prev not in self.state.stored:
+            self.not_found(h, prev)
+            return
         text = "".join(words(nwords))
-        resp = {"id": "resp_67c9fdcecf488190bdd9a0409de3a1ec", "object": "response",
+        rid = "resp_" + uuid.uuid4().hex
+        resp = {"id": rid, "object": "response",
                 "created_at": 1741290958, "status": "in_progress", "error": None,
                 "incomplete_details": None, "instructions": None, "max_output_tokens": None,
                 "model": self.RESP_MODEL, "output": [], "parallel_tool_calls": True,
@@ -467,8 +541,22 @@ class FakeOpenAI(FakeServer):
         item = {"id": "msg_67c9fdcf37fc8190", "type": "message", "status": "completed",
                 "role": "assistant",
                 "content": [{"type": "output_text", "text": text, "annotations": []}]}
-        done = {**resp, "status": "completed", "output": [item],
-                "usage": self.responses_usage(u)}
+        output = [item]
+        if any(str(t.get("type", "")).startswith("web_search") for t in req.get("tools") or []):
+            output = [{"id": f"ws_{i}", "type": "web_search_call", "status": "completed",
+                       "action": {"type": "search", "query": "fake"}}
+                      for i in range(h.searches)] + output
+        done = {**resp, "status": "completed", "output": output,
+                "usage": self.responses_usage(u), "previous_response_id": prev}
+        if req.get("background"):
+            queued = {**resp, "status": "queued", "background": True}
+            with self.state.lock:  # generated later; its usage shows on GET
+                self.state.stored[rid] = {**queued, "_later": {
+                    "output": output, "usage": self.responses_usage(u)}, "_u": u}
+            h.send_json(200, queued, headers)
+            return
+        with self.state.lock:
+            self.state.stored[rid] = done
         if not req.get("stream"):
             self.report(u)
             h.send_json(200, done, headers)
@@ -522,7 +610,14 @@ class FakeGemini(FakeServer):
     provider = "gemini"
     MODEL_VERSION = "gemini-2.5-flash"
 
+    def output_cap(self, req: dict) -> int | None:
+        cfg = req.get("generationConfig") or req.get("generation_config") or {}
+        cap = cfg.get("maxOutputTokens") or cfg.get("max_output_tokens")
+        return cap * (cfg.get("candidateCount") or 1) if cap else None
+
     def authorized(self, h: Handler) -> bool:
+        if h.path.startswith("/v1beta/openai/"):
+            return h.headers.get("authorization") == f"Bearer {self.state.secret}"
         m = re.search(r"[?&]key=([^&]*)", h.path)
         key = m.group(1) if m else h.headers.get("x-goog-api-key")
         return key == self.state.secret
@@ -551,11 +646,24 @@ class FakeGemini(FakeServer):
             meta["cachedContentTokenCount"] = u["cache_read"]
         return meta
 
+    # The OpenAI-compatible API (v1beta/openai/...) answers as OpenAI does.
+    CHAT_MODEL = "gemini-2.5-flash"
+    chat_usage = FakeOpenAI.chat_usage
+    chat = FakeOpenAI.chat
+
     def route(self, h: Handler, req: dict, u: dict, mode: str, nwords: int) -> None:
         path = h.path.split("?")[0]
+        if path.startswith("/v1beta/openai/"):
+            self.openai_compatible(h, path.removeprefix("/v1beta/openai/"), req, u, mode,
+                                   nwords)
+            return
         m = re.fullmatch(r"/(v1|v1beta|v1alpha)/models/([^/:]+):(\w+)", path)
         if m and m.group(3) in ("generateContent", "streamGenerateContent"):
-            self.generate(h, m.group(3) == "streamGenerateContent", u, mode, nwords)
+            searched = any("google_search" in t or "googleSearch" in t
+                           for t in req.get("tools") or [] if isinstance(t, dict))
+            candidates = (req.get("generationConfig") or {}).get("candidateCount") or 1
+            self.generate(h, m.group(3) == "streamGenerateContent", u, mode, nwords,
+                          h.searches if searched else 0, candidates, m.group(2))
         elif m and m.group(3) == "countTokens":
             h.send_json(200, {"totalTokens": u["in"],
                               "promptTokensDetails": [{"modality": "TEXT",
@@ -579,23 +687,52 @@ class FakeGemini(FakeServer):
             h.send_json(404, {"error": {"code": 404, "message": f"{path} is not found",
                                         "status": "NOT_FOUND"}})
 
-    def chunk_obj(self, text: str, meta: dict, finish: bool) -> dict:
-        cand = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
-        if finish:
-            cand["finishReason"] = "STOP"
-        return {"candidates": [cand], "usageMetadata": meta, "modelVersion": self.MODEL_VERSION,
-                "responseId": "IZI2acSKMoWl0-kPmYj2yQc"}
+    def openai_compatible(self, h, path, req, u, mode, nwords) -> None:
+        if path == "chat/completions":
+            self.chat(h, req, u, mode, nwords, {})
+        elif path == "embeddings":
+            self.report({**u, "out": 0})
+            h.send_json(200, {"object": "list", "data": [
+                {"object": "embedding", "index": 0, "embedding": [0.0131, -0.0087]}],
+                "model": "gemini-embedding-001",
+                "usage": {"prompt_tokens": u["in"], "total_tokens": u["in"]}})
+        elif path.startswith("models"):
+            h.send_json(200, {"object": "list", "data": [
+                {"id": "models/gemini-2.5-flash", "object": "model", "created": 0,
+                 "owned_by": "google"}]})
+        else:  # errors of this API come as a list, in Google's shape
+            h.send_json(404, [{"error": {"code": 404, "message": f"{path} is not found",
+                                         "status": "NOT_FOUND"}}])
 
-    def generate(self, h, stream: bool, u, mode, nwords) -> None:
+    def chunk_obj(self, text: str, meta: dict, finish: bool, searches: int = 0,
+                  candidates: int = 1, model: str = MODEL_VERSION) -> dict:
+        cands = []
+        for i in range(candidates):
+            cand = {"content": {"parts": [{"text": text}], "role": "model"}, "index": i}
+            if finish:
+                cand["finishReason"] = "STOP"
+                if searches:  # grounding metadata comes with the last chunk
+                    cand["groundingMetadata"] = {
+                        "webSearchQueries": [f"query {q}" for q in range(searches)],
+                        "groundingChunks": [{"web": {"uri": "https://example.com",
+                                                     "title": "example.com"}}]}
+            cands.append(cand)
+        return {"candidates": cands, "usageMetadata": meta,
+                "modelVersion": model, "responseId": "IZI2acSKMoWl0-kPmYj2yQc"}
+
+    def generate(self, h, stream: bool, u, mode, nwords, searches: int = 0,
+                 candidates: int = 1, model: str = MODEL_VERSION) -> None:
         text = words(nwords)
         if not stream:
             self.report(u)
-            h.send_json(200, self.chunk_obj("".join(text), self.usage_meta(u), True))
+            h.send_json(200, self.chunk_obj("".join(text), self.usage_meta(u), True, searches,
+                                            candidates, model))
             return
         # Running totals: candidates grow chunk by chunk, the last one is final.
         n = max(1, len(text))
         objs = [self.chunk_obj(w, self.usage_meta(u, candidates=max(
-            1, (u["out"] - u["reasoning"]) * (i + 1) // n)), i == n - 1)
+            1, (u["out"] - u["reasoning"]) * (i + 1) // n)), i == n - 1, searches, candidates,
+            model)
             for i, w in enumerate(text or [""])]
         if mode == "error-event":
             objs.insert(len(objs) - 1, {"error": {"code": 500, "message": "Internal error",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 import re
 
 import pytest
@@ -178,7 +179,8 @@ def add_usage(email, tokens, model="gpt-4o-mini", cost="0.01", when=None):
     UsageRecord.create(user=user, api_key=key, provider="openai", endpoint="chat.completions",
                        model=model,
                        status=200, input_tokens=tokens - 10, output_tokens=10,
-                       total_tokens=tokens, cost_usd=cost, created_at=when or utcnow())
+                       total_tokens=tokens, cost_nanousd=int(Decimal(cost) * 10**9),
+                       created_at=when or utcnow())
 
 
 def test_usage_pages_show_only_own_records(customer):

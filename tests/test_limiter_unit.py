@@ -96,7 +96,7 @@ def test_new_month_starts_from_zero():
     assert not lim.reserve(c, 1).ok
     clock.t = month_end(T0) + 1
     assert lim.reserve(c, 1000).ok
-    assert lim.used(c.user_id) == 0
+    assert lim.standing(c, own=1000).remaining_tokens == 1000  # nothing used this month
 
 
 def test_restore_rebuilds_usage_and_window():

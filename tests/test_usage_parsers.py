@@ -1,6 +1,6 @@
 """The usage parsers over every format, split every way: where metering correctness lives.
 
-Vectors are the byte-exact examples of shared/reference/providers.md. Each is fed in one piece,
+Vectors are the providers' byte-exact documented examples. Each is fed in one piece,
 in chunks of 1, 2, 3, 7 and 97 bytes, and split at arbitrary points by hypothesis.
 """
 

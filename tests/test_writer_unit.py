@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from addons import writer
-from addons.writer import PriceBook, UsageWriter
+from addons.pricebook import PriceBook
+from addons.writer import UsageWriter
 from models import ApiKey, ModelPrice, Plan, UsageRecord, User, bind, db
 from models.seed import create_tables
 

@@ -1,6 +1,6 @@
 """Anthropic Messages API."""
 
-from .base import ErrorStyle, Provider, body_model, endpoint, first_int
+from .base import ErrorStyle, OutputCap, Provider, body_model, endpoint, positive_int
 
 ERROR_TYPES = {
     "invalid_request": "invalid_request_error",
@@ -8,6 +8,7 @@ ERROR_TYPES = {
     "permission": "permission_error",
     "not_found": "not_found_error",
     "too_large": "request_too_large",
+    "head_too_large": "invalid_request_error",
     "rate_limit": "rate_limit_error",
     "quota": "rate_limit_error",
     "bad_gateway": "api_error",
@@ -15,12 +16,34 @@ ERROR_TYPES = {
     "timeout": "timeout_error",
 }
 
+THINKING_MIN_BUDGET = 1024  # the API refuses a smaller thinking.budget_tokens
+
 
 def _error(status, kind, message, extra):
     return {"type": "error", "error": {"type": ERROR_TYPES[kind], "message": message},
             "request_id": extra.get("request_id")}
 
 
+def _thinking_budget(body: dict) -> int | None:
+    t = body.get("thinking")
+    if isinstance(t, dict) and t.get("type") == "enabled":
+        return positive_int(t.get("budget_tokens"))
+    return None
+
+
+def _cap(body: dict, cap: int) -> None:
+    """max_tokens lowered (or set); thinking's budget kept below it, as the API requires."""
+    body["max_tokens"] = cap
+    budget = _thinking_budget(body)
+    if budget is not None and budget >= cap:
+        body["thinking"] = {**body["thinking"], "budget_tokens": cap - 1}
+
+
+MESSAGES_OUTPUT = OutputCap(
+    asked=lambda body: positive_int(body.get("max_tokens")),
+    apply=_cap,
+    least=lambda body: THINKING_MIN_BUDGET + 1 if _thinking_budget(body) else 1,
+)
 
 PROVIDER = Provider(
     name="anthropic",
@@ -28,14 +51,15 @@ PROVIDER = Provider(
     default_version="v1",
     versions=frozenset({"v1"}),
     endpoints=(
-        endpoint("messages", "POST", r"messages", usage="anthropic.messages"),
+        endpoint("messages", "POST", r"messages", usage="anthropic.messages",
+                 output=MESSAGES_OUTPUT),
         endpoint("count_tokens", "POST", r"messages/count_tokens", free=True),
         endpoint("models", "GET", r"models(/[^/]+)?", json_body=False),
     ),
     errors=ErrorStyle(_error),
     credential_in="x-api-key",
     model_of=body_model,
-    max_output=lambda body: first_int(body, "max_tokens"),
+    forward_headers=frozenset({"anthropic-version", "anthropic-beta"}),
     # The API refuses requests without a version; clients that omit it get the stable one.
     default_headers={"anthropic-version": "2023-06-01"},
 )

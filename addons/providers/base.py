@@ -17,12 +17,30 @@ STATUS = {
     "permission": 403,
     "not_found": 404,
     "too_large": 413,
+    "head_too_large": 431,
     "rate_limit": 429,
     "quota": 429,
     "bad_gateway": 502,
     "unavailable": 503,
     "timeout": 504,
 }
+
+
+def _one(body: dict) -> int:
+    return 1
+
+
+@dataclass(frozen=True)
+class OutputCap:
+    """How a generating endpoint's request caps its output, in the provider's own fields:
+    `asked` reads the cap (None: none set), `apply` sets or lowers it (keeping dependent fields
+    valid), `least` is the smallest cap the request can be answered with, `choices` how many
+    answers it asks for (each up to the cap)."""
+
+    asked: Callable[[dict], int | None]
+    apply: Callable[[dict, int], None]
+    least: Callable[[dict], int] = _one
+    choices: Callable[[dict], int] = _one
 
 
 @dataclass(frozen=True)
@@ -36,6 +54,11 @@ class Endpoint:
     free: bool = False  # token counting: free, never metered as consumption
     json_body: bool = True  # POST bodies must be JSON objects
     streams_by_path: bool = False  # Gemini's :streamGenerateContent streams without a flag
+    output: OutputCap | None = None  # generates output: how its cap is read and set
+    # Upstream objects (stored responses) the request names, by (path, body): each must
+    # belong to the caller. `creates`: the request stores an object the caller then owns.
+    refers: Callable[[str, dict | None], tuple[str, ...]] | None = None
+    creates: bool = False
 
 
 def endpoint(name, methods, pattern, **kw) -> Endpoint:
@@ -63,9 +86,17 @@ class Provider:
     errors: ErrorStyle
     credential_in: str  # where the upstream key goes: a header name, or "?key" for the query
     model_of: Callable[[str, dict | None], str | None]  # (path after version, JSON body)
-    max_output: Callable[[dict], int | None]  # the request's output cap, for reservations
-    strip_headers: tuple[str, ...] = ()  # client headers never forwarded
+    # Client headers the API needs, besides the common ones (FORWARDED): nothing else is
+    # forwarded, so cookies, proxy credentials, forwarding headers and billing selectors the
+    # business did not choose never reach the provider.
+    forward_headers: frozenset[str] = frozenset()
     default_headers: dict[str, str] = field(default_factory=dict)  # set when the client did not
+    # A request the gateway will not forward though the provider would take it: (path, body)
+    # -> (message, param), or None.
+    refuse: Callable[[str, dict], tuple[str, str] | None] = lambda path, body: None
+    # Other APIs served under this provider's route (Gemini's OpenAI-compatible one): the first
+    # segment after the version names one; it shares the name, origin and credential.
+    dialects: dict[str, "Provider"] = field(default_factory=dict)
 
     def split_version(self, rest: list[str]) -> tuple[str, list[str]]:
         """The API version segment of `rest`, or the default when the client left it out."""
@@ -91,9 +122,20 @@ def body_model(path: str, body: dict | None) -> str | None:
     return model if isinstance(model, str) else None
 
 
+def positive_int(v) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+
 def first_int(body: dict, *names: str) -> int | None:
     for name in names:
-        v = body.get(name)
-        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+        if (v := positive_int(body.get(name))) is not None:
             return v
     return None
+
+
+# Headers every API may need from the client; anything else must be named by the provider.
+FORWARDED = frozenset({
+    "host", "content-type", "content-length", "content-encoding", "transfer-encoding",
+    "accept", "user-agent", "idempotency-key",
+})
+FORWARDED_PREFIXES = ("x-stainless-",)  # the official SDKs' own telemetry headers

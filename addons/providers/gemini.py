@@ -1,8 +1,9 @@
-"""Google Gemini (Generative Language API)."""
+"""Google Gemini (Generative Language API), and its OpenAI-compatible API under `openai/`."""
 
 import re
 
-from .base import ErrorStyle, Provider, endpoint
+from . import openai
+from .base import ErrorStyle, OutputCap, Provider, body_model, endpoint, positive_int
 
 STATUSES = {
     "invalid_request": "INVALID_ARGUMENT",
@@ -10,6 +11,7 @@ STATUSES = {
     "permission": "PERMISSION_DENIED",
     "not_found": "NOT_FOUND",
     "too_large": "INVALID_ARGUMENT",
+    "head_too_large": "INVALID_ARGUMENT",
     "rate_limit": "RESOURCE_EXHAUSTED",
     "quota": "RESOURCE_EXHAUSTED",
     "bad_gateway": "UNAVAILABLE",
@@ -36,7 +38,6 @@ def _error(status, kind, message, extra):
     return {"error": err}
 
 
-
 _MODEL = re.compile(r"(?:models|tunedModels)/([^/:]+)")
 
 
@@ -45,13 +46,59 @@ def _model_of(path, body):
     return m.group(1) if m else None
 
 
-def _max_output(body):
-    cfg = body.get("generationConfig") or body.get("generation_config") or {}
-    v = cfg.get("maxOutputTokens") if isinstance(cfg, dict) else None
-    return v if isinstance(v, int) and v > 0 else None
+def _generation_config(body: dict) -> dict:
+    """The request's generation config, under whichever spelling the client used (the REST
+    API takes camelCase and snake_case alike)."""
+    for name in ("generationConfig", "generation_config"):
+        cfg = body.get(name)
+        if isinstance(cfg, dict):
+            return cfg
+    cfg = body["generationConfig"] = {}
+    return cfg
 
+
+def _asked(body: dict):
+    for name in ("generationConfig", "generation_config"):
+        cfg = body.get(name)
+        if isinstance(cfg, dict):
+            return positive_int(cfg.get("maxOutputTokens") or cfg.get("max_output_tokens"))
+    return None
+
+
+def _apply(body: dict, cap: int) -> None:
+    cfg = _generation_config(body)
+    cfg["max_output_tokens" if "max_output_tokens" in cfg else "maxOutputTokens"] = cap
+
+
+def _choices(body: dict) -> int:
+    for name in ("generationConfig", "generation_config"):
+        cfg = body.get(name)
+        if isinstance(cfg, dict):
+            return positive_int(cfg.get("candidateCount") or cfg.get("candidate_count")) or 1
+    return 1
+
+
+GENERATE_OUTPUT = OutputCap(asked=_asked, apply=_apply, choices=_choices)
 
 M = r"models/[A-Za-z0-9._-]+"
+
+# Gemini's OpenAI-compatible API (v1beta/openai/...): OpenAI's bodies, streams, usage and error
+# shape, the credential as a bearer token.
+OPENAI_COMPATIBLE = Provider(
+    name="gemini",
+    upstream="https://generativelanguage.googleapis.com",
+    default_version="v1beta",
+    versions=frozenset({"v1beta"}),
+    endpoints=(
+        endpoint("openai.chat.completions", "POST", r"openai/chat/completions",
+                 usage="openai.chat", output=openai.chat_output("max_tokens")),
+        endpoint("openai.embeddings", "POST", r"openai/embeddings", usage="openai.embeddings"),
+        endpoint("openai.models", "GET", r"openai/models(/[^/]+)?", json_body=False),
+    ),
+    errors=ErrorStyle(openai.error_body),
+    credential_in="authorization",
+    model_of=body_model,
+)
 
 PROVIDER = Provider(
     name="gemini",
@@ -59,9 +106,10 @@ PROVIDER = Provider(
     default_version="v1beta",
     versions=frozenset({"v1", "v1beta", "v1alpha"}),
     endpoints=(
-        endpoint("generateContent", "POST", M + r":generateContent", usage="gemini.generate"),
+        endpoint("generateContent", "POST", M + r":generateContent", usage="gemini.generate",
+                 output=GENERATE_OUTPUT),
         endpoint("streamGenerateContent", "POST", M + r":streamGenerateContent",
-                 usage="gemini.generate", streams_by_path=True),
+                 usage="gemini.generate", streams_by_path=True, output=GENERATE_OUTPUT),
         endpoint("countTokens", "POST", M + r":countTokens", free=True),
         endpoint("embedContent", "POST", M + r":(?:embedContent|batchEmbedContents)",
                  usage="gemini.embed"),
@@ -70,5 +118,6 @@ PROVIDER = Provider(
     errors=ErrorStyle(_error),
     credential_in="?key",
     model_of=_model_of,
-    max_output=_max_output,
+    forward_headers=frozenset({"x-goog-api-client", "x-server-timeout"}),
+    dialects={"openai": OPENAI_COMPATIBLE},
 )

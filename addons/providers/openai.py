@@ -1,6 +1,8 @@
 """OpenAI: Chat Completions, Responses, Embeddings, Models."""
 
-from .base import ErrorStyle, Provider, body_model, endpoint, first_int
+import re
+
+from .base import ErrorStyle, OutputCap, Provider, body_model, endpoint, first_int, positive_int
 
 ERROR_CODES = {
     "invalid_request": ("invalid_request_error", None),
@@ -8,6 +10,7 @@ ERROR_CODES = {
     "permission": ("invalid_request_error", "model_not_found"),
     "not_found": ("invalid_request_error", "unknown_url"),
     "too_large": ("invalid_request_error", "request_too_large"),
+    "head_too_large": ("invalid_request_error", "request_header_fields_too_large"),
     "rate_limit": ("requests", "rate_limit_exceeded"),
     "quota": ("insufficient_quota", "insufficient_quota"),
     "bad_gateway": ("server_error", "bad_gateway"),
@@ -16,11 +19,64 @@ ERROR_CODES = {
 }
 
 
-def _error(status, kind, message, extra):
+def error_body(status, kind, message, extra):
     type_, code = ERROR_CODES[kind]
     return {"error": {"message": message, "type": type_, "param": extra.get("param"),
-                      "code": code}}
+                      "code": extra.get("code", code)}}
 
+
+def chat_output(default_field: str) -> OutputCap:
+    """Chat Completions' cap: `max_completion_tokens`, or the older `max_tokens` where the
+    client used it (or where the API takes only that); `n` answers, each up to it."""
+
+    def apply(body: dict, cap: int) -> None:
+        if "max_completion_tokens" in body or "max_tokens" in body:
+            for name in ("max_completion_tokens", "max_tokens"):
+                if name in body:
+                    body[name] = cap
+        else:
+            body[default_field] = cap
+
+    return OutputCap(
+        asked=lambda body: first_int(body, "max_completion_tokens", "max_tokens"),
+        apply=apply,
+        choices=lambda body: positive_int(body.get("n")) or 1,
+    )
+
+
+RESPONSES_OUTPUT = OutputCap(
+    asked=lambda body: positive_int(body.get("max_output_tokens")),
+    apply=lambda body, cap: body.__setitem__("max_output_tokens", cap),
+    least=lambda body: 16,  # the API's own minimum for max_output_tokens
+)
+
+_RESPONSE_ID = re.compile(r"responses/([^/]+)")
+
+
+def _named_response(path: str, body) -> tuple[str, ...]:
+    m = _RESPONSE_ID.match(path)
+    return (m.group(1),) if m else ()
+
+
+def _continued(path: str, body) -> tuple[str, ...]:
+    """What a new response continues: a stored response, or a stored conversation (none is
+    created through the gateway, so any named is refused)."""
+    if not isinstance(body, dict):
+        return ()
+    conv = body.get("conversation")
+    conv = conv.get("id") if isinstance(conv, dict) else conv
+    return tuple(v for v in (body.get("previous_response_id"), conv)
+                 if isinstance(v, str) and v)
+
+
+def _refuse(path: str, body: dict):
+    if path == "responses" and body.get("background") not in (None, False):
+        # A background response is generated after the POST has been answered, and its usage
+        # is only seen if someone fetches it later: tokens nobody might pay for.
+        return ("Background responses (background: true) are not available through this "
+                "gateway: send the request without it, streaming (stream: true) for long "
+                "tasks.", "background")
+    return None
 
 
 PROVIDER = Provider(
@@ -29,19 +85,23 @@ PROVIDER = Provider(
     default_version="v1",
     versions=frozenset({"v1"}),
     endpoints=(
-        endpoint("chat.completions", "POST", r"chat/completions", usage="openai.chat"),
+        endpoint("chat.completions", "POST", r"chat/completions", usage="openai.chat",
+                 output=chat_output("max_completion_tokens")),
         endpoint("responses.input_tokens", "POST", r"responses/input_tokens", free=True),
-        endpoint("responses", "POST", r"responses", usage="openai.responses"),
-        endpoint("responses.get", "GET DELETE", r"responses/[^/]+", json_body=False),
-        endpoint("responses.cancel", "POST", r"responses/[^/]+/cancel", json_body=False),
+        endpoint("responses", "POST", r"responses", usage="openai.responses",
+                 output=RESPONSES_OUTPUT, refers=_continued, creates=True),
+        endpoint("responses.get", "GET DELETE", r"responses/[^/]+", json_body=False,
+                 refers=_named_response),
+        endpoint("responses.cancel", "POST", r"responses/[^/]+/cancel", json_body=False,
+                 refers=_named_response),
         endpoint("embeddings", "POST", r"embeddings", usage="openai.embeddings"),
         endpoint("models", "GET", r"models(/[^/]+)?", json_body=False),
     ),
-    errors=ErrorStyle(_error),
+    errors=ErrorStyle(error_body),
     credential_in="authorization",
     model_of=body_model,
-    max_output=lambda body: first_int(body, "max_completion_tokens", "max_tokens",
-                                      "max_output_tokens"),
-    # Organisation and project pick the business's billing account upstream, not the customer's.
-    strip_headers=("openai-organization", "openai-project"),
+    # Not openai-organization / openai-project: they pick the billing account upstream, which
+    # is the business's, not the customer's.
+    forward_headers=frozenset({"openai-beta"}),
+    refuse=_refuse,
 )

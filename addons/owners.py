@@ -1,0 +1,86 @@
+"""Tenancy of objects stored upstream: the provider keeps them (OpenAI's stored responses)
+under the business's one account, so the gateway records which customer created each and lets
+only that customer read, delete, cancel or continue it.
+
+`Owners` is the record: claims are held in memory at once (a customer may name a response the
+moment it is answered) and written to the database with the next usage batch; an id not in
+memory is looked up off the loop. `Ownership` is the chain member that refuses, with the
+provider's own 404 and nothing forwarded, a request naming an object the caller does not own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from cachetools import LRUCache
+from mitmproxy import http
+
+from models import OwnedObject
+
+from .call import CALL, Call
+from .guard import fail_closed
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = -1  # no customer owns it: never created through this gateway
+
+
+def load_owner(object_id: str) -> int:
+    row = OwnedObject.get_or_none(OwnedObject.object_id == object_id)
+    return row.user_id if row is not None else UNKNOWN
+
+
+class Owners:
+    def __init__(self, writer, lookup=load_owner, maxsize: int = 100_000) -> None:
+        self.writer = writer
+        self._lookup = lookup
+        self._known: LRUCache = LRUCache(maxsize=maxsize)  # object id -> user id
+
+    def claim(self, provider: str, object_id: str, user_id: int) -> None:
+        if self._known.get(object_id) == user_id:
+            return
+        self._known[object_id] = user_id
+        self.writer.claim({"object_id": object_id, "provider": provider, "user": user_id})
+
+    def cached(self, object_id: str) -> int | None:
+        return self._known.get(object_id)
+
+    async def owner(self, object_id: str) -> int:
+        found = self._known.get(object_id)
+        if found is None:
+            found = await asyncio.to_thread(self._lookup, object_id)
+            if found != UNKNOWN:
+                self._known[object_id] = found
+        return found
+
+
+class Ownership:
+    def __init__(self, owners: Owners) -> None:
+        self.owners = owners
+
+    @fail_closed
+    def request(self, flow: http.HTTPFlow):
+        call: Call | None = flow.metadata.get(CALL)
+        if call is None or not call.upstream or flow.response or flow.error:
+            return None
+        refers = call.endpoint.refers
+        ids = refers(call.path, call.body) if refers is not None else ()
+        if not ids:
+            return None
+        uid = call.customer.user_id
+        unknown = [i for i in ids if self.owners.cached(i) != uid]
+        if unknown:
+            return self._check(flow, call, unknown)
+        return None
+
+    @fail_closed
+    async def _check(self, flow: http.HTTPFlow, call: Call, ids: list[str]) -> None:
+        for object_id in ids:
+            if await self.owners.owner(object_id) != call.customer.user_id:
+                # Another customer's, or none's: the same answer, so ids cannot be probed.
+                kind = "conversation" if object_id.startswith("conv") else "response"
+                flow.response = call.provider.error_response(
+                    "not_found", f"No {kind} found with id '{object_id}'.",
+                    code=None, request_id=call.request_id)
+                return

@@ -1,0 +1,35 @@
+"""Schema changes for databases made by earlier versions: columns added, money made exact."""
+
+from playhouse.migrate import SchemaMigrator, migrate
+
+from .base import db, write_transaction
+from .tables import ModelPrice, UsageRecord
+
+
+def _columns(model) -> set[str]:
+    return {c.name for c in db.get_columns(model._meta.table_name)}
+
+
+def upgrade() -> None:
+    """Bring tables made by an earlier version up to the models (idempotent)."""
+    migrator = SchemaMigrator.from_database(db.obj)
+    usage, prices = _columns(UsageRecord), _columns(ModelPrice)
+    steps = []
+    if "tool_calls" not in usage:
+        steps.append(migrator.add_column("usagerecord", "tool_calls", UsageRecord.tool_calls))
+    if "max_output_tokens" not in prices:
+        steps.append(migrator.add_column("modelprice", "max_output_tokens",
+                                         ModelPrice.max_output_tokens))
+    money = "cost_nanousd" not in usage
+    if money:
+        steps.append(migrator.add_column("usagerecord", "cost_nanousd",
+                                         UsageRecord.cost_nanousd))
+    if not steps:
+        return
+    with write_transaction():
+        migrate(*steps)
+        if money and "cost_usd" in usage:
+            # Earlier versions kept USD in a decimal column (a double on SQLite).
+            db.execute_sql("UPDATE usagerecord SET cost_nanousd = "
+                           "CAST(ROUND(cost_usd * 1000000000) AS BIGINT)")
+            migrate(migrator.drop_column("usagerecord", "cost_usd"))

@@ -1,0 +1,144 @@
+"""The pure pieces behind paid tokens: input estimates, tool-call counts, output caps, grants
+from the limiter, exact prices, credential-like query parameters."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from addons.auth import take_query_credentials
+from addons.limiter import Limiter
+from addons.pricebook import PriceBook
+from addons.providers import BUILTIN
+from addons.usage import (BLOB_TOKENS, AnthropicStream, GeminiSSEStream, OpenAIResponsesStream,
+                          estimate_input, parse_anthropic_body, parse_gemini_body,
+                          parse_openai_responses_body)
+from tests.test_limiter_unit import Clock, customer
+
+
+def test_input_estimate_counts_the_text_not_the_json():
+    body = {"model": "gpt-4o-mini", "temperature": 0.5,
+            "messages": [{"role": "user", "content": "x" * 400}]}
+    assert estimate_input(body) == (len("gpt-4o-mini") + len("user") + 400 + 3) // 4
+    image = "iVBORw0KGgo" + "A" * 200_000  # an inlined PNG: media, not 50,000 tokens
+    with_image = {"messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "data": image}}]}]}
+    assert estimate_input(with_image) == BLOB_TOKENS + (len("user image base64") - 2 + 3) // 4
+    assert estimate_input({"prompt": "a " * 600}) == 300  # long text stays text
+
+
+def test_server_tool_counts():
+    body = {"model": "m", "usage": {"input_tokens": 1, "output_tokens": 2,
+                                    "server_tool_use": {"web_search_requests": 2,
+                                                        "web_fetch_requests": 0}}}
+    assert parse_anthropic_body(body).tools == {"web_search": 2}
+    p = AnthropicStream()
+    p.feed(b'event: message_start\ndata: {"type":"message_start","message":{"usage":'
+           b'{"input_tokens":5,"output_tokens":1}}}\n\n'
+           b'event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":9,'
+           b'"server_tool_use":{"web_search_requests":1}}}\n\n'
+           b'event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":9,'
+           b'"server_tool_use":{"web_search_requests":3,"web_fetch_requests":1}}}\n\n')
+    assert p.tools == {"web_search": 3, "web_fetch": 1}  # cumulative, not summed
+    resp = {"id": "resp_1", "status": "completed", "output": [
+        {"type": "web_search_call"}, {"type": "web_search_call"}, {"type": "function_call"},
+        {"type": "code_interpreter_call"}, {"type": "message"}],
+        "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}}
+    result = parse_openai_responses_body(resp)
+    assert result.tools == {"web_search": 2, "code_interpreter": 1}
+    assert result.object_id == "resp_1"
+    s = OpenAIResponsesStream()
+    s.feed(b'event: response.created\ndata: {"type":"response.created","response":'
+           b'{"id":"resp_2","usage":null}}\n\n')
+    assert s.object_id == "resp_2" and s.tools is None
+    g = {"candidates": [{"index": 0, "groundingMetadata": {"webSearchQueries": ["a", "b"]}},
+                        {"index": 1, "groundingMetadata": {"webSearchQueries": ["c"]}}]}
+    assert parse_gemini_body(g).tools == {"google_search": 3}
+    gs = GeminiSSEStream()
+    gs.feed(b'data: {"candidates":[{"index":0,"groundingMetadata":{"webSearchQueries":["a"]}}]}'
+            b'\r\n\r\ndata: {"candidates":[{"index":0,"groundingMetadata":'
+            b'{"webSearchQueries":["a","b"]}}]}\r\n\r\n')
+    assert gs.tools == {"google_search": 2}  # the latest per candidate
+
+
+def endpoint(provider, name):
+    return next(e for e in BUILTIN[provider].endpoints if e.name == name)
+
+
+def test_output_caps_in_each_providers_own_fields():
+    msgs = endpoint("anthropic", "messages").output
+    body = {"max_tokens": 64000, "thinking": {"type": "enabled", "budget_tokens": 63999}}
+    assert msgs.asked(body) == 64000 and msgs.least(body) == 1025
+    msgs.apply(body, 5000)
+    assert body == {"max_tokens": 5000, "thinking": {"type": "enabled", "budget_tokens": 4999}}
+    chat = endpoint("openai", "chat.completions").output
+    body = {"n": 3}
+    assert chat.asked(body) is None and chat.choices(body) == 3
+    chat.apply(body, 100)
+    assert body == {"n": 3, "max_completion_tokens": 100}
+    legacy = {"max_tokens": 900}
+    chat.apply(legacy, 100)
+    assert legacy == {"max_tokens": 100}
+    responses = endpoint("openai", "responses").output
+    assert responses.least({}) == 16
+    gen = endpoint("gemini", "generateContent").output
+    body = {"generation_config": {"candidate_count": 2}}
+    assert gen.choices(body) == 2
+    gen.apply(body, 50)
+    assert body == {"generation_config": {"candidate_count": 2, "maxOutputTokens": 50}}
+    compat = next(e for e in BUILTIN["gemini"].dialects["openai"].endpoints
+                  if e.name == "openai.chat.completions").output
+    body = {}
+    compat.apply(body, 10)
+    assert body == {"max_tokens": 10}
+    assert endpoint("openai", "embeddings").output is None
+
+
+def test_grants_never_hold_more_than_the_quota():
+    lim, c = Limiter(Clock()), customer(monthly=1000)
+    g = lim.reserve(c, 100, 500, answers=1, least=1)
+    assert g.ok and (g.output, g.reserved, g.available) == (500, 600, 1000)
+    g = lim.reserve(c, 100, 500, answers=2, least=1)  # 400 left: 100 in, 2 x 150 out
+    assert g.ok and (g.output, g.reserved) == (150, 400)
+    assert not lim.reserve(c, 0, 500, least=1).ok  # nothing left to answer with
+    lim.settle(c, 600, 20)
+    g = lim.reserve(c, 10, 5000, least=1025)  # thinking needs more than the 580 left
+    assert not g.ok and g.available == 580
+    unlimited = customer(monthly=None)
+    g = lim.reserve(unlimited, 10, 64000, answers=2)
+    assert g.ok and (g.output, g.reserved, g.available) == (64000, 128010, None)
+
+
+def test_counting_has_its_own_window():
+    lim, c = Limiter(Clock(), counting_rpm=5), customer(rpm=2)
+    assert all(lim.admit_request(c, counting=True).ok for _ in range(5))
+    assert not lim.admit_request(c, counting=True).ok
+    assert lim.admit_request(c).ok and lim.admit_request(c).ok and not lim.admit_request(c).ok
+    assert lim.standing(c, counting=True).rpm == 5 and lim.standing(c).rpm == 2
+
+
+def test_costs_are_exact_nano_dollars():
+    book = PriceBook()
+    book.models = {"m": {"model": "m", "input_per_mtok": Decimal("0.075"),
+                         "output_per_mtok": Decimal("0.3"), "cache_read_per_mtok": Decimal(0),
+                         "cache_write_per_mtok": Decimal(0), "max_output_tokens": 8192}}
+    book.tools = {("p", "web_search", ""): Decimal("0.01"),
+                  ("p", "web_search", "m"): Decimal("0.025")}
+    rec = {"input_tokens": 7, "output_tokens": 3, "cache_read_tokens": 0,
+           "cache_write_tokens": 0}
+    assert book.cost("p", "m-2025-01-01", rec) == (1425, True)  # 0.525 + 0.9 nano-dollars, rounded
+    assert book.cost("p", "m", {**rec, "tools": {"web_search": 2}}) == (50_001_425, True)
+    assert book.cost("p", "m", {**rec, "tools": {"file_search": 1}})[1] is False  # no price
+    assert book.cost("p", "unknown", rec) == (0, False)
+    assert book.max_output("m-001") == 8192 and book.max_output("x") is None
+
+
+@pytest.mark.parametrize("query,kept,keys", [
+    ("alt=sse&key=gw-a", "alt=sse", ["gw-a"]),
+    ("KEY=1&%6Bey=2&ke%79=3&access_token=4&api-key=5&Api_Key=6&pageToken=7", "pageToken=7", []),
+    ("token=1&x-goog-api-key=2&signature=3&limit=5&after=abc", "limit=5&after=abc", []),
+])
+def test_credential_like_query_parameters(query, kept, keys):
+    path, found = take_query_credentials(f"/v1/x?{query}")
+    assert path == (f"/v1/x?{kept}" if kept else "/v1/x") and found == keys
