@@ -49,8 +49,15 @@ class Config:
     body_size_limit: str
     default_max_output_tokens: int
     token_count_rpm: int
+    invalid_keys_per_minute: int
     forward_headers: frozenset[str]
     signup_enabled: bool
+    signup_plan: str
+    smtp_url: str | None
+    mail_from: str
+    public_url: str | None
+    trusted_proxies: frozenset[str]
+    secure_cookies: bool
     web_host: str
     web_port: int
     web_password: str | None
@@ -97,9 +104,19 @@ def load(env: dict[str, str] | None = None) -> Config:
         body_size_limit=env.get("BODY_SIZE_LIMIT") or "32m",
         default_max_output_tokens=int(env.get("DEFAULT_MAX_OUTPUT_TOKENS") or 4096),
         token_count_rpm=int(env.get("TOKEN_COUNT_RPM") or 100),
+        invalid_keys_per_minute=int(env.get("INVALID_KEYS_PER_MINUTE") or 30),
         forward_headers=frozenset(h.strip().lower() for h in
                                   (env.get("FORWARD_HEADERS") or "").split(",") if h.strip()),
-        signup_enabled=_flag(env.get("SIGNUP_ENABLED"), True),
+        # Sign-ups must confirm their address by mail: open only where mail can be sent,
+        # unless the operator says otherwise.
+        signup_enabled=_flag(env.get("SIGNUP_ENABLED"), bool(env.get("SMTP_URL"))),
+        signup_plan=env.get("SIGNUP_PLAN") or "Explorer",
+        smtp_url=env.get("SMTP_URL") or None,
+        mail_from=env.get("MAIL_FROM") or "llm-gateway <noreply@localhost>",
+        public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
+        trusted_proxies=frozenset(a.strip() for a in (env.get("TRUSTED_PROXIES") or "").split(",")
+                                  if a.strip()),
+        secure_cookies=_flag(env.get("SECURE_COOKIES"), False),
         web_host=env.get("MITMWEB_HOST") or "127.0.0.1",
         web_port=int(env.get("MITMWEB_PORT") or 8081),
         web_password=env.get("MITMWEB_PASSWORD") or None,

@@ -8,9 +8,13 @@ key never travels upstream nor shows in mitmweb; `credentials.py` puts the provi
 from __future__ import annotations
 
 import logging
+import math
 import re
+import time
+from collections import deque
 from urllib.parse import unquote_plus
 
+from cachetools import TTLCache
 from mitmproxy import http
 
 from .call import CALL, Call
@@ -94,9 +98,46 @@ def take_customer_key(request: http.Request) -> str | None:
     return next((k for k in found if k), None)
 
 
+class FailedKeys:
+    """Invalid keys per client address in a rolling minute. An address past `allowed` is
+    refused before any look-up: a flood of made-up keys costs the database nothing and the
+    other customers no latency (a known key is answered from memory before this is asked)."""
+
+    def __init__(self, allowed: int = 30, window: float = 60.0, clock=time.monotonic) -> None:
+        self.allowed, self.window, self.clock = allowed, window, clock
+        self._seen: TTLCache = TTLCache(maxsize=100_000, ttl=window, timer=clock)
+
+    def wait(self, address: str) -> float:
+        stamps = self._seen.get(address)
+        if stamps is None or len(stamps) < self.allowed:
+            return 0.0
+        return stamps[-self.allowed] + self.window - self.clock()
+
+    def failed(self, address: str) -> None:
+        stamps = self._seen.get(address)
+        if stamps is None:
+            stamps = deque(maxlen=self.allowed)
+        stamps.append(self.clock())
+        self._seen[address] = stamps  # (re)set: the entry lives a window after the last
+
+
+def client_address(flow: http.HTTPFlow, trusted: frozenset[str]) -> str:
+    """Who sent the request: the peer, or behind a proxy the operator trusts, the address that
+    proxy put last in X-Forwarded-For."""
+    peer = flow.client_conn.peername[0]
+    if peer in trusted:
+        forwarded = flow.request.headers.get_all("x-forwarded-for")
+        if forwarded:
+            return forwarded[-1].rsplit(",", 1)[-1].strip() or peer
+    return peer
+
+
 class Auth:
-    def __init__(self, keys: KeyCache) -> None:
+    def __init__(self, keys: KeyCache, failed: FailedKeys | None = None,
+                 trusted_proxies: frozenset[str] = frozenset()) -> None:
         self.keys = keys
+        self.failed = failed or FailedKeys()
+        self.trusted_proxies = trusted_proxies
 
     @fail_closed
     def requestheaders(self, flow: http.HTTPFlow):
@@ -116,6 +157,14 @@ class Auth:
         found, customer = self.keys.cached(digest)
         if found:
             return self._admit(flow, call, customer)
+        wait = self.failed.wait(client_address(flow, self.trusted_proxies))
+        if wait > 0:
+            wait = max(1, math.ceil(wait))
+            flow.response = call.provider.error_response(
+                "rate_limit", f"Too many requests with invalid API keys from your address. "
+                f"Please try again in {wait}s.", headers={"retry-after": str(wait)},
+                retry_after=wait, request_id=call.request_id)
+            return None
         return self._look_up(flow, call, digest)  # a miss: the database, off the loop
 
     @fail_closed
@@ -130,9 +179,9 @@ class Auth:
             return
         self._admit(flow, call, customer)
 
-    @staticmethod
-    def _admit(flow: http.HTTPFlow, call: Call, customer) -> None:
+    def _admit(self, flow: http.HTTPFlow, call: Call, customer) -> None:
         if customer is None:
+            self.failed.failed(client_address(flow, self.trusted_proxies))
             flow.response = call.provider.error_response(
                 "authentication", "Invalid API key: unknown, revoked or suspended.",
                 request_id=call.request_id)

@@ -24,10 +24,10 @@ import config as config_module
 from models import UsageRecord, bind, utcnow
 from models.seed import create_tables
 
-from . import errors, web
+from . import errors, heads, web
 from .accesslog import AccessLog, make_writer
 from .admin_app import AdminApp
-from .auth import Auth
+from .auth import Auth, FailedKeys
 from .chain import Chain
 from .credentials import Credentials
 from .keycache import KeyCache
@@ -106,12 +106,13 @@ def build_chain(cfg: config_module.Config,
     restore_limits(services.limiter)
     providers = configured(cfg.upstreams, cfg.forward_headers)
     errors.install()
+    heads.install()
     from admin import create_app  # late: the admin app imports models, bound by now
 
     metering = Metering(services.writer, services.limiter, services.owners)
     members = [
-        Router(providers, prices),
-        Auth(services.keys),
+        Router(providers, prices, human.parse_size(cfg.body_size_limit)),
+        Auth(services.keys, FailedKeys(cfg.invalid_keys_per_minute), cfg.trusted_proxies),
         Ownership(services.owners),
         Limits(services.limiter, cfg.default_max_output_tokens, prices),
         metering,

@@ -24,7 +24,8 @@ def load_customer(secret_hash: str) -> Customer | None:
         .join(User)
         .join(Plan)
         .where(ApiKey.secret_hash == secret_hash, ApiKey.revoked_at.is_null(),
-               User.active == True)  # noqa: E712 (peewee expression)
+               User.active == True,  # noqa: E712 (peewee expression)
+               User.email_verified_at.is_null(False))
         .first()
     )
     if row is None:

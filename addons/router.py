@@ -9,8 +9,10 @@ encoded slashes or dots, backslashes, empty segments) is refused before it can c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 import re
 import time
 from typing import NamedTuple
@@ -22,6 +24,8 @@ from mitmproxy.net.http.url import hostport
 from . import cors, fields
 from .call import CALL, Call
 from .guard import fail_closed
+from .heads import MAX_HEAD_BYTES
+from .inflate import TooLarge, Undecodable, inflate
 from .providers import Provider
 from .usage import estimate_input
 
@@ -32,9 +36,11 @@ log = logging.getLogger(__name__)
 # controls, DEL.
 _BAD_SEGMENT = re.compile(r"[/\\%;#?\x00-\x20\x7f]")
 
-# What the providers take in headers (OpenAI asks for less than 64 KiB): a larger head would
-# be refused upstream or carry what no API needs.
-MAX_HEAD_BYTES = 64 * 1024
+# Bodies larger than this are parsed on a thread of their own, one at a time (the parser holds
+# the interpreter while it runs): a 26 MB body takes ~0.1 s, and key look-ups keep theirs.
+PARSE_ON_LOOP = 1024 * 1024
+_PARSER = ThreadPoolExecutor(1, thread_name_prefix="body-parser")
+
 
 
 class PathRefused(ValueError):
@@ -77,6 +83,15 @@ def head_facts(raw: tuple) -> tuple[int, bool, bool]:
         elif name == b"upgrade":
             upgrade = True
     return size, upgrade, browser
+
+
+def parse_json(content: bytes):
+    """The body's JSON, or None where it is not JSON (nested deeper than the parser takes,
+    RecursionError, is bad input too)."""
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 def json_response(status: int, obj, headers: dict | None = None) -> http.Response:
@@ -122,9 +137,11 @@ class Target(NamedTuple):
 
 
 class Router:
-    def __init__(self, providers: dict[str, Provider], prices=None) -> None:
+    def __init__(self, providers: dict[str, Provider], prices=None,
+                 body_limit: int = 32 * 1024 * 1024) -> None:
         self.providers = providers
         self.prices = prices  # a PriceBook, for /v1/models
+        self.body_limit = body_limit  # what a compressed body may inflate to
         self.started = time.time()
         self.draining = False  # stopping: new API calls are refused, open ones finish
         self._targets = {name: Target.of(p.upstream) for name, p in providers.items()}
@@ -205,27 +222,53 @@ class Router:
         if not call.upstream:
             flow.response = self.model_list(call)
             return
-        ep = call.endpoint
-        if ep.json_body and flow.request.method == "POST":
-            content = fields.body(flow.request) or b""
-            try:
-                body = json.loads(content)
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                body = None  # RecursionError: nested deeper than any API takes
-            if not isinstance(body, dict):
-                flow.response = call.provider.error_response(
-                    "invalid_request", "The request body must be a JSON object.",
-                    request_id=call.request_id)
-                return
-            refused = call.provider.refuse(call.path, body)
-            if refused is not None:
-                message, param = refused
-                flow.response = call.provider.error_response(
-                    "invalid_request", message, param=param, request_id=call.request_id)
-                return
-            call.body = body
-            call.input_estimate = estimate_input(body)
-        call.model = call.provider.model_of(call.path, call.body)
+        if not (call.endpoint.json_body and flow.request.method == "POST"):
+            call.model = call.provider.model_of(call.path, None)
+            return None
+        request = flow.request
+        encoding = fields.first(request.headers, b"content-encoding")
+        try:
+            content = (request.raw_content if encoding is None else
+                       inflate(request.raw_content or b"", encoding.decode("latin-1"),
+                               self.body_limit)) or b""
+        except TooLarge as e:
+            flow.response = call.provider.error_response(
+                "too_large", f"Request too large: {e}.", request_id=call.request_id)
+            return None
+        except (Undecodable, UnicodeDecodeError) as e:
+            flow.response = call.provider.error_response(
+                "invalid_request", f"The request body could not be read: {e}.",
+                request_id=call.request_id)
+            return None
+        if encoding is not None:  # sent on decoded: the providers need not take compression
+            del request.headers["content-encoding"]
+            request.content = content
+        if len(content) > PARSE_ON_LOOP:  # a large body: parsed while other calls go on
+            return self._parse_aside(flow, call, content)
+        self._take_body(flow, call, parse_json(content))
+        return None
+
+    @fail_closed
+    async def _parse_aside(self, flow: http.HTTPFlow, call: Call, content: bytes) -> None:
+        body = await asyncio.get_running_loop().run_in_executor(_PARSER, parse_json, content)
+        self._take_body(flow, call, body)
+
+    @staticmethod
+    def _take_body(flow: http.HTTPFlow, call: Call, body) -> None:
+        if not isinstance(body, dict):
+            flow.response = call.provider.error_response(
+                "invalid_request", "The request body must be a JSON object.",
+                request_id=call.request_id)
+            return
+        refused = call.provider.refuse(call.path, body)
+        if refused is not None:
+            message, param = refused
+            flow.response = call.provider.error_response(
+                "invalid_request", message, param=param, request_id=call.request_id)
+            return
+        call.body = body
+        call.input_estimate = estimate_input(body)
+        call.model = call.provider.model_of(call.path, body)
 
     def model_list(self, call: Call) -> http.Response:
         """OpenAI's list shape, limited to what the caller's plan may use."""

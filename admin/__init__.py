@@ -5,11 +5,33 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 from models import bind, db
 
+from .mail import Mailer
+
 csrf = CSRFProtect()
+
+
+class TrustedProxies:
+    """`X-Forwarded-For` and `-Proto` (the client's address, https) are taken only from the
+    proxies the operator lists in TRUSTED_PROXIES; from anyone else they are dropped."""
+
+    FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
+                 "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX", "HTTP_FORWARDED")
+
+    def __init__(self, app, trusted: frozenset[str]) -> None:
+        self.app, self.trusted = app, trusted
+        self.fixed = ProxyFix(app, x_for=1, x_proto=1, x_host=0, x_port=0, x_prefix=0)
+
+    def __call__(self, environ, start_response):
+        if environ.get("REMOTE_ADDR") in self.trusted:
+            return self.fixed(environ, start_response)
+        for name in self.FORWARDED:
+            environ.pop(name, None)
+        return self.app(environ, start_response)
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -28,8 +50,10 @@ def create_app(cfg: config_module.Config | None = None, services=None,
         bind(cfg.database_url)
     app = Flask(__name__)
     app.session_interface = SessionInterface()
+    app.wsgi_app = TrustedProxies(app.wsgi_app, cfg.trusted_proxies)
     app.config.update(
         SECRET_KEY=cfg.secret_key(),
+        SESSION_COOKIE_SECURE=cfg.secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -37,15 +61,19 @@ def create_app(cfg: config_module.Config | None = None, services=None,
         WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
         GATEWAY=cfg,
         SIGNUP_ENABLED=cfg.signup_enabled,
+        SIGNUP_PLAN=cfg.signup_plan,
+        PUBLIC_URL=cfg.public_url,
     )
     if test_config:
         app.config.update(test_config)
     app.extensions["gateway_services"] = services
+    app.extensions["mailer"] = Mailer(cfg.smtp_url, cfg.mail_from)
     csrf.init_app(app)
 
     from . import auth, cli, dashboard, keys, ops, usage
 
     auth.login_manager.init_app(app)
+    app.extensions["throttles"] = auth.new_throttles()
     for module in (auth, dashboard, keys, usage, ops):
         app.register_blueprint(module.bp)
     cli.register(app)

@@ -2,33 +2,49 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
+import math
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from itsdangerous import BadData, URLSafeTimedSerializer
 from peewee import IntegrityError
 
 from models import Plan, User, utcnow
-from models.security import hash_password, verify_password
+from models.security import hash_password, password_problem, verify_password
+
+from . import gateway_changed
+from .throttle import Throttle
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see that page."
 
-MAX_FAILURES = 5
-LOCKOUT = dt.timedelta(minutes=5)
-MIN_PASSWORD = 10
+
+def new_throttles() -> dict[str, Throttle]:
+    """Each app's own (a fresh app, fresh counts):
+    - pair, address: sign-in failures for one account from one address (5 free) and from one
+      address over any accounts (20 free); each further one doubles the wait, up to 15 minutes;
+    - signup: sign-ups and confirmation mails from one address: 3 free, then a minute,
+      doubling, up to a day."""
+    return {"pair": Throttle(free=5), "address": Throttle(free=20),
+            "signup": Throttle(free=3, base=60.0, cap=86400.0, forget_after=86400.0)}
+
+
+def throttles() -> dict[str, Throttle]:
+    return current_app.extensions["throttles"]
 
 
 class Account(UserMixin):
-    """The signed-in user as flask-login sees it; `user` is the database row."""
+    """The signed-in user as flask-login sees it; `user` is the database row. The session holds
+    the user's id and session epoch: raising the epoch ends every session of the user."""
 
     def __init__(self, user: User) -> None:
         self.user = user
-        self.id = str(user.id)
+        self.id = f"{user.id}.{user.session_epoch}"
 
     @property
     def is_active(self) -> bool:
@@ -40,9 +56,14 @@ class Account(UserMixin):
 
 
 @login_manager.user_loader
-def load_account(user_id: str):
-    user = User.get_or_none(User.id == int(user_id)) if user_id.isdigit() else None
-    return Account(user) if user else None
+def load_account(session_id: str):
+    uid, _, epoch = session_id.partition(".")
+    if not (uid.isdigit() and epoch.isdigit()):
+        return None
+    user = User.get_or_none(User.id == int(uid))
+    if user is None or user.session_epoch != int(epoch) or not user.active:
+        return None  # signed out everywhere, password changed, or suspended
+    return Account(user)
 
 
 def admin_required(view):
@@ -62,6 +83,16 @@ def me() -> User:
     return current_user.user
 
 
+def local_target(target: str) -> str | None:
+    """`target` if it is a path on this site, else None. Browsers drop tabs and newlines and
+    read a backslash as a slash, so `/\t/evil.example` would leave the site."""
+    if (not target.startswith("/") or target.startswith("//")
+            or any(c in target for c in "\\\t\r\n") or not target.isprintable()):
+        return None
+    parts = urlsplit(target)
+    return target if not (parts.scheme or parts.netloc) else None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -69,38 +100,55 @@ def login():
     if request.method == "POST":
         email = request.form.get("email", "").strip().lower()
         password = request.form.get("password", "")
-        user = User.get_or_none(User.email == email)
-        now = utcnow()
-        if user and user.locked_until and user.locked_until > now:
-            flash("Too many failed sign-ins: this account is locked for a few minutes.", "error")
+        pair, address = (email, request.remote_addr), request.remote_addr
+        t = throttles()
+        wait = max(t["pair"].wait(pair), t["address"].wait(address))
+        if wait > 0:
+            flash(f"Too many failed sign-ins from here: try again in {math.ceil(wait)} s.",
+                  "error")
             return render_template("auth/login.html", email=email), 429
-        if user and verify_password(user.password_hash, password):
+        user = User.get_or_none(User.email == email)
+        # Verified even for an unknown email, so both take as long.
+        if verify_password(user.password_hash if user else None, password):
             if not user.active:
                 flash("This account is suspended. Contact the operator.", "error")
                 return render_template("auth/login.html", email=email), 403
-            user.failed_logins, user.locked_until = 0, None
-            user.save()
+            t["pair"].succeeded(pair)
             login_user(Account(user))
-            target = request.args.get("next", "")
-            # Only local paths: never an open redirect.
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("dashboard.index")
-            return redirect(target)
-        if user:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILURES:
-                user.locked_until, user.failed_logins = now + LOCKOUT, 0
-            user.save()
+            return redirect(local_target(request.args.get("next", ""))
+                            or url_for("dashboard.index"))
+        t["pair"].failed(pair)
+        t["address"].failed(address)
         flash("Wrong email or password.", "error")
         return render_template("auth/login.html", email=email), 401
     return render_template("auth/login.html")
 
 
 @bp.route("/logout", methods=["POST"])
+@login_required
 def logout():
+    me().end_sessions()  # every session of this user, not only this browser's
     logout_user()
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+VERIFY_MAX_AGE = 3 * 86400  # seconds a confirmation link stays valid
+
+
+def _verifier() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="verify-email")
+
+
+def send_verification(user: User) -> None:
+    token = _verifier().dumps({"u": user.id, "e": user.email})
+    base = current_app.config["PUBLIC_URL"] or request.host_url.rstrip("/")
+    link = f"{base}{url_for('auth.verify', token=token)}"
+    current_app.extensions["mailer"].send(
+        user.email, "Confirm your llm-gateway account",
+        f"Confirm your email address to start using your API keys:\n\n{link}\n\n"
+        f"The link works for {VERIFY_MAX_AGE // 86400} days. If you did not sign up, ignore "
+        "this mail.")
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -109,22 +157,66 @@ def signup():
         abort(404)
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
-    if request.method == "POST":
-        email = request.form.get("email", "").strip().lower()
-        password = request.form.get("password", "")
-        if "@" not in email or len(email) > 254:
-            flash("Enter a valid email address.", "error")
-        elif len(password) < MIN_PASSWORD:
-            flash(f"Choose a password of at least {MIN_PASSWORD} characters.", "error")
+    if request.method == "GET":
+        return render_template("auth/signup.html", plan=_signup_plan())
+    email = request.form.get("email", "").strip().lower()
+    password = request.form.get("password", "")
+    if "@" not in email or len(email) > 254 or not email.isprintable() or " " in email:
+        flash("Enter a valid email address.", "error")
+    elif problem := password_problem(password):
+        flash(f"Choose another password: {problem}.", "error")
+    elif (wait := throttles()["signup"].wait(request.remote_addr)) > 0:
+        flash(f"Too many sign-ups from here: try again in {math.ceil(wait / 60)} min.", "error")
+        return render_template("auth/signup.html", email=email, plan=_signup_plan()), 429
+    else:
+        throttles()["signup"].failed(request.remote_addr)
+        hashed = hash_password(password)  # for a taken email too: the same time either way
+        try:
+            user = User.create(email=email, password_hash=hashed, plan=_signup_plan(),
+                               email_verified_at=None)
+        except IntegrityError:  # told by mail, not here: the page must not tell who has one
+            current_app.extensions["mailer"].send(
+                email, "Your llm-gateway account",
+                "Someone (you?) tried to sign up with this address, which has an account "
+                "already. Sign in instead; if you did not ask, ignore this mail.")
         else:
-            try:
-                user = User.create(email=email, password_hash=hash_password(password),
-                                   plan=Plan.get(Plan.name == "Explorer"))
-            except IntegrityError:
-                flash("An account with this email exists. Sign in instead.", "error")
-            else:
-                login_user(Account(user))
-                flash("Welcome! Create an API key to start.", "info")
-                return redirect(url_for("keys.index"))
-        return render_template("auth/signup.html", email=email), 400
-    return render_template("auth/signup.html")
+            send_verification(user)
+        return render_template("auth/check_mail.html", email=email), 202
+    return render_template("auth/signup.html", email=email, plan=_signup_plan()), 400
+
+
+def _signup_plan() -> Plan:
+    plan = Plan.get_or_none(Plan.name == current_app.config["SIGNUP_PLAN"])
+    if plan is None:
+        abort(404)  # misconfigured: no sign-ups rather than an unknown plan
+    return plan
+
+
+@bp.route("/verify/<token>")
+def verify(token: str):
+    try:
+        data = _verifier().loads(token, max_age=VERIFY_MAX_AGE)
+    except BadData:
+        flash("This confirmation link is invalid or has expired. Sign in to get a new one.",
+              "error")
+        return redirect(url_for("auth.login"))
+    user = User.get_or_none(User.id == data.get("u"), User.email == data.get("e"))
+    if user is not None and user.email_verified_at is None:
+        User.update(email_verified_at=utcnow()).where(User.id == user.id).execute()
+        gateway_changed(current_app)
+    flash("Your email address is confirmed: your API keys work now.", "info")
+    return redirect(url_for("dashboard.index"))
+
+
+@bp.route("/verify", methods=["POST"])
+@login_required
+def resend_verification():
+    user = me()
+    if user.email_verified_at is None:
+        if (wait := throttles()["signup"].wait(request.remote_addr)) > 0:
+            flash(f"Please wait {math.ceil(wait / 60)} min before asking again.", "error")
+        else:
+            throttles()["signup"].failed(request.remote_addr)
+            send_verification(user)
+            flash(f"We sent a new confirmation link to {user.email}.", "info")
+    return redirect(url_for("dashboard.index"))

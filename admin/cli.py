@@ -15,7 +15,7 @@ from peewee import IntegrityError, fn
 
 from models import ApiKey, ModelPrice, Plan, UsageRecord, User
 from models.catalog import CATALOG_FILE, catalog_name, load_catalog
-from models.security import hash_password, new_password
+from models.security import hash_password, new_password, password_problem
 from models.seed import seed
 
 from .queries import month_bounds, month_usage
@@ -38,8 +38,8 @@ def _plan(name: str) -> Plan:
 
 def _read_password() -> str:
     password = sys.stdin.readline().rstrip("\r\n")
-    if len(password) < 8:
-        raise click.ClickException("the password must have at least 8 characters")
+    if problem := password_problem(password):
+        raise click.ClickException(problem)
     return password
 
 
@@ -123,8 +123,7 @@ def register(app: Flask) -> None:
     def set_password(email):
         """Set a user's password, read from stdin."""
         user = _user(email)
-        user.password_hash = hash_password(_read_password())
-        user.failed_logins, user.locked_until = 0, None
+        user.set_password(_read_password())  # ends the user's sessions
         user.save()
         click.echo(f"password set for {user.email}")
 
@@ -164,6 +163,8 @@ def register(app: Flask) -> None:
         user = _user(email)
         user.active = active
         user.save()
+        if not active:
+            user.end_sessions()
         click.echo(f"{user.email} is {'active' if active else 'suspended'}")
 
     @cli.command("list-users")

@@ -27,6 +27,9 @@ def index():
 @bp.route("", methods=["POST"])
 @login_required
 def create():
+    if me().email_verified_at is None:  # a self-service sign-up mints keys once confirmed
+        flash("Confirm your email address first: follow the link we mailed you.", "error")
+        return redirect(url_for("keys.index"))
     name = request.form.get("name", "").strip()[:64] or "default"
     secret, key = ApiKey.issue(me(), name)
     # Rendered, not redirected: the secret must not travel in a URL or live in the session.

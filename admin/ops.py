@@ -122,6 +122,8 @@ def set_status(user_id: int):
     user = _customer(user_id)
     user.active = request.form.get("active") == "1"
     user.save()
+    if not user.active:
+        user.end_sessions()
     gateway_changed(current_app)
     flash(f"{user.email} {'reactivated' if user.active else 'suspended: their keys stop working'}.",
           "info")
@@ -133,8 +135,7 @@ def set_status(user_id: int):
 def reset_password(user_id: int):
     user = _customer(user_id)
     password = new_password()
-    user.password_hash = hash_password(password)
-    user.failed_logins, user.locked_until = 0, None
+    user.set_password(password)
     user.save()
     return _show_customer(user, temp_password=password)
 

@@ -1,5 +1,6 @@
 """The database binding: one deferred database, bound once from DATABASE_URL."""
 
+import os
 from pathlib import Path
 
 from peewee import DatabaseProxy, Model, SqliteDatabase
@@ -22,12 +23,22 @@ class BaseModel(Model):
         database = db
 
 
+def private(path: Path) -> None:
+    """The database file and its folder readable by this user alone (SQLite makes its WAL and
+    shared-memory files with the database file's mode): it holds password and key hashes."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists() and p.stat().st_mode & 0o077:
+            p.chmod(0o600)
+
+
 def bind(url: str):
     """Bind the models to the database at `url` (sqlite:///..., postgresql://...)."""
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private(Path(path))
         database = db_url.connect(url, pragmas=SQLITE_PRAGMAS)
     else:
         database = db_url.connect(url)

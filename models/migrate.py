@@ -3,7 +3,7 @@
 from playhouse.migrate import SchemaMigrator, migrate
 
 from .base import db, write_transaction
-from .tables import ModelPrice, UsageRecord
+from .tables import ModelPrice, UsageRecord, User
 
 
 def _columns(model) -> set[str]:
@@ -13,8 +13,15 @@ def _columns(model) -> set[str]:
 def upgrade() -> None:
     """Bring tables made by an earlier version up to the models (idempotent)."""
     migrator = SchemaMigrator.from_database(db.obj)
-    usage, prices = _columns(UsageRecord), _columns(ModelPrice)
+    usage, prices, users = _columns(UsageRecord), _columns(ModelPrice), _columns(User)
     steps = []
+    if "session_epoch" not in users:
+        steps.append(migrator.add_column("user", "session_epoch", User.session_epoch))
+    if "email_verified_at" not in users:  # users made before are taken as verified
+        steps.append(migrator.add_column("user", "email_verified_at", User.email_verified_at))
+    # Sign-in lockouts gave way to throttling (admin/throttle.py).
+    steps += [migrator.drop_column("user", c) for c in ("failed_logins", "locked_until")
+              if c in users]
     if "tool_calls" not in usage:
         steps.append(migrator.add_column("usagerecord", "tool_calls", UsageRecord.tool_calls))
     if "max_output_tokens" not in prices:

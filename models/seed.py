@@ -1,14 +1,23 @@
 """First-run set-up: tables, the four plans, the demo users and the price catalog."""
 
+import json
+
 from .base import db, write_transaction
 from .catalog import load_catalog
 from .migrate import upgrade
 from .security import hash_password, new_password
 from .tables import ALL_TABLES, Plan, User
 
+# The free plan's models: each provider's inexpensive ones, so free tokens are no money tap.
+FREE_MODELS = ["claude-haiku-4-5", "claude-3-5-haiku", "gpt-5-nano", "gpt-5-mini",
+               "gpt-4.1-nano", "gpt-4.1-mini", "gpt-4o-mini", "gemini-2.5-flash",
+               "gemini-2.5-flash-lite", "gemini-2.0-flash", "gemini-2.0-flash-lite",
+               "text-embedding-3-small", "gemini-embedding-001"]
+
 PLANS = [
     dict(name="Explorer", requests_per_minute=20, monthly_tokens=100_000, price_cents=0,
-         description="Free: try every provider behind one endpoint."),
+         description="Free: try every provider behind one endpoint, on their inexpensive "
+                     "models.", allowed_models=json.dumps(sorted(FREE_MODELS))),
     dict(name="Startup", requests_per_minute=60, monthly_tokens=1_000_000, price_cents=2900,
          description="For a product's first customers."),
     dict(name="Growth", requests_per_minute=200, monthly_tokens=10_000_000, price_cents=9900,

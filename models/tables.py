@@ -16,7 +16,7 @@ from peewee import (
 )
 
 from .base import BaseModel, write_transaction
-from .security import display_prefix, hash_key, new_api_key
+from .security import display_prefix, hash_key, hash_password, new_api_key
 
 
 def utcnow() -> dt.datetime:
@@ -52,12 +52,24 @@ class User(BaseModel):
     plan = ForeignKeyField(Plan, backref="users")
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
-    failed_logins = IntegerField(default=0)
-    locked_until = DateTimeField(null=True)
+    # Part of every session's id: raising it ends every session of the user (sign-out,
+    # password change, suspension), though the cookies themselves live on in browsers.
+    session_epoch = IntegerField(default=0)
+    # None until a self-service sign-up confirms its address (keys work only after); users
+    # made by the operator are vouched for.
+    email_verified_at = DateTimeField(null=True, default=utcnow)
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = hash_password(password)
+        self.session_epoch += 1
+
+    def end_sessions(self) -> None:
+        User.update(session_epoch=User.session_epoch + 1).where(User.id == self.id).execute()
+        self.session_epoch += 1
 
 
 class ApiKey(BaseModel):

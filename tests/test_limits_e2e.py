@@ -92,7 +92,7 @@ def test_rate_limit_refusal_in_provider_shape(gateway, provider):
         "openai": ("/v1/openai/chat/completions", {"authorization": f"Bearer {key}"},
                    {"model": "gpt-4o-mini", "max_tokens": 5, "messages": MSG}),
         "anthropic": ("/v1/anthropic/v1/messages", {"x-api-key": key},
-                      {"model": "claude-sonnet-4-6", "max_tokens": 5, "messages": MSG}),
+                      {"model": "claude-haiku-4-5", "max_tokens": 5, "messages": MSG}),
         "gemini": ("/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent",
                    {"x-goog-api-key": key}, {"contents": [{"parts": [{"text": "Hi"}]}]}),
     }[provider]
@@ -140,7 +140,7 @@ def test_sdk_retries_a_rate_limit_and_succeeds(make_gateway):
     http_client, calls = counting_client(anthropic)
     client = anthropic.Anthropic(base_url=f"{gw.url}/v1/anthropic", api_key=key, max_retries=2,
                                  http_client=http_client)
-    client.messages.create(model="claude-sonnet-4-6", max_tokens=8, messages=MSG)
+    client.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=MSG)
 
 
 # --- Monthly tokens -----------------------------------------------------------------------------

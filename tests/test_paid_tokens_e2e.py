@@ -111,7 +111,7 @@ def test_a_large_cap_near_the_end_of_the_quota_is_lowered_not_refused(gateway, f
     """Claude Code asks for 32,000-64,000 output tokens on every call, with thinking."""
     key = gateway.create_key(new_customer(gateway, "Explorer"))
     spend(gateway, key, 21_000)  # 79,000 left
-    body = {"model": "claude-opus-4-8", "max_tokens": 64_000, "messages": MSG,
+    body = {"model": "claude-haiku-4-5", "max_tokens": 64_000, "messages": MSG,
             "thinking": {"type": "enabled", "budget_tokens": 63_999}}
     r = httpx.post(f"{gateway.url}/v1/anthropic/v1/messages", json=body,
                    headers={"x-api-key": key, "anthropic-version": "2023-06-01"})
@@ -315,7 +315,7 @@ def test_token_counting_has_its_own_allowance(gateway, fake_servers):
 
     def count(_):
         return httpx.post(f"{gateway.url}/v1/anthropic/v1/messages/count_tokens",
-                          json={"model": "claude-sonnet-4-6", "messages": MSG},
+                          json={"model": "claude-haiku-4-5", "messages": MSG},
                           headers={"x-api-key": key, "anthropic-version": "2023-06-01"})
 
     for _ in range(2):
@@ -324,7 +324,7 @@ def test_token_counting_has_its_own_allowance(gateway, fake_servers):
         assert [r.status_code for r in answers] == [200] * 18
     assert answers[-1].headers["x-ratelimit-limit-requests"] == "100"
     r = ant(gateway, key).messages.with_raw_response.create(
-        model="claude-sonnet-4-6", max_tokens=5, messages=MSG)
+        model="claude-haiku-4-5", max_tokens=5, messages=MSG)
     assert r.http_response.headers["x-ratelimit-remaining-requests"] == "19"
     # Still bounded: past its own allowance, counting is refused in the provider's shape.
     with cf.ThreadPoolExecutor(16) as pool:

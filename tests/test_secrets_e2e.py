@@ -102,3 +102,48 @@ def test_mitmweb_keeps_a_bounded_number_of_flows(web_gateway):
     for _ in range(20):
         httpx.get(f"{gw.url}/v1/openai/models", headers={"authorization": f"Bearer {key}"})
     assert len(web_get(gw, "/flows").json()) <= 8
+
+
+def test_mitmweb_holds_no_secret_even_while_a_call_is_in_flight(web_gateway, fake_servers):
+    """The provider credential is on a live call from its `request` hook until it has left,
+    and the admin app's flows carry passwords, session cookies and new keys: mitmweb's flow
+    list and export show none of it, at any moment."""
+    import re
+    import threading
+
+    from tests.conftest import ADMIN_PASSWORD
+
+    gw = web_gateway
+    key = gw.create_key("secrets@example.com")
+    ui = httpx.Client(base_url=gw.url)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', ui.get("/login").text)[1]
+    ui.post("/login", data={"email": "admin@llm-gateway.io", "password": ADMIN_PASSWORD,
+                            "csrf_token": token})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', ui.get("/keys").text)[1]
+    page = ui.post("/keys", data={"name": "web", "csrf_token": token}).text
+    new_key = re.search(r'<pre id="new-key">(gw-[A-Za-z0-9_-]+)</pre>', page)[1]
+    session = ui.cookies["session"]
+    state = fake_servers["anthropic"].state
+
+    def held_stream():
+        with httpx.stream("POST", f"{gw.url}/v1/anthropic/v1/messages",
+                          headers={"x-api-key": key, "x-fake-mode": "hold"},
+                          json={"model": "claude-sonnet-4-6", "max_tokens": 9, "stream": True,
+                                "messages": [{"role": "user", "content": "Hi"}]}) as r:
+            r.read()
+
+    thread = threading.Thread(target=held_stream)
+    thread.start()
+    try:
+        assert state.holding.wait(10)  # the call is upstream now, its credential sent
+        in_flight = web_get(gw, "/flows").text + web_get(gw, "/flows/dump").content.decode(
+            "latin-1")
+    finally:
+        state.release()
+        thread.join(10)
+    after = web_get(gw, "/flows").text + web_get(gw, "/flows/dump").content.decode("latin-1")
+    assert "/v1/messages" in in_flight and "[redacted]" in in_flight  # the upstream path
+    for blob in (in_flight, after):
+        for secret in (*UPSTREAM_SECRETS.values(), key, new_key, session, ADMIN_PASSWORD):
+            assert secret not in blob
+        assert "/login" not in blob and "/keys" not in blob  # the admin app's own: not shown
