@@ -15,7 +15,7 @@ from mitmproxy import http
 
 from models.tables import utcnow
 
-from . import fields
+from . import bodies, fields
 from .call import CALL, Call
 from .guard import fail_closed
 from .usage import FORMATS, BodyResult, StreamParser, Usage, settle
@@ -85,7 +85,7 @@ class Metering:
             if fmt and fmt.prepare and fmt.prepare(call.body):
                 call.body_changed = call.strip_usage_chunk = True
             if call.body_changed:  # asked for usage, or an output cap set by the limits
-                flow.request.content = json.dumps(call.body).encode()
+                flow.request.content = bodies.dumps(call.body)
         call.body = None  # read by now; an open stream should not hold the parsed prompt
         call.last_activity = time.monotonic()
         self.open[id(call)] = (flow, call)

@@ -9,10 +9,8 @@ encoded slashes or dots, backslashes, empty segments) is refused before it can c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 import re
 import time
 from typing import NamedTuple
@@ -21,13 +19,12 @@ from urllib.parse import unquote, urlsplit
 from mitmproxy import http
 from mitmproxy.net.http.url import hostport
 
-from . import cors, fields
+from . import bodies, cors, fields
 from .call import CALL, Call
 from .guard import fail_closed
 from .heads import MAX_HEAD_BYTES
 from .inflate import TooLarge, Undecodable, inflate
 from .providers import Provider
-from .usage import estimate_input
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +33,6 @@ log = logging.getLogger(__name__)
 # controls, DEL.
 _BAD_SEGMENT = re.compile(r"[/\\%;#?\x00-\x20\x7f]")
 
-# Bodies larger than this are parsed on a thread of their own, one at a time (the parser holds
-# the interpreter while it runs): a 26 MB body takes ~0.1 s, and key look-ups keep theirs.
-PARSE_ON_LOOP = 1024 * 1024
-_PARSER = ThreadPoolExecutor(1, thread_name_prefix="body-parser")
 
 
 
@@ -83,15 +76,6 @@ def head_facts(raw: tuple) -> tuple[int, bool, bool]:
         elif name == b"upgrade":
             upgrade = True
     return size, upgrade, browser
-
-
-def parse_json(content: bytes):
-    """The body's JSON, or None where it is not JSON (nested deeper than the parser takes,
-    RecursionError, is bad input too)."""
-    try:
-        return json.loads(content)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
 
 
 def json_response(status: int, obj, headers: dict | None = None) -> http.Response:
@@ -142,9 +126,13 @@ class Router:
         self.providers = providers
         self.prices = prices  # a PriceBook, for /v1/models
         self.body_limit = body_limit  # what a compressed body may inflate to
+        self.reader = bodies.Reader()  # large bodies
         self.started = time.time()
         self.draining = False  # stopping: new API calls are refused, open ones finish
         self._targets = {name: Target.of(p.upstream) for name, p in providers.items()}
+
+    def done(self) -> None:
+        self.reader.close()
 
     @fail_closed
     def requestheaders(self, flow: http.HTTPFlow) -> None:
@@ -243,18 +231,17 @@ class Router:
         if encoding is not None:  # sent on decoded: the providers need not take compression
             del request.headers["content-encoding"]
             request.content = content
-        if len(content) > PARSE_ON_LOOP:  # a large body: parsed while other calls go on
-            return self._parse_aside(flow, call, content)
-        self._take_body(flow, call, parse_json(content))
+        if len(content) > bodies.LARGE:  # read by the worker while other calls go on
+            return self._read_aside(flow, call, content)
+        self._take_body(flow, call, *bodies.read(content))
         return None
 
     @fail_closed
-    async def _parse_aside(self, flow: http.HTTPFlow, call: Call, content: bytes) -> None:
-        body = await asyncio.get_running_loop().run_in_executor(_PARSER, parse_json, content)
-        self._take_body(flow, call, body)
+    async def _read_aside(self, flow: http.HTTPFlow, call: Call, content: bytes) -> None:
+        self._take_body(flow, call, *await self.reader.read(content))
 
     @staticmethod
-    def _take_body(flow: http.HTTPFlow, call: Call, body) -> None:
+    def _take_body(flow: http.HTTPFlow, call: Call, body: dict | None, estimate: int) -> None:
         if not isinstance(body, dict):
             flow.response = call.provider.error_response(
                 "invalid_request", "The request body must be a JSON object.",
@@ -267,7 +254,7 @@ class Router:
                 "invalid_request", message, param=param, request_id=call.request_id)
             return
         call.body = body
-        call.input_estimate = estimate_input(body)
+        call.input_estimate = estimate
         call.model = call.provider.model_of(call.path, body)
 
     def model_list(self, call: Call) -> http.Response:

@@ -81,7 +81,7 @@ def test_concurrent_burst_admits_exactly_the_plan_rate(gateway):
     keys = [gateway.create_key(email, f"k{i}") for i in range(4)]
     with cf.ThreadPoolExecutor(50) as pool:
         statuses = list(pool.map(lambda i: chat(gateway, keys[i % 4]).status_code, range(100)))
-    assert statuses.count(200) == 20 and statuses.count(429) == 80
+    assert statuses.count(200) == 20 and statuses.count(429) == 80, statuses
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])

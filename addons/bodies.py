@@ -1,0 +1,85 @@
+"""Request bodies as JSON: small ones read on the loop, large ones in a worker process.
+
+`json.loads` holds the interpreter while it builds a body's objects (a 26 MB chat history:
+~0.15 s, and millions of objects for the collector), which on the proxy's one thread would
+stall every other call, in a thread as much as on the loop. So a body over LARGE is read by a
+worker process: it parses, estimates the prompt's tokens, and hands back the body shallow:
+top-level values that are small as they are, large ones (the messages) as their JSON text
+(`RawJSON`), which the gateway neither reads nor changes and sends on as it came. The limits
+and metering only ever read and set small top-level fields (model, output cap, stream options).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from .usage import estimate_input
+
+LARGE = 1024 * 1024  # bytes of body read in the worker
+RAW_MIN = 16 * 1024  # a top-level value whose JSON is longer stays text
+
+
+class RawJSON(str):
+    """A top-level value kept as its JSON text."""
+
+
+def read(content: bytes) -> tuple[dict | None, int]:
+    """The body if it is a JSON object (a body nested deeper than the parser takes,
+    RecursionError, is bad input too), and its prompt's tokens, estimated."""
+    try:
+        body = json.loads(content)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None, 0
+    if not isinstance(body, dict):
+        return None, 0
+    return body, estimate_input(body)
+
+
+def read_shallow(content: bytes) -> tuple[dict | None, int]:
+    """`read`, with large top-level values as their JSON text: what the worker sends back."""
+    body, estimate = read(content)
+    if body is None:
+        return None, 0
+    shallow = {}
+    for name, value in body.items():
+        if isinstance(value, (dict, list, str)):
+            text = json.dumps(value)
+            value = RawJSON(text) if len(text) > RAW_MIN else value
+        shallow[name] = value
+    return shallow, estimate
+
+
+def dumps(body: dict) -> bytes:
+    """The body as JSON, RawJSON values as they came."""
+    if not any(type(v) is RawJSON for v in body.values()):
+        return json.dumps(body).encode()
+    parts = [f"{json.dumps(k)}: {v if type(v) is RawJSON else json.dumps(v)}"
+             for k, v in body.items()]
+    return ("{" + ", ".join(parts) + "}").encode()
+
+
+class Reader:
+    """The worker process, started on first need ("spawn": never a fork of the threaded
+    proxy), started again if it dies."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def read(self, content: bytes) -> tuple[dict | None, int]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, read_shallow, content)
+        except BrokenProcessPool:
+            self._pool = None
+            raise
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
