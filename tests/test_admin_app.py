@@ -198,6 +198,19 @@ def test_usage_pages_show_only_own_records(customer):
     assert "1,234" in dash and "of 1,000,000 tokens used" in dash and "$29.00/mo" in dash
 
 
+def test_usage_page_shows_server_side_tool_calls(customer):
+    add_usage("demo@startup.ai", 100)
+    UsageRecord.update(tool_calls='{"web_search": 3}').execute()
+    add_usage("demo@startup.ai", 100)
+    UsageRecord.update(tool_calls='{"google_search": 2, "web_search": 1}').where(
+        UsageRecord.tool_calls == "").execute()
+    html = customer.get("/usage").get_data(as_text=True)
+    assert re.search(r'id="tool-calls">6<', html)
+    assert "2 google search · 4 web search" in html
+    csv = customer.get("/usage/export.csv").get_data(as_text=True)
+    assert '"{""web_search"": 3}"' in csv
+
+
 def test_previous_month(customer):
     add_usage("demo@startup.ai", 500, when=dt.datetime(2026, 3, 10, 12))
     assert "500" in customer.get("/usage?month=2026-03").get_data(as_text=True)

@@ -105,8 +105,9 @@ def test_sign_up_needs_a_confirmed_email_and_gets_inexpensive_models(make_gatewa
 def test_sign_up_is_limited_per_address_and_tells_no_one_who_has_an_account(make_gateway,
                                                                            smtp):
     inbox, url = smtp
-    gw = make_gateway(SMTP_URL=url).start()
+    gw = make_gateway(SMTP_URL=url, SIGNUP_PLAN="Startup").start()  # the operator's choice
     c = client(gw, "127.0.0.3")
+    assert "Start on the Startup plan" in c.get("/signup").text
     taken = sign_up(c, "demo@startup.ai")  # has an account: answered like a new one
     fresh = sign_up(c, "fresh@corp.io")
     assert taken.status_code == fresh.status_code == 202
@@ -118,6 +119,7 @@ def test_sign_up_is_limited_per_address_and_tells_no_one_who_has_an_account(make
     assert sign_up(client(gw, "127.0.0.4"), "fourth@corp.io").status_code == 202  # elsewhere
     from models import User
 
+    assert User.get(User.email == "fresh@corp.io").plan.name == "Startup"
     assert not User.select().where(User.email == "fourth@corp.io",
                                    User.email_verified_at.is_null(False)).exists()
 
