@@ -14,8 +14,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 
-PROVIDER_NAMES = ("anthropic", "openai", "gemini")
-
 DEFAULT_UPSTREAMS = {
     "anthropic": "https://api.anthropic.com",
     "openai": "https://api.openai.com",

@@ -76,6 +76,8 @@ def _timestamp() -> str:
 
 
 class AccessLog:
+    PHASE = "answer"
+
     def __init__(self, writer: LineWriter | None) -> None:
         self.writer = writer
 

@@ -39,6 +39,8 @@ class PooledWsgiToAsgi(WsgiToAsgi):
 
 
 class AdminApp(WSGIApp):
+    PHASE = "serve"
+
     def __init__(self, flask_app) -> None:
         super().__init__(flask_app, host="admin", port=None)
         self.asgi_app = PooledWsgiToAsgi(flask_app)

@@ -133,6 +133,8 @@ def client_address(flow: http.HTTPFlow, trusted: frozenset[str]) -> str:
 
 
 class Auth:
+    PHASE = "identify"
+
     def __init__(self, keys: KeyCache, failed: FailedKeys | None = None,
                  trusted_proxies: frozenset[str] = frozenset()) -> None:
         self.keys = keys

@@ -7,16 +7,50 @@ calls the ones that define a hook directly (the lean master in lean.py calls the
 the same way). Like mitmproxy's `safecall`, one member raising does not stop the others (the
 hooks before upstream fail closed on their own, see guard.py). A member may return an awaitable
 (auth on a key-cache miss): the rest of that hook then runs after it.
+
+The hooks are mitmproxy's own registry of them, so a member defining any hook is called. The
+members' order is a contract: each declares the PHASE it belongs to, and a chain built out of
+order refuses to start.
 """
 
 from __future__ import annotations
 
 import logging
 
+# Importing these registers their hooks in mitmproxy's registry (hooks.all_hooks).
+import mitmproxy.proxy.layers.http  # noqa: F401
+import mitmproxy.proxy.server_hooks  # noqa: F401
+from mitmproxy import hooks as mitmproxy_hooks
+
 log = logging.getLogger(__name__)
 
-HOOKS = ("running", "done", "requestheaders", "request", "responseheaders", "response", "error",
-         "server_connect", "server_connected", "server_connect_error", "server_disconnected")
+# The phases of a call, in the order a chain's members must come:
+PHASES = (
+    "route",  # which provider and endpoint (router)
+    "identify",  # who is calling (auth)
+    "own",  # may the caller name these stored objects (ownership)
+    "admit",  # may it go, within the plan (limits)
+    "meter",  # tap and settle usage (metering)
+    "send",  # the provider's credential on, last before upstream (credentials)
+    "answer",  # errors, timeouts, the access log: after upstream
+    "serve",  # what the router left alone (admin app)
+    "close",  # flushes what the others settled (lifecycle)
+)
+
+
+def check_order(members) -> None:
+    """Members that declare a PHASE must come in the phases' order."""
+    last = -1
+    for m in members:
+        phase = getattr(m, "PHASE", None)
+        if phase is None:
+            continue
+        if phase not in PHASES:
+            raise ValueError(f"{type(m).__name__}: unknown phase {phase!r}")
+        if PHASES.index(phase) < last:
+            raise ValueError(f"{type(m).__name__} ({phase}) comes after a member of the "
+                             f"{PHASES[last]!r} phase; the chain's order is {PHASES}")
+        last = PHASES.index(phase)
 
 
 def _call(fn, args):
@@ -54,9 +88,10 @@ def _dispatcher(fns: list):
 
 class Chain:
     def __init__(self, *members) -> None:
+        check_order(members)
         self.members = members
         self.hooks = {}  # hook name: one function calling every member that has it
-        for hook in HOOKS:
+        for hook in mitmproxy_hooks.all_hooks:
             fns = [getattr(m, hook) for m in members if hasattr(m, hook)]
             if fns:
                 self.hooks[hook] = _dispatcher(fns)

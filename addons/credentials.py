@@ -68,6 +68,8 @@ def with_key(path: str, value: str) -> str:
 
 
 class Credentials:
+    PHASE = "send"
+
     def __init__(self, credentials: dict[str, str]) -> None:
         self.credentials = credentials
         self._outbound: dict[int, Outbound] = {}

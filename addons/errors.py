@@ -90,6 +90,8 @@ def classify(message: str) -> tuple[str, str]:
 class ErrorResponses:
     """Leaves a provider-shaped response for a call that failed before any response started."""
 
+    PHASE = "answer"
+
     def error(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
         if call is None or flow.error is None:

@@ -78,6 +78,8 @@ class Lifecycle:
     """Starts the services when the proxy runs and stops them, flushing usage, when it ends.
     Added last, so every other addon's `done` has settled its calls first."""
 
+    PHASE = "close"
+
     def __init__(self, services: Services) -> None:
         self.services = services
 

@@ -18,10 +18,6 @@ from .call import Customer
 WINDOW = 60.0
 
 
-def month_of(ts: float) -> str:
-    return time.strftime("%Y-%m", time.gmtime(ts))
-
-
 def month_end(ts: float) -> float:
     """The UTC instant the month containing `ts` ends."""
     d = dt.datetime.fromtimestamp(ts, dt.UTC)
@@ -66,7 +62,6 @@ class Limiter:
         self._counting: dict[int, deque[float]] = {}
         self._used: dict[int, int] = {}  # settled tokens this month, by user
         self._reserved: dict[int, int] = {}
-        self._month = month_of(clock())
         self._month_end = month_end(clock())
 
     # --- requests per minute ---
@@ -101,7 +96,7 @@ class Limiter:
     def _roll_month(self, now: float) -> None:
         if now < self._month_end:
             return
-        self._month, self._used, self._month_end = month_of(now), {}, month_end(now)
+        self._used, self._month_end = {}, month_end(now)
 
     def reserve(self, customer: Customer, fixed: int, output: int = 0, answers: int = 1,
                 least: int = 0) -> Grant:

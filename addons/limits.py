@@ -47,6 +47,8 @@ class Limits:
     and reserved (times the answers asked for), so requests in flight together can never be
     metered past the quota by more than the error of their input estimates."""
 
+    PHASE = "admit"
+
     def __init__(self, limiter: Limiter, default_max_output: int, prices=None) -> None:
         self.limiter = limiter
         self.default_max_output = default_max_output  # for models missing from the catalog

@@ -67,6 +67,8 @@ def _failed_unsent(flow: http.HTTPFlow, call: Call) -> bool:
 
 
 class Metering:
+    PHASE = "meter"
+
     def __init__(self, writer, limiter=None, owners=None) -> None:
         self.writer = writer
         self.limiter = limiter

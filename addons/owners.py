@@ -56,6 +56,8 @@ class Owners:
 
 
 class Ownership:
+    PHASE = "own"
+
     def __init__(self, owners: Owners) -> None:
         self.owners = owners
 

@@ -121,6 +121,8 @@ class Target(NamedTuple):
 
 
 class Router:
+    PHASE = "route"
+
     def __init__(self, providers: dict[str, Provider], prices=None,
                  body_limit: int = 32 * 1024 * 1024) -> None:
         self.providers = providers

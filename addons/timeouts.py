@@ -21,6 +21,8 @@ SWEEP_EVERY = 0.5
 
 
 class Timeouts:
+    PHASE = "answer"
+
     def __init__(self, metering, connect_timeout: float, read_timeout: float) -> None:
         self.metering = metering  # its open calls are the ones in flight upstream
         self.connect_timeout = connect_timeout
