@@ -4,7 +4,8 @@
 provider's origin, with the default API version put in front unless `<rest>` names one. The raw
 path and query pass byte for byte; anything that could step outside the endpoint (dot segments,
 encoded slashes or dots, backslashes, empty segments) is refused before it can carry a credential.
-`/healthz` and `/v1/models` are answered here; every other path is left to the admin app.
+`/healthz` and `/v1/models` (modellist.py) are answered here; every other path is left to the
+admin app.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .call import CALL, Call
 from .guard import fail_closed
 from .heads import MAX_HEAD_BYTES
 from .inflate import TooLarge, Undecodable, inflate
+from .modellist import model_list
 from .providers import Provider
 
 log = logging.getLogger(__name__)
@@ -210,7 +212,7 @@ class Router:
         if call is None or flow.response or flow.error:
             return
         if not call.upstream:
-            flow.response = self.model_list(call)
+            flow.response = model_list(self.prices, call.customer.plan.allowed_models)
             return
         if not (call.endpoint.json_body and flow.request.method == "POST"):
             call.model = call.provider.model_of(call.path, None)
@@ -258,17 +260,3 @@ class Router:
         call.body = body
         call.input_estimate = estimate
         call.model = call.provider.model_of(call.path, body)
-
-    def model_list(self, call: Call) -> http.Response:
-        """OpenAI's list shape, limited to what the caller's plan may use."""
-        allowed = call.customer.plan.allowed_models if call.customer else frozenset()
-        models = self.prices.models if self.prices else {}
-        data = [
-            {"id": name, "object": "model", "created": 0, "owned_by": m["provider"],
-             "display_name": m["display_name"],
-             "pricing": {k: float(m[f"{k}_per_mtok"])
-                         for k in ("input", "output", "cache_read", "cache_write")}}
-            for name, m in sorted(models.items())
-            if not allowed or name in allowed
-        ]
-        return json_response(200, {"object": "list", "data": data})
