@@ -11,14 +11,15 @@ import json
 from mitmproxy.proxy import commands, events
 from mitmproxy.proxy.layers.http._http1 import Http1Server
 
+from .providers import openai
+
 # What the providers take in headers (OpenAI asks for less than 64 KiB).
 MAX_HEAD_BYTES = 64 * 1024
 
-_REFUSAL = json.dumps({"error": {
-    "message": f"Request header fields too large: the head must be under "
-               f"{MAX_HEAD_BYTES // 1024} KiB.",
-    "type": "invalid_request_error", "param": None,
-    "code": "request_header_fields_too_large"}}).encode()
+# Before the head is read the provider is unknown: OpenAI's shape, the lingua franca of SDKs.
+_REFUSAL = json.dumps(openai.error_body(
+    431, "head_too_large", f"Request header fields too large: the head must be under "
+                           f"{MAX_HEAD_BYTES // 1024} KiB.", {})).encode()
 RESPONSE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
             b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_REFUSAL), _REFUSAL))
 

@@ -3,21 +3,15 @@ OpenAI's list shape (what SDKs and tools read), with their prices and output max
 
 from __future__ import annotations
 
-import json
-
-from mitmproxy import http
-
 PRICES = ("input", "output", "cache_read", "cache_write")
 
 
-def model_list(prices, allowed: frozenset[str]) -> http.Response:
+def model_list(prices, allowed: frozenset[str]) -> dict:
     """`prices`: the PriceBook; `allowed`: the plan's models (empty: every model)."""
-    data = [
+    return {"object": "list", "data": [
         {"id": name, "object": "model", "created": 0, "owned_by": m["provider"],
          "display_name": m["display_name"], "max_output_tokens": m["max_output_tokens"],
          "pricing": {k: float(m[f"{k}_per_mtok"]) for k in PRICES}}  # USD per million tokens
         for name, m in sorted((prices.models if prices else {}).items())
         if not allowed or name in allowed
-    ]
-    return http.Response.make(200, json.dumps({"object": "list", "data": data}).encode(),
-                              {"content-type": "application/json"})
+    ]}

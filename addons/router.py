@@ -212,7 +212,8 @@ class Router:
         if call is None or flow.response or flow.error:
             return
         if not call.upstream:
-            flow.response = model_list(self.prices, call.customer.plan.allowed_models)
+            flow.response = json_response(
+                200, model_list(self.prices, call.customer.plan.allowed_models))
             return
         if not (call.endpoint.json_body and flow.request.method == "POST"):
             call.model = call.provider.model_of(call.path, None)
