@@ -7,6 +7,7 @@ import sys
 
 import config
 
+from . import patches
 from .gateway import serve
 from .lean import run
 
@@ -17,6 +18,10 @@ def main() -> None:
     parser.add_argument("--host", help="listen address (default GATEWAY_HOST or 127.0.0.1)")
     parser.add_argument("--web", action="store_true", help="run under mitmweb to watch traffic")
     args = parser.parse_args()
+    try:
+        patches.install()
+    except patches.UntestedMitmproxy as e:
+        sys.exit(f"llm-gateway: {e}")
     if not sys.flags.optimize:
         logging.getLogger("gateway").warning(
             "running without python -O (start.sh uses it): mitmproxy type-checks every message, "

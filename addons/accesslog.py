@@ -1,7 +1,7 @@
 """Access log: one JSON line per API request, refused or proxied, on stdout (or a file).
 
 Fields: time, request id, customer, key prefix (never the key), provider, endpoint, model,
-status, tokens, latency. Settled usage comes from metering through `flow.metadata["usage"]`.
+status, tokens, latency. Settled usage comes from metering, on the call.
 """
 
 from __future__ import annotations
@@ -93,10 +93,11 @@ class AccessLog:
 
     def _log(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
-        if call is None or self.writer is None or flow.metadata.get("gateway.logged"):
+        if call is None or self.writer is None or call.logged:
             return
-        flow.metadata["gateway.logged"] = True
-        usage = flow.metadata.get("usage") or {}
+        call.logged = True
+        settled = call.usage
+        usage = settled.usage if settled is not None else None
         entry = {
             "ts": _timestamp(),
             "request_id": call.request_id,
@@ -108,10 +109,10 @@ class AccessLog:
             "method": flow.request.method,
             "status": flow.response.status_code if flow.response else 0,
             "streamed": call.streamed,
-            "input_tokens": usage.get("input_tokens"),
-            "output_tokens": usage.get("output_tokens"),
-            "total_tokens": usage.get("total_tokens"),
-            "complete": usage.get("complete"),
+            "input_tokens": usage.input_tokens if usage else None,
+            "output_tokens": usage.output_tokens if usage else None,
+            "total_tokens": usage.total_tokens if usage else None,
+            "complete": settled.complete if settled else None,
             "latency_ms": round((time.monotonic() - call.started) * 1000),
             "error": flow.error.msg if flow.error else None,
         }

@@ -18,7 +18,6 @@ from cachetools import TTLCache
 from mitmproxy import http
 
 from .call import CALL, Call
-from .guard import fail_closed
 from models.security import hash_key
 
 from .keycache import KeyCache
@@ -141,7 +140,6 @@ class Auth:
         self.failed = failed or FailedKeys()
         self.trusted_proxies = trusted_proxies
 
-    @fail_closed
     def requestheaders(self, flow: http.HTTPFlow):
         call: Call | None = flow.metadata.get(CALL)
         if call is None or flow.response or flow.error:
@@ -169,7 +167,6 @@ class Auth:
             return None
         return self._look_up(flow, call, digest)  # a miss: the database, off the loop
 
-    @fail_closed
     async def _look_up(self, flow: http.HTTPFlow, call: Call, digest: str) -> None:
         try:
             customer = await self.keys.resolve_digest(digest)

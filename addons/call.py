@@ -1,12 +1,15 @@
-"""Facts about one API call that the addons pass along in `flow.metadata[CALL]`."""
+"""Facts about one API call, in `flow.metadata[CALL]`: each field is written by the one member
+that decides it (named beside it) and read by the others."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 
+from mitmproxy import http
+
 from .providers import Endpoint, Provider
-from .usage import StreamParser
+from .usage import Settlement, StreamParser
 
 CALL = "gateway"
 
@@ -32,25 +35,37 @@ class Customer:
 
 @dataclass(eq=False, slots=True)
 class Call:
+    # The router: what the call is.
     provider: Provider
     endpoint: Endpoint | None  # None: answered by the gateway itself (/v1/models)
     path: str  # upstream path after the version segment, without the query
     request_id: str
     started: float = field(default_factory=time.monotonic)
     browser: bool = False  # came with an Origin: the answer carries CORS headers
-    customer: Customer | None = None
-    body: dict | None = None
-    body_changed: bool = False  # the gateway rewrote the parsed body: send it re-encoded
+    body: dict | None = None  # the parsed request, until it is sent
     model: str | None = None
     input_estimate: int = 0  # the prompt's tokens, estimated from its text
-    reserved: int = 0  # tokens held against the monthly quota until settled
+    # Auth: who is calling.
+    customer: Customer | None = None
+    # Metering and the limits: the body rewritten (usage asked for, an output cap set).
+    body_changed: bool = False
+    strip_usage_chunk: bool = False  # metering asked for a usage chunk the client did not
+    # The limits: tokens held against the monthly quota until the call is settled.
+    reserved: int = 0
+    # Credentials: the upstream credential is on flow.request right now.
+    injected: bool = False
+    # Metering: how the answer came and what it used.
     streamed: bool = False
     ttfb: float | None = None
     parser: StreamParser | None = None
-    strip_usage_chunk: bool = False
-    injected: bool = False  # the upstream credential is on flow.request right now
-    last_activity: float = field(default_factory=time.monotonic)  # last byte from upstream
+    last_activity: float = field(default_factory=time.monotonic)  # sent, or last byte since
+    usage: Settlement | None = None  # settled once the call ends
+    # Timeouts: the upstream went quiet for too long.
     timed_out: bool = False
+    # Error responses: what the client gets instead of mitmproxy's error page.
+    error_response: http.Response | None = None
+    # The access log: this call's line is written.
+    logged: bool = False
 
     @property
     def upstream(self) -> bool:

@@ -11,7 +11,6 @@ from mitmproxy import http
 
 from .auth import remove_query_param
 from .call import CALL, Call
-from .guard import fail_closed
 from .providers import FORWARDED, FORWARDED_PREFIXES, Provider
 
 REDACTED = "[redacted]"
@@ -74,7 +73,6 @@ class Credentials:
         self.credentials = credentials
         self._outbound: dict[int, Outbound] = {}
 
-    @fail_closed
     def request(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
         if call is None or not call.upstream or flow.response or flow.error:

@@ -2,77 +2,19 @@
 
 When an upstream cannot be reached, or a request body is over the limit, mitmproxy runs the
 `error` hook and then answers the client with an HTML page built deep in its HTTP/1 layer; a
-response set in the hook is ignored (mitmproxy PR #7999, not in 12.3.1, adds exactly this).
-`install()` wraps the few `HttpStream` methods that send that protocol error to the client
-(a failed or cut upstream, a body over the limit, an invalid upstream response) so that a
-response our `error` hook left in `flow.metadata` goes instead. Only those: a wrapper on every
-stream event cost about 12 us per request. It relies on mitmproxy internals, which is why
-mitmproxy is pinned and tests cover every path.
+response set in the hook is ignored. `ErrorResponses` leaves the provider-shaped answer on the
+call (`call.error_response`); the patch in patches.py sends it instead of that page.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from mitmproxy import http
-from mitmproxy.proxy.layers import http as http_layer
-from mitmproxy.proxy.layers.http import _events as ev
 
 from .call import CALL, Call
 
 log = logging.getLogger(__name__)
-
-ERROR_RESPONSE = "gateway.error_response"
-
-
-def _replacement(stream, command) -> list | None:
-    if not (isinstance(command, http_layer.SendHttp)
-            and isinstance(command.event, ev.ResponseProtocolError)
-            and command.connection is stream.context.client):
-        return None
-    response: http.Response | None = stream.flow.metadata.pop(ERROR_RESPONSE, None)
-    if response is None:
-        return None
-    sid, client = stream.stream_id, command.connection
-    return [
-        http_layer.SendHttp(ev.ResponseHeaders(sid, response, end_stream=False), client),
-        http_layer.SendHttp(ev.ResponseData(sid, response.raw_content), client),
-        http_layer.SendHttp(ev.ResponseEndOfMessage(sid), client),
-    ]
-
-
-# The HttpStream methods that end a flow with ResponseProtocolError for the client and run the
-# error hook first (check_killed aside: nothing of ours kills a flow, and a client gone needs
-# no answer).
-_SENDERS = ("handle_protocol_error", "check_body_size", "check_invalid")
-
-
-def _replacing(method):
-    @functools.wraps(method, updated=())  # not its marks
-    def wrapper(self, *args):
-        gen = iter(method(self, *args))  # iter: a quick check may answer with ()
-        try:
-            command = next(gen)
-            while True:
-                replacement = _replacement(self, command)
-                if replacement is not None:
-                    yield from replacement
-                    command = next(gen)  # SendHttp is not blocking: nothing to send back
-                else:
-                    command = gen.send((yield command))
-        except StopIteration as stop:
-            return stop.value
-
-    wrapper.replacing = True
-    return wrapper
-
-
-def install() -> None:
-    for name in _SENDERS:
-        method = getattr(http_layer.HttpStream, name)
-        if not getattr(method, "replacing", False):
-            setattr(http_layer.HttpStream, name, _replacing(method))
 
 
 def classify(message: str) -> tuple[str, str]:
@@ -108,4 +50,4 @@ class ErrorResponses:
         if flow.request.http_version.startswith("HTTP/1"):
             # The client may have more body on the wire; start afresh on a new connection.
             response.headers["connection"] = "close"
-        flow.metadata[ERROR_RESPONSE] = response
+        call.error_response = response

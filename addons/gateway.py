@@ -24,11 +24,12 @@ import config as config_module
 from models import UsageRecord, bind, utcnow
 from models.seed import create_tables
 
-from . import errors, heads, web
+from . import errors, web
 from .accesslog import AccessLog, make_writer
 from .admin_app import AdminApp
 from .auth import Auth, FailedKeys
 from .chain import Chain
+from .inflight import InFlight
 from .credentials import Credentials
 from .keycache import KeyCache
 from .lean import lean_master
@@ -39,6 +40,7 @@ from .owners import Owners, Ownership
 from .pricebook import PriceBook
 from .providers import configured
 from .router import Router
+from .send import Send
 from .timeouts import Timeouts
 from .writer import UsageWriter
 
@@ -54,6 +56,7 @@ class Services:
     prices: PriceBook
     writer: UsageWriter
     owners: Owners
+    inflight: InFlight
 
 
 def restore_limits(limiter: Limiter) -> None:
@@ -104,23 +107,23 @@ def build_chain(cfg: config_module.Config,
         prices=prices,
         writer=writer,
         owners=Owners(writer),
+        inflight=InFlight(),
     )
     restore_limits(services.limiter)
     providers = configured(cfg.upstreams, cfg.forward_headers)
-    errors.install()
-    heads.install()
     from admin import create_app  # late: the admin app imports models, bound by now
 
-    metering = Metering(services.writer, services.limiter, services.owners)
+    inflight = services.inflight
     members = [
-        Router(providers, prices, human.parse_size(cfg.body_size_limit)),
+        Router(providers, inflight, prices, human.parse_size(cfg.body_size_limit)),
         Auth(services.keys, FailedKeys(cfg.invalid_keys_per_minute), cfg.trusted_proxies),
         Ownership(services.owners),
+        Metering(services.writer, inflight, services.owners),
         Limits(services.limiter, cfg.default_max_output_tokens, prices),
-        metering,
+        Send(inflight),
         Credentials(cfg.credentials),  # last before upstream: only calls that really go
         errors.ErrorResponses(),
-        Timeouts(metering, cfg.connect_timeout, cfg.read_timeout),
+        Timeouts(inflight, cfg.connect_timeout, cfg.read_timeout),
         AccessLog(make_writer(cfg.access_log)),
         AdminApp(create_app(cfg, services)),  # serves only what the router left alone
         Lifecycle(services),  # last: its `done` flushes what the others settled
@@ -130,17 +133,15 @@ def build_chain(cfg: config_module.Config,
     return Chain(*members), services
 
 
-async def drain(m, router: Router | None, metering: Metering | None, grace: float) -> None:
+async def drain(m, inflight: InFlight, grace: float) -> None:
     """Graceful stop: refuse new calls, give open ones `grace` seconds to finish, then stop
     (the addons' `done` settles what is still open and the writer flushes everything)."""
-    if router is not None:
-        router.draining = True
-    open_calls = metering.open if metering is not None else {}
+    inflight.draining = True
     deadline = asyncio.get_running_loop().time() + grace
-    while open_calls and asyncio.get_running_loop().time() < deadline:
+    while inflight and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
-    if open_calls:
-        log.warning("stopping with %d calls still open after %.0fs", len(open_calls), grace)
+    if inflight:
+        log.warning("stopping with %d calls still open after %.0fs", len(inflight), grace)
     m.shutdown()
 
 
@@ -151,7 +152,7 @@ async def serve(cfg: config_module.Config, with_web: bool = False,
     cfg.mitm_confdir.mkdir(parents=True, exist_ok=True)
     opts = options.Options(listen_host=cfg.host, listen_port=cfg.port,
                            mode=["reverse:http://127.0.0.1:1"], confdir=str(cfg.mitm_confdir))
-    chain, _ = build_chain(cfg, only)
+    chain, services = build_chain(cfg, only)
     m = web.web_master(opts, cfg) if with_web else lean_master(opts, chain)
     m.options.update(
         connection_strategy="lazy",  # the reverse target is a placeholder: never connect to it
@@ -171,7 +172,6 @@ async def serve(cfg: config_module.Config, with_web: bool = False,
     # collector from scanning them again and again under load (a full collection took ~60 ms).
     gc.collect()
     gc.freeze()
-    router, metering = chain.member(Router), chain.member(Metering)  # None: left out
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task] = []
 
@@ -179,7 +179,7 @@ async def serve(cfg: config_module.Config, with_web: bool = False,
         if stopping:  # a second signal: stop now
             m.shutdown()
         else:
-            stopping.append(loop.create_task(drain(m, router, metering, cfg.shutdown_grace)))
+            stopping.append(loop.create_task(drain(m, services.inflight, cfg.shutdown_grace)))
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)

@@ -1,4 +1,5 @@
-"""Limits: may this request go? Model access, monthly tokens, requests per minute.
+"""Limits: may this request go? Model access, monthly tokens, requests per minute; and the
+monthly quota's reservations, held from admission until metering has settled the call.
 
 Refusals are answered in the route's provider language. Every response on an API route carries
 the customer's own limits; the upstream's rate-limit and organisation headers describe the
@@ -16,7 +17,6 @@ from models.catalog import catalog_name
 
 from . import cors
 from .call import CALL, Call
-from .guard import fail_closed
 from .limiter import Limiter
 
 UPSTREAM_ONLY_HEADERS = ("openai-organization", "openai-project", "anthropic-organization-id",
@@ -45,7 +45,9 @@ class Limits:
     one it asked for, lowered to what the quota has left, or when it set none, the model's own
     maximum (from the catalog) so lowered. The cap is written into the provider's own field
     and reserved (times the answers asked for), so requests in flight together can never be
-    metered past the quota by more than the error of their input estimates."""
+    metered past the quota by more than the error of their input estimates. The reservation
+    is settled here too, against the usage metering set on the call (this member comes after
+    metering, so its `response` and `error` see it); a call that never went settles at zero."""
 
     PHASE = "admit"
 
@@ -53,8 +55,29 @@ class Limits:
         self.limiter = limiter
         self.default_max_output = default_max_output  # for models missing from the catalog
         self.prices = prices  # a PriceBook: each model's own output maximum
+        self.held: dict[int, Call] = {}  # calls holding a reservation
 
-    @fail_closed
+    def response(self, flow: http.HTTPFlow) -> None:
+        call: Call | None = flow.metadata.get(CALL)
+        if call is not None and call.reserved:
+            self._settle(call)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        call: Call | None = flow.metadata.get(CALL)
+        if call is not None and call.reserved:
+            self._settle(call)
+
+    def done(self) -> None:
+        for call in list(self.held.values()):  # metering's `done` settled them just before
+            self._settle(call)
+
+    def _settle(self, call: Call) -> None:
+        if self.held.pop(id(call), None) is None:
+            return
+        used = call.usage.usage.total_tokens if call.usage is not None else 0
+        self.limiter.settle(call.customer, call.reserved, used)
+        call.reserved = 0
+
     def request(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
         if call is None or not call.upstream or flow.response or flow.error:
@@ -71,8 +94,7 @@ class Limits:
             return
         decision = self.limiter.admit_request(customer, counting=ep.free)
         if not decision.ok:
-            self.limiter.settle(customer, call.reserved, 0)
-            call.reserved = 0
+            self._settle(call)
             wait = max(1, math.ceil(decision.retry_after))
             rpm = self.limiter.rpm(customer, ep.free)
             what = "token-counting requests" if ep.free else "requests"
@@ -96,6 +118,8 @@ class Limits:
                                grant.available, grant.retry_after)
             return False
         call.reserved = grant.reserved
+        if grant.reserved:
+            self.held[id(call)] = call
         if out is not None and grant.available is not None and grant.output != asked:
             out.apply(body, grant.output)  # set where none was, or lowered to what is left
             call.body_changed = True

@@ -1,8 +1,12 @@
-"""Metering: taps each response, settles its usage once, however the call ends.
+"""Metering: asks for usage in the answer, taps each response, settles its usage once,
+however the call ends.
 
+`request` makes sure the answer will carry usage (OpenAI streams must ask for it).
 `responseheaders` picks the parser for the response's format and, for streams, installs a tap
 that forwards every chunk as it arrives. Usage is settled in `response` (the body or the
-finished stream) or `error` (client gone, upstream cut), and the record goes to the writer.
+finished stream) or `error` (client gone, upstream cut) for each call in flight: the call
+leaves the in-flight registry, its `usage` is set (the limits settle the quota from it, the
+access log shows it) and the record goes to the writer.
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ from mitmproxy import http
 
 from models.tables import utcnow
 
-from . import bodies, fields
+from . import fields
 from .call import CALL, Call
-from .guard import fail_closed
-from .usage import FORMATS, BodyResult, StreamParser, Usage, settle
+from .inflight import InFlight
+from .usage import FORMATS, BodyResult, Settlement, StreamParser, Usage, settle
 
 log = logging.getLogger(__name__)
 
@@ -69,32 +73,23 @@ def _failed_unsent(flow: http.HTTPFlow, call: Call) -> bool:
 class Metering:
     PHASE = "meter"
 
-    def __init__(self, writer, limiter=None, owners=None) -> None:
+    def __init__(self, writer, inflight: InFlight, owners=None) -> None:
         self.writer = writer
-        self.limiter = limiter
+        self.inflight = inflight  # the calls sent upstream and not yet settled
         self.owners = owners  # records who created each object stored upstream
-        self.open: dict[int, tuple[http.HTTPFlow, Call]] = {}  # calls sent upstream, unsettled
 
-    @fail_closed
     def request(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
         if call is None or not call.upstream or flow.response or flow.error:
             return
-        if call.customer is None:  # last gate before upstream: never unauthenticated
-            raise RuntimeError("an API call reached metering without a customer")
         if call.body is not None:
             fmt = FORMATS.get(call.endpoint.usage)
             if fmt and fmt.prepare and fmt.prepare(call.body):
                 call.body_changed = call.strip_usage_chunk = True
-            if call.body_changed:  # asked for usage, or an output cap set by the limits
-                flow.request.content = bodies.dumps(call.body)
-        call.body = None  # read by now; an open stream should not hold the parsed prompt
-        call.last_activity = time.monotonic()
-        self.open[id(call)] = (flow, call)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
-        if call is None or id(call) not in self.open:
+        if call is None or call not in self.inflight:
             return
         call.last_activity = time.monotonic()
         call.ttfb = call.last_activity - call.started
@@ -122,7 +117,7 @@ class Metering:
 
     def response(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
-        if call is None or id(call) not in self.open:
+        if call is None or call not in self.inflight:
             return
         if call.parser is not None:
             self._settle_stream(flow, call)
@@ -141,7 +136,7 @@ class Metering:
 
     def error(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
-        if call is None or id(call) not in self.open:
+        if call is None or call not in self.inflight:
             return
         if call.parser is not None:
             # A stream whose terminal event passed is complete, even if the client hung up
@@ -152,7 +147,7 @@ class Metering:
 
     def done(self) -> None:
         # Shutting down: whatever is still open is settled with what is known.
-        for flow, call in list(self.open.values()):
+        for flow, call in self.inflight:
             if call.parser is not None:
                 self._settle_stream(flow, call)
             else:
@@ -166,7 +161,7 @@ class Metering:
     def settle(self, flow: http.HTTPFlow, call: Call, usage: Usage | None, complete: bool,
                out_chars: int, model: str | None = None, tools: dict | None = None,
                object_id: str | None = None) -> None:
-        if self.open.pop(id(call), None) is None:
+        if not self.inflight.remove(call):
             return
         ep = call.endpoint
         status = flow.response.status_code if flow.response else 0
@@ -203,9 +198,5 @@ class Metering:
             "complete": s_complete,
             "estimated": estimated,
         }
-        if self.limiter is not None:
-            self.limiter.settle(call.customer, call.reserved, s_usage.total_tokens)
+        call.usage = Settlement(s_usage, s_complete, estimated)
         self.writer.submit(record)
-        flow.metadata["usage"] = {"input_tokens": s_usage.input_tokens,
-                                  "output_tokens": s_usage.output_tokens,
-                                  "total_tokens": s_usage.total_tokens, "complete": s_complete}

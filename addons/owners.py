@@ -19,7 +19,6 @@ from mitmproxy import http
 from models import OwnedObject
 
 from .call import CALL, Call
-from .guard import fail_closed
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,6 @@ class Ownership:
     def __init__(self, owners: Owners) -> None:
         self.owners = owners
 
-    @fail_closed
     def request(self, flow: http.HTTPFlow):
         call: Call | None = flow.metadata.get(CALL)
         if call is None or not call.upstream or flow.response or flow.error:
@@ -76,7 +74,6 @@ class Ownership:
             return self._check(flow, call, unknown)
         return None
 
-    @fail_closed
     async def _check(self, flow: http.HTTPFlow, call: Call, ids: list[str]) -> None:
         for object_id in ids:
             if await self.owners.owner(object_id) != call.customer.user_id:

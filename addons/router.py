@@ -22,8 +22,8 @@ from mitmproxy.net.http.url import hostport
 
 from . import bodies, cors, fields
 from .call import CALL, Call
-from .guard import fail_closed
-from .heads import MAX_HEAD_BYTES
+from .inflight import InFlight
+from .patches import MAX_HEAD_BYTES
 from .inflate import TooLarge, Undecodable, inflate
 from .modellist import model_list
 from .providers import Provider
@@ -125,20 +125,19 @@ class Target(NamedTuple):
 class Router:
     PHASE = "route"
 
-    def __init__(self, providers: dict[str, Provider], prices=None,
-                 body_limit: int = 32 * 1024 * 1024) -> None:
+    def __init__(self, providers: dict[str, Provider], inflight: InFlight | None = None,
+                 prices=None, body_limit: int = 32 * 1024 * 1024) -> None:
         self.providers = providers
+        self.inflight = inflight if inflight is not None else InFlight()  # read: draining
         self.prices = prices  # a PriceBook, for /v1/models
         self.body_limit = body_limit  # what a compressed body may inflate to
         self.reader = bodies.Reader()  # large bodies
         self.started = time.time()
-        self.draining = False  # stopping: new API calls are refused, open ones finish
         self._targets = {name: Target.of(p.upstream) for name, p in providers.items()}
 
     def done(self) -> None:
         self.reader.close()
 
-    @fail_closed
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response or flow.error:
             return
@@ -146,8 +145,8 @@ class Router:
         path, sep, query = raw.partition("?")
         if path == "/healthz":
             flow.response = json_response(
-                503 if self.draining else 200,
-                {"status": "stopping" if self.draining else "ok",
+                503 if self.inflight.draining else 200,
+                {"status": "stopping" if self.inflight.draining else "ok",
                  "uptime_s": round(time.time() - self.started)})
             return
         if path != "/v1" and not path.startswith("/v1/"):
@@ -172,7 +171,7 @@ class Router:
         if request.method == "OPTIONS":  # a browser's CORS preflight: no key, nothing sent
             flow.response = cors.preflight(request)
             return
-        if self.draining:
+        if self.inflight.draining:
             flow.response = provider.error_response(
                 "unavailable", "The gateway is restarting; please retry in a moment.",
                 headers={"retry-after": "2"}, request_id=request_id)
@@ -206,7 +205,6 @@ class Router:
         request.path = f"{target.prefix}/{raw_rest}{sep}{query}"
         flow.metadata[CALL] = Call(provider, ep, plain, request_id, browser=browser)
 
-    @fail_closed
     def request(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
         if call is None or flow.response or flow.error:
@@ -241,7 +239,6 @@ class Router:
         self._take_body(flow, call, *bodies.read(content))
         return None
 
-    @fail_closed
     async def _read_aside(self, flow: http.HTTPFlow, call: Call, content: bytes) -> None:
         self._take_body(flow, call, *await self.reader.read(content))
 

@@ -15,6 +15,8 @@ import time
 
 from mitmproxy.proxy import server_hooks
 
+from .inflight import InFlight
+
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY = 0.5
@@ -23,8 +25,8 @@ SWEEP_EVERY = 0.5
 class Timeouts:
     PHASE = "answer"
 
-    def __init__(self, metering, connect_timeout: float, read_timeout: float) -> None:
-        self.metering = metering  # its open calls are the ones in flight upstream
+    def __init__(self, inflight: InFlight, connect_timeout: float, read_timeout: float) -> None:
+        self.inflight = inflight
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._tasks: dict[str, asyncio.Task] = {}  # server connection id -> its task
@@ -71,7 +73,7 @@ class Timeouts:
                 log.exception("timeout sweep failed")
 
     def expire_idle(self, now: float) -> None:
-        for flow, call in list(self.metering.open.values()):
+        for flow, call in self.inflight:
             if call.timed_out or now - call.last_activity < self.read_timeout:
                 continue
             task = self._tasks.get(flow.server_conn.id)

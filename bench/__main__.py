@@ -46,7 +46,7 @@ BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}],
 # The gateway built up step by step, each step adding chain members to the one before.
 ABLATION = [
     ("routing", ("Router",)),
-    ("+ keys, limits, credentials", ("Auth", "Ownership", "Limits", "Credentials")),
+    ("+ keys, limits, credentials", ("Auth", "Ownership", "Limits", "Send", "Credentials")),
     ("+ metering, error responses, timeouts", ("Metering", "ErrorResponses", "Timeouts")),
     ("+ access log, admin app (the gateway)", ("AccessLog", "AdminApp")),
 ]

@@ -19,6 +19,7 @@ import tempfile
 from mitmproxy import master as mitm_master
 from mitmproxy import options
 
+from addons import patches
 from addons.chain import Chain
 from addons.lean import core_addons, lean_master, run
 
@@ -61,4 +62,5 @@ if __name__ == "__main__":
     if args.stock:
         asyncio.run(main(args.port, args.upstream, stock=True))
     else:
+        patches.install()  # the gateway's runtime, as its entry point installs it
         run(main(args.port, args.upstream, stock=False))  # the gateway's event loop, too

@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 
 import config
+from addons import patches
 from addons.gateway import serve
 from addons.lean import run
 
@@ -16,4 +17,5 @@ if __name__ == "__main__":
     parser.add_argument("--only", required=True, help="chain member class names, comma separated")
     args = parser.parse_args()
     cfg = dataclasses.replace(config.get(), port=args.port)
+    patches.install()
     run(serve(cfg, only=frozenset(args.only.split(","))))

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-from mitmproxy import connection, options
-from mitmproxy.proxy import commands, events, layer
-from mitmproxy.proxy.context import Context
+from mitmproxy import options
 from mitmproxy.proxy.layers.http import HttpRequestHook
 from mitmproxy.test import tflow
 
 from addons.chain import Chain
-from addons.lean import (
-    BodySizeCheck,
-    EventQueue,
-    _quick_check,
-    lean_master,
-    run,
-    slim_layers,
-)
+from addons.lean import lean_master, run
+from addons.patches import BodySizeLimit
 
 
 class Recorder:
@@ -71,7 +62,7 @@ async def test_core_addons_added_later_are_dispatched_and_their_errors_logged(ca
     await m.addons.handle_lifecycle(HttpRequestHook(f))
     # The failing addon is logged, the next one and the chain still run, then `update` is sent.
     assert calls == [("watcher", f.id), ("core", f.id), ("chain", f.id), ("update", f.id)]
-    assert "Addon error: watcher broke" in caplog.text
+    assert "Watcher.request failed" in caplog.text and "watcher broke" in caplog.text
 
 
 async def test_chain_runs_once_per_event_after_the_core_addons():
@@ -98,89 +89,11 @@ def test_runs_on_uvloop():
     assert loops == ["uvloop"]  # installed from requirements.txt on Linux
 
 
-def test_event_queue_is_a_lazy_fifo():
-    q = EventQueue()
-    assert not q and len(q) == 0 and list(q) == [] and q._items is None
-    q.append(1)
-    q.append(2)
-    assert q and len(q) == 2 and list(q) == [1, 2]
-    assert q.popleft() == 1 and q.popleft() == 2
-    assert not q and q._items is None  # the deque is let go once drained
-    with pytest.raises(IndexError):
-        q.popleft()
-
-
-class Waits(layer.Layer):
-    """Opens a connection on start (a blocking command: the layer pauses) and records the rest."""
-
-    def __init__(self, context) -> None:
-        super().__init__(context)
-        self.seen: list = []
-
-    def _handle_event(self, event):
-        if isinstance(event, events.Start):
-            yield commands.OpenConnection(self.context.server)
-        else:
-            self.seen.append(event)
-
-
-def test_slim_layers_queue_events_while_paused_and_replay_them_in_order():
-    slim_layers()
-    slim_layers()  # idempotent: one wrapper, not two
-    assert layer.Layer.__init__.__wrapped__ is not None
-    client = connection.Client(peername=("127.0.0.1", 1), sockname=("127.0.0.1", 2),
-                               timestamp_start=0)
-    w = Waits(Context(client, options.Options()))
-    assert isinstance(w._paused_event_queue, EventQueue)
-    (open_cmd,) = list(w.handle_event(events.Start()))
-    assert w._paused
-    later = [events.DataReceived(client, b"a"), events.DataReceived(client, b"b")]
-    for ev in later:
-        assert list(w.handle_event(ev)) == []  # queued while the layer waits
-    assert len(w._paused_event_queue) == 2 and w.seen == []
-    list(w.handle_event(events.OpenConnectionCompleted(open_cmd, None)))
-    assert w.seen == later and not w._paused_event_queue
-
-
-class Stream:
-    """What an HttpStream's body-size check reads."""
-
-    def __init__(self, headers: dict, buffered: bytes = b"") -> None:
-        self.flow = tflow.tflow(resp=True)
-        self.flow.request.headers.clear()
-        self.flow.request.headers.update(headers)
-        self.request_body_buf = bytearray(buffered)
-        self.response_body_buf = bytearray()
-
-
-@pytest.mark.parametrize("headers, buffered, full", [
-    ({"content-length": "100"}, b"", False),  # at the limit
-    ({"content-length": "101"}, b"", True),  # over: mitmproxy's check refuses it
-    ({"transfer-encoding": "chunked"}, b"", False),  # nothing to go by until it is read
-    ({"transfer-encoding": "chunked"}, b"x" * 100, False),
-    ({"transfer-encoding": "chunked"}, b"x" * 101, True),
-    ({"content-length": "ten"}, b"", True),  # malformed: mitmproxy decides
-])
-def test_quick_body_size_check_hands_anything_over_the_limit_to_mitmproxy(
-        monkeypatch, headers, buffered, full):
-    monkeypatch.setattr(BodySizeCheck, "limit", 100)
-    monkeypatch.setattr(BodySizeCheck, "full_check", False)
-    calls = []
-
-    def mitmproxys(stream, request):
-        calls.append(request)
-        yield "refusal"
-        return True
-
-    result = list(_quick_check(mitmproxys)(Stream(headers, buffered), True))
-    assert (calls, result) == (([True], ["refusal"]) if full else ([], []))
-
-
 async def test_quick_body_size_check_follows_the_options():
     m = lean_master(options.Options(), Chain())
     m.options.update(body_size_limit="2k")
-    assert (BodySizeCheck.limit, BodySizeCheck.full_check) == (2048, False)
+    assert (BodySizeLimit.limit, BodySizeLimit.full_check) == (2048, False)
     m.options.update(stream_large_bodies="1k")  # streaming decisions are mitmproxy's
-    assert BodySizeCheck.full_check
+    assert BodySizeLimit.full_check
     m.options.update(body_size_limit=None, stream_large_bodies=None)
-    assert (BodySizeCheck.limit, BodySizeCheck.full_check) == (None, False)
+    assert (BodySizeLimit.limit, BodySizeLimit.full_check) == (None, False)

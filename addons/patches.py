@@ -1,0 +1,271 @@
+"""Every change this project makes to mitmproxy's private classes, in one place.
+
+Each patch says why it exists, what upstream change would retire it, and the source it was
+written against (a fingerprint of the function it wraps: `tests/test_patches_unit.py` fails
+when mitmproxy changes under a patch, so a new mitmproxy is read before it is trusted).
+`install()`, called once by the entry points, refuses to start on a mitmproxy version the
+patches were not tested on. Besides the patches, two places rely on mitmproxy internals
+without changing them; they are listed in RELIED_ON and fingerprinted the same way.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import hashlib
+import inspect
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from mitmproxy import version
+from mitmproxy.proxy import commands, events, layer
+from mitmproxy.proxy.layers import http as http_layer
+from mitmproxy.proxy.layers.http import _events as ev
+from mitmproxy.proxy.layers.http._http1 import Http1Server
+
+from . import fields
+from .call import CALL
+from .providers import openai
+
+TESTED_VERSIONS = ("12.3.1",)
+
+
+class UntestedMitmproxy(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Patch:
+    name: str
+    owner: object  # the class patched
+    attribute: str
+    wrap: Callable  # original -> replacement
+    why: str
+    retire: str  # the upstream change that would make it unnecessary
+    fingerprint: str  # sha256 of the original's source, first 16 hex digits
+
+
+# --- Layers' event queues: allocated on first use --------------------------------------------
+
+
+class EventQueue:
+    """The deque API mitmproxy's Layer uses (append, popleft, truth, iteration), allocated when
+    an event waits and let go once the queue drains."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: collections.deque | None = None
+
+    def append(self, event) -> None:
+        if self._items is None:
+            self._items = collections.deque()
+        self._items.append(event)
+
+    def popleft(self):
+        if not self._items:
+            raise IndexError("pop from an empty queue")
+        event = self._items.popleft()
+        if not self._items:
+            self._items = None
+        return event
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items) if self._items else 0
+
+    def __iter__(self):
+        return iter(self._items or ())
+
+
+def _slim_layer_init(init):
+    @functools.wraps(init)
+    def __init__(self, context) -> None:
+        init(self, context)
+        self._paused_event_queue = EventQueue()
+
+    return __init__
+
+
+# --- The body-size check: the common case answered without mitmproxy's generator ----------
+
+
+class BodySizeLimit:
+    """The limit as the lean master's BodySizeCheck addon parsed it from the options; until it
+    has (mitmweb), every check is mitmproxy's own."""
+
+    limit: int | None = None
+    full_check = True
+
+
+def _quick_body_check(full):
+    @functools.wraps(full, updated=())  # not its marks
+    def check_body_size(self, request: bool):
+        limit = BodySizeLimit.limit
+        if BodySizeLimit.full_check:
+            return full(self, request)
+        if limit is None:
+            return ()  # `yield from ()` is None: not over the limit, as mitmproxy's False
+        buf = self.request_body_buf if request else self.response_body_buf
+        if buf:
+            return () if len(buf) <= limit else full(self, request)
+        message = self.flow.request if request else self.flow.response
+        size = fields.first(message.headers, b"content-length")
+        if size is None:
+            return ()  # chunked or read to the end: checked as it is buffered
+        try:
+            if int(size) <= limit:
+                return ()
+        except ValueError:
+            pass
+        return full(self, request)
+
+    return check_body_size
+
+
+# --- Error pages: the provider-shaped answer instead of mitmproxy's HTML ---------------------
+
+
+def _error_replacement(stream, command) -> list | None:
+    if not (isinstance(command, http_layer.SendHttp)
+            and isinstance(command.event, ev.ResponseProtocolError)
+            and command.connection is stream.context.client):
+        return None
+    call = stream.flow.metadata.get(CALL)
+    response = call.error_response if call is not None else None
+    if response is None:
+        return None
+    call.error_response = None
+    sid, client = stream.stream_id, command.connection
+    return [
+        http_layer.SendHttp(ev.ResponseHeaders(sid, response, end_stream=False), client),
+        http_layer.SendHttp(ev.ResponseData(sid, response.raw_content), client),
+        http_layer.SendHttp(ev.ResponseEndOfMessage(sid), client),
+    ]
+
+
+def _replacing_error_page(method):
+    @functools.wraps(method, updated=())  # not its marks
+    def wrapper(self, *args):
+        gen = iter(method(self, *args))  # iter: a quick check may answer with ()
+        try:
+            command = next(gen)
+            while True:
+                replacement = _error_replacement(self, command)
+                if replacement is not None:
+                    yield from replacement
+                    command = next(gen)  # SendHttp is not blocking: nothing to send back
+                else:
+                    command = gen.send((yield command))
+        except StopIteration as stop:
+            return stop.value
+
+    return wrapper
+
+
+# --- Request heads: bounded while they are read -----------------------------------------------
+
+# What the providers take in headers (OpenAI asks for less than 64 KiB).
+MAX_HEAD_BYTES = 64 * 1024
+
+# Before the head is read the provider is unknown: OpenAI's shape, the lingua franca of SDKs.
+_HEAD_REFUSAL = json.dumps(openai.error_body(
+    431, "head_too_large", f"Request header fields too large: the head must be under "
+                           f"{MAX_HEAD_BYTES // 1024} KiB.", {})).encode()
+HEAD_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: "
+                  b"application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
+                  % (len(_HEAD_REFUSAL), _HEAD_REFUSAL))
+
+
+def _bounded_head(read_headers):
+    @functools.wraps(read_headers)
+    def read_headers_bounded(self, event):
+        yield from read_headers(self, event)
+        if (isinstance(event, events.DataReceived) and self.state == self.read_headers
+                and len(self.buf) > MAX_HEAD_BYTES):
+            yield commands.SendData(self.conn, HEAD_TOO_LARGE)
+            yield commands.CloseConnection(self.conn)
+            self.buf = type(self.buf)()  # let the head go now, not with the connection
+            self.state = self.done
+
+    return read_headers_bounded
+
+
+# --- The list -------------------------------------------------------------------------------
+
+_ERROR_PAGE_WHY = (
+    "On a failed upstream, a body over the limit or an invalid upstream response, mitmproxy "
+    "runs the error hook, then sends the client an HTML page from deep in its HTTP layer; a "
+    "response set in the hook is ignored. The wrapper sends the provider-shaped answer that "
+    "ErrorResponses left on the call instead. Only the three methods that send that page are "
+    "wrapped (check_killed aside: nothing of ours kills a flow): a wrapper on every stream "
+    "event cost about 12 us a request.")
+_ERROR_PAGE_RETIRE = "mitmproxy PR #7999 (a response set in the error hook is sent)"
+
+# In the order they are applied: the quick body-size check goes over the error-page wrapper.
+PATCHES = (
+    Patch("slim layer queues", layer.Layer, "__init__", _slim_layer_init,
+          why="Each of the ~7 layers of a connection allocates a 64-slot deque for events "
+              "that arrive while it waits, almost always empty: ~4 KiB per open connection.",
+          retire="none filed: mitmproxy allocating Layer._paused_event_queue on first use",
+          fingerprint="fd5121f4df9d0eba"),
+    *(Patch(f"error page ({name})", http_layer.HttpStream, name, _replacing_error_page,
+            why=_ERROR_PAGE_WHY, retire=_ERROR_PAGE_RETIRE, fingerprint=fp)
+      for name, fp in (("handle_protocol_error", "59fc3b2eeeabf63a"),
+                       ("check_body_size", "236ca0a7b9fd4f69"),
+                       ("check_invalid", "ef0a126eef45d903"))),
+    Patch("quick body-size check", http_layer.HttpStream, "check_body_size", _quick_body_check,
+          why="With body_size_limit set, mitmproxy checks every head and buffered chunk with "
+              "two option reads, a header parse and a generator; the limit parsed once answers "
+              "the common case (within it) without them.",
+          retire="none filed: mitmproxy caching the parsed limit in configure()",
+          fingerprint="236ca0a7b9fd4f69"),
+    Patch("bounded request head", Http1Server, "read_headers", _bounded_head,
+          why="mitmproxy buffers an HTTP/1 head until its blank line however long it grows "
+              "('FIXME: protect against header size DoS' in _http1.py): one endless header "
+              "could take the process to gigabytes. Answers 431 past MAX_HEAD_BYTES, as nginx.",
+          retire="none filed: mitmproxy bounding the head (the FIXME in _http1.py)",
+          fingerprint="3fe0945216bcf7bc"),
+)
+
+# Internals used without being changed.
+RELIED_ON = {
+    # lean.py's LeanAddons finds each event's handlers among the core addons once, as the
+    # stock manager does on every event.
+    "AddonManager._iter_hooks": ("mitmproxy.addonmanager", "AddonManager._iter_hooks", "350b419ab7284091"),
+    # timeouts.py cancels the task that runs `server_connect` to abandon an upstream
+    # connection: mitmproxy opens and reads a server connection in that one task
+    # (a flow cannot be killed in transit, mitmproxy #4711).
+    "ConnectionHandler.open_connection": (
+        "mitmproxy.proxy.server", "ConnectionHandler.open_connection", "5e0b3cbaf7a4030a"),
+}
+
+ORIGINALS: dict[tuple[type, str], Callable] = {}  # what each patch wrapped, first wrap only
+_installed: list[Patch] = []
+
+
+def fingerprint(fn) -> str:
+    return hashlib.sha256(inspect.getsource(fn).encode()).hexdigest()[:16]
+
+
+def check_version(found: str = version.VERSION) -> None:
+    if found not in TESTED_VERSIONS:
+        raise UntestedMitmproxy(
+            f"mitmproxy {found} is installed, but llm-gateway's patches to mitmproxy "
+            f"(addons/patches.py) were tested on {', '.join(TESTED_VERSIONS)} only; install "
+            f"the version requirements.txt pins")
+
+
+def install() -> None:
+    """Apply every patch once (idempotent), after checking mitmproxy's version."""
+    check_version()
+    if _installed:
+        return
+    for patch in PATCHES:
+        original = getattr(patch.owner, patch.attribute)
+        ORIGINALS.setdefault((patch.owner, patch.attribute), original)
+        setattr(patch.owner, patch.attribute, patch.wrap(original))
+        _installed.append(patch)

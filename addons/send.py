@@ -1,0 +1,31 @@
+"""The request as it leaves: the body re-encoded where the gateway changed it, and the call
+entered in the in-flight registry, for the calls no earlier member answered."""
+
+from __future__ import annotations
+
+import time
+
+from mitmproxy import http
+
+from . import bodies
+from .call import CALL, Call
+from .inflight import InFlight
+
+
+class Send:
+    PHASE = "send"
+
+    def __init__(self, inflight: InFlight) -> None:
+        self.inflight = inflight
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        call: Call | None = flow.metadata.get(CALL)
+        if call is None or not call.upstream or flow.response or flow.error:
+            return
+        if call.customer is None:  # the last gate before upstream: never unauthenticated
+            raise RuntimeError("an API call reached the send step without a customer")
+        if call.body_changed:  # usage asked for, or an output cap set by the limits
+            flow.request.content = bodies.dumps(call.body)
+        call.body = None  # read by now; an open stream should not hold the parsed prompt
+        call.last_activity = time.monotonic()  # the idle timer starts as it leaves
+        self.inflight.add(flow, call)
