@@ -14,18 +14,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 
-DEFAULT_UPSTREAMS = {
-    "anthropic": "https://api.anthropic.com",
-    "openai": "https://api.openai.com",
-    "gemini": "https://generativelanguage.googleapis.com",
-}
-
-CREDENTIAL_VARS = {
-    "anthropic": "ANTHROPIC_API_KEY",
-    "openai": "OPENAI_API_KEY",
-    "gemini": "GEMINI_API_KEY",
-}
-
 
 def _flag(value: str | None, default: bool) -> bool:
     if value is None or value == "":
@@ -84,6 +72,8 @@ class Config:
 
 
 def load(env: dict[str, str] | None = None) -> Config:
+    from addons.providers import BUILTIN  # each provider names its own settings
+
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("DATA_DIR") or ROOT / "data").resolve()
     return Config(
@@ -91,11 +81,9 @@ def load(env: dict[str, str] | None = None) -> Config:
         database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'gateway.db'}",
         host=env.get("GATEWAY_HOST") or "127.0.0.1",
         port=int(env.get("GATEWAY_PORT") or 8080),
-        upstreams={
-            name: (env.get(f"UPSTREAM_{name.upper()}_URL") or url).rstrip("/")
-            for name, url in DEFAULT_UPSTREAMS.items()
-        },
-        credentials={name: env.get(var, "") for name, var in CREDENTIAL_VARS.items()},
+        upstreams={name: (env.get(p.upstream_env) or p.upstream).rstrip("/")
+                   for name, p in BUILTIN.items()},
+        credentials={name: env.get(p.credential_env, "") for name, p in BUILTIN.items()},
         admin_password=env.get("ADMIN_PASSWORD") or None,
         key_cache_ttl=float(env.get("KEY_CACHE_TTL") or 4.0),
         usage_flush_interval=float(env.get("USAGE_FLUSH_INTERVAL") or 0.5),

@@ -2,7 +2,8 @@
 # Start llm-gateway: ./start.sh [--port N] [--web]
 #   Creates .venv (Python 3.12+) and installs requirements when needed, creates and seeds the
 #   database on first run, then runs the gateway in the foreground (Ctrl-C or SIGTERM stops it).
-#   --setup-only prepares the venv and exits (the test command uses it).
+#   --setup-only prepares the venv and exits; with --with-dev, with the test requirements too
+#   (the test command uses it).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -22,8 +23,10 @@ find_python() {
   return 1
 }
 
+# Installs this project (editable: the checkout is what runs) with its pinned requirements and
+# the extras named in $1 ("" or "[dev]"), when the files that decide them changed.
 setup_venv() {
-  local stamp=.venv/.requirements-stamp want
+  local extras="$1" stamp=".venv/.requirements-stamp$1" want
   if [ ! -x .venv/bin/python ]; then
     if ! find_python; then
       echo "error: llm-gateway needs Python 3.12 or newer (mitmproxy 12); found:${found:- no python3}." >&2
@@ -34,10 +37,10 @@ setup_venv() {
     "$py" -m venv .venv
     .venv/bin/python -m pip install --quiet --upgrade pip
   fi
-  want=$(cat "$@" | sha256sum | cut -d' ' -f1)
+  want=$( (echo "$extras"; cat pyproject.toml requirements.txt requirements-dev.txt) | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "installing $*" >&2
-    for req in "$@"; do .venv/bin/python -m pip install --quiet -r "$req"; done
+    echo "installing llm-gateway$extras and its requirements" >&2
+    .venv/bin/python -m pip install --quiet -e ".$extras"
     # The gateway runs optimized (-O, below), whose bytecode pip does not write: compiled once
     # here, a start takes half the time (PYTHONDONTWRITEBYTECODE would keep it from caching).
     .venv/bin/python -O -m compileall -q -j 0 .venv/lib >/dev/null || true
@@ -45,23 +48,24 @@ setup_venv() {
   fi
 }
 
-port=""; web=""; setup_only=""
+port=""; web=""; setup_only=""; extras=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;
     --port=*) port="${1#*=}"; shift ;;
     --web) web="--web"; shift ;;
     --setup-only) setup_only=1; shift ;;
+    --with-dev) extras="[dev]"; shift ;;
     -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 if [ -n "$setup_only" ]; then
-  setup_venv requirements.txt
+  setup_venv "$extras"
   exit 0
 fi
-setup_venv requirements.txt
+setup_venv ""
 .venv/bin/python -m admin init-db
 # -O: mitmproxy type-checks every request and response it builds and every layer event unless
 # Python runs optimized (`if __debug__` in mitmproxy/http.py and proxy/utils.py); about a sixth

@@ -16,7 +16,6 @@ from mitmproxy import http
 
 from .call import CALL, Call
 
-
 BATCH_WINDOW = 0.1
 # Built once: json.dumps with `separators` builds a new encoder on every call.
 _encode = json.JSONEncoder(separators=(",", ":")).encode

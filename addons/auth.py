@@ -17,9 +17,9 @@ from urllib.parse import unquote_plus
 from cachetools import TTLCache
 from mitmproxy import http
 
-from .call import CALL, Call
 from models.security import hash_key
 
+from .call import CALL, Call
 from .keycache import KeyCache
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ import datetime as dt
 import gc
 import logging
 import signal
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from mitmproxy import options
@@ -29,8 +28,8 @@ from .accesslog import AccessLog, make_writer
 from .admin_app import AdminApp
 from .auth import Auth, FailedKeys
 from .chain import Chain
-from .inflight import InFlight
 from .credentials import Credentials
+from .inflight import InFlight
 from .keycache import KeyCache
 from .lean import lean_master
 from .limiter import WINDOW, Limiter
@@ -94,10 +93,8 @@ class Lifecycle:
         log.info("usage writer stopped after writing %d records", self.services.writer.written)
 
 
-def build_chain(cfg: config_module.Config,
-                only: Collection[str] | None = None) -> tuple[Chain, Services]:
-    """The gateway's chain; with `only`, just the members of those class names and the
-    lifecycle (the benchmark's ablation measures what each part costs this way)."""
+def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
+    """The gateway's chain and the services its members share (the database bound)."""
     prices = PriceBook()
     prices.reload()  # the limits need each model's output maximum from the first request
     writer = UsageWriter(prices, interval=cfg.usage_flush_interval)
@@ -128,8 +125,6 @@ def build_chain(cfg: config_module.Config,
         AdminApp(create_app(cfg, services)),  # serves only what the router left alone
         Lifecycle(services),  # last: its `done` flushes what the others settled
     ]
-    if only is not None:
-        members = [m for m in members if type(m).__name__ in only or isinstance(m, Lifecycle)]
     return Chain(*members), services
 
 
@@ -145,14 +140,20 @@ async def drain(m, inflight: InFlight, grace: float) -> None:
     m.shutdown()
 
 
-async def serve(cfg: config_module.Config, with_web: bool = False,
-                only: Collection[str] | None = None) -> None:
+async def serve(cfg: config_module.Config, with_web: bool = False) -> None:
+    """Run the gateway until it is stopped."""
     bind(cfg.database_url)
     create_tables()
+    chain, services = build_chain(cfg)
+    await run_chain(cfg, chain, services, with_web)
+
+
+async def run_chain(cfg: config_module.Config, chain: Chain, services: Services,
+                    with_web: bool = False) -> None:
+    """Run `chain` as the gateway runs it: the proxy on the configured port, signals drain."""
     cfg.mitm_confdir.mkdir(parents=True, exist_ok=True)
     opts = options.Options(listen_host=cfg.host, listen_port=cfg.port,
                            mode=["reverse:http://127.0.0.1:1"], confdir=str(cfg.mitm_confdir))
-    chain, services = build_chain(cfg, only)
     m = web.web_master(opts, cfg) if with_web else lean_master(opts, chain)
     m.options.update(
         connection_strategy="lazy",  # the reverse target is a placeholder: never connect to it

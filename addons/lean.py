@@ -25,8 +25,15 @@ from collections.abc import Coroutine
 
 from mitmproxy import addonmanager, ctx, exceptions, flow, hooks, options
 from mitmproxy import master as mitm_master
-from mitmproxy.addons import (core, disable_h2c, errorcheck, next_layer, proxyserver, termlog,
-                              tlsconfig)
+from mitmproxy.addons import (
+    core,
+    disable_h2c,
+    errorcheck,
+    next_layer,
+    proxyserver,
+    termlog,
+    tlsconfig,
+)
 from mitmproxy.utils import human
 
 from .chain import Chain, await_hook, call_hook

@@ -15,8 +15,8 @@ import functools
 import hashlib
 import inspect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from mitmproxy import version
 from mitmproxy.proxy import commands, events, layer
@@ -235,7 +235,8 @@ PATCHES = (
 RELIED_ON = {
     # lean.py's LeanAddons finds each event's handlers among the core addons once, as the
     # stock manager does on every event.
-    "AddonManager._iter_hooks": ("mitmproxy.addonmanager", "AddonManager._iter_hooks", "350b419ab7284091"),
+    "AddonManager._iter_hooks": (
+        "mitmproxy.addonmanager", "AddonManager._iter_hooks", "350b419ab7284091"),
     # timeouts.py cancels the task that runs `server_connect` to abandon an upstream
     # connection: mitmproxy opens and reads a server connection in that one task
     # (a flow cannot be killed in transit, mitmproxy #4711).
@@ -259,13 +260,16 @@ def check_version(found: str = version.VERSION) -> None:
             f"the version requirements.txt pins")
 
 
+def apply(patch: Patch) -> None:
+    original = getattr(patch.owner, patch.attribute)
+    ORIGINALS.setdefault((patch.owner, patch.attribute), original)
+    setattr(patch.owner, patch.attribute, patch.wrap(original))
+    _installed.append(patch)
+
+
 def install() -> None:
     """Apply every patch once (idempotent), after checking mitmproxy's version."""
     check_version()
-    if _installed:
-        return
-    for patch in PATCHES:
-        original = getattr(patch.owner, patch.attribute)
-        ORIGINALS.setdefault((patch.owner, patch.attribute), original)
-        setattr(patch.owner, patch.attribute, patch.wrap(original))
-        _installed.append(patch)
+    if not _installed:
+        for patch in PATCHES:
+            apply(patch)

@@ -22,10 +22,10 @@ from mitmproxy.net.http.url import hostport
 
 from . import bodies, cors, fields
 from .call import CALL, Call
-from .inflight import InFlight
-from .patches import MAX_HEAD_BYTES
 from .inflate import TooLarge, Undecodable, inflate
+from .inflight import InFlight
 from .modellist import model_list
+from .patches import MAX_HEAD_BYTES
 from .providers import Provider
 
 log = logging.getLogger(__name__)

@@ -8,12 +8,12 @@ a crash loses at most the records of the last `interval` (see README, "Durabilit
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import sqlite3
 import threading
 import time
-import json
 from datetime import datetime
 
 from peewee import DecimalField

@@ -79,6 +79,17 @@ def create_app(cfg: config_module.Config | None = None, services=None,
     cli.register(app)
     register_errors(app)
 
+    # A connection per request, as in peewee's Flask examples: a connection the database
+    # dropped (a restart) never outlives the request that found it.
+    @app.before_request
+    def open_db():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_db(exc):
+        if not db.is_closed():
+            db.close()
+
     @app.after_request
     def headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -106,10 +117,3 @@ def register_errors(app: Flask) -> None:
     app.register_error_handler(
         CSRFError, lambda e: render(400, "The form expired or did not come from this site. "
                                          "Reload the page and submit it again."))
-
-
-def gateway_changed(app: Flask) -> None:
-    """Keys, users or plans changed: make the in-process gateway see it at once."""
-    services = app.extensions.get("gateway_services")
-    if services is not None:
-        services.keys.clear()

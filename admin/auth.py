@@ -6,16 +6,21 @@ import functools
 import math
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
-from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
 from itsdangerous import BadData, URLSafeTimedSerializer
-from peewee import IntegrityError
 
-from models import Plan, User, utcnow
-from models.security import hash_password, password_problem, verify_password
+from models import Plan, User
+from models.security import password_problem, verify_password
 
-from . import gateway_changed
+from . import accounts
 from .throttle import Throttle
 
 bp = Blueprint("auth", __name__)
@@ -161,28 +166,28 @@ def signup():
         return render_template("auth/signup.html", plan=_signup_plan())
     email = request.form.get("email", "").strip().lower()
     password = request.form.get("password", "")
-    if "@" not in email or len(email) > 254 or not email.isprintable() or " " in email:
+    try:
+        email = accounts.valid_email(email)
+    except accounts.Invalid:
         flash("Enter a valid email address.", "error")
-    elif problem := password_problem(password):
+        return render_template("auth/signup.html", email=email, plan=_signup_plan()), 400
+    if problem := password_problem(password):
         flash(f"Choose another password: {problem}.", "error")
-    elif (wait := throttles()["signup"].wait(request.remote_addr)) > 0:
+        return render_template("auth/signup.html", email=email, plan=_signup_plan()), 400
+    if (wait := throttles()["signup"].wait(request.remote_addr)) > 0:
         flash(f"Too many sign-ups from here: try again in {math.ceil(wait / 60)} min.", "error")
         return render_template("auth/signup.html", email=email, plan=_signup_plan()), 429
+    throttles()["signup"].failed(request.remote_addr)
+    try:
+        user, _ = accounts.create_user(email, _signup_plan(), password=password, verified=False)
+    except accounts.Invalid:  # taken: told by mail, not here (the page must not tell who has one)
+        current_app.extensions["mailer"].send(
+            email, "Your llm-gateway account",
+            "Someone (you?) tried to sign up with this address, which has an account "
+            "already. Sign in instead; if you did not ask, ignore this mail.")
     else:
-        throttles()["signup"].failed(request.remote_addr)
-        hashed = hash_password(password)  # for a taken email too: the same time either way
-        try:
-            user = User.create(email=email, password_hash=hashed, plan=_signup_plan(),
-                               email_verified_at=None)
-        except IntegrityError:  # told by mail, not here: the page must not tell who has one
-            current_app.extensions["mailer"].send(
-                email, "Your llm-gateway account",
-                "Someone (you?) tried to sign up with this address, which has an account "
-                "already. Sign in instead; if you did not ask, ignore this mail.")
-        else:
-            send_verification(user)
-        return render_template("auth/check_mail.html", email=email), 202
-    return render_template("auth/signup.html", email=email, plan=_signup_plan()), 400
+        send_verification(user)
+    return render_template("auth/check_mail.html", email=email), 202
 
 
 def _signup_plan() -> Plan:
@@ -201,9 +206,8 @@ def verify(token: str):
               "error")
         return redirect(url_for("auth.login"))
     user = User.get_or_none(User.id == data.get("u"), User.email == data.get("e"))
-    if user is not None and user.email_verified_at is None:
-        User.update(email_verified_at=utcnow()).where(User.id == user.id).execute()
-        gateway_changed(current_app)
+    if user is not None:
+        accounts.confirm_email(user)
     flash("Your email address is confirmed: your API keys work now.", "info")
     return redirect(url_for("dashboard.index"))
 

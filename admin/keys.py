@@ -7,7 +7,7 @@ from flask_login import login_required
 
 from models import ApiKey
 
-from . import gateway_changed
+from . import accounts
 from .auth import me
 
 bp = Blueprint("keys", __name__, url_prefix="/keys")
@@ -30,8 +30,7 @@ def create():
     if me().email_verified_at is None:  # a self-service sign-up mints keys once confirmed
         flash("Confirm your email address first: follow the link we mailed you.", "error")
         return redirect(url_for("keys.index"))
-    name = request.form.get("name", "").strip()[:64] or "default"
-    secret, key = ApiKey.issue(me(), name)
+    secret, key = accounts.issue_key(me(), request.form.get("name", ""))
     # Rendered, not redirected: the secret must not travel in a URL or live in the session.
     response = current_app.make_response(
         render_template("keys/index.html", keys=_own_keys(), new_secret=secret, new_key=key))
@@ -45,7 +44,6 @@ def revoke(key_id: int):
     key = ApiKey.get_or_none(ApiKey.id == key_id, ApiKey.user == me())
     if key is None:
         abort(404)  # someone else's key looks exactly like a missing one
-    key.revoke()
-    gateway_changed(current_app)
+    accounts.revoke_key(key)
     flash(f"Key {key.prefix}… revoked: it stops working within seconds.", "info")
     return redirect(url_for("keys.index"))

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from peewee import IntegrityError, fn
 
 from models import ApiKey, ModelPrice, Plan, User
-from models.security import hash_password, new_password
 
-from . import gateway_changed
+from . import accounts
 from .auth import admin_required
 from .queries import breakdown, customer_month_table, recent_months, valid_month
 
@@ -61,19 +59,17 @@ def customers():
 @bp.route("/customers", methods=["POST"])
 @admin_required
 def create_customer():
-    email = request.form.get("email", "").strip().lower()
     plan = Plan.get_or_none(Plan.id == request.form.get("plan", type=int))
-    if "@" not in email or plan is None:
+    if plan is None:
         flash("Enter an email address and choose a plan.", "error")
         return redirect(url_for("ops.customers"))
-    password = new_password()
     try:
-        User.create(email=email, plan=plan, password_hash=hash_password(password),
-                    role="admin" if request.form.get("role") == "admin" else "user")
-    except IntegrityError:
-        flash(f"{email} already has an account.", "error")
+        user, password = accounts.create_user(
+            request.form.get("email", ""), plan,
+            role="admin" if request.form.get("role") == "admin" else "user")
+    except accounts.Invalid as e:
+        flash(f"No account created: {e}.", "error")
         return redirect(url_for("ops.customers"))
-    user = User.get(User.email == email)
     return _show_customer(user, temp_password=password)
 
 
@@ -109,9 +105,7 @@ def change_plan(user_id: int):
     plan = Plan.get_or_none(Plan.id == request.form.get("plan", type=int))
     if plan is None:
         abort(400)
-    user.plan = plan
-    user.save()
-    gateway_changed(current_app)
+    accounts.set_plan(user, plan)
     flash(f"{user.email} is now on {plan.name}; the new limits apply at once.", "info")
     return redirect(url_for("ops.customer", user_id=user.id))
 
@@ -120,11 +114,7 @@ def change_plan(user_id: int):
 @admin_required
 def set_status(user_id: int):
     user = _customer(user_id)
-    user.active = request.form.get("active") == "1"
-    user.save()
-    if not user.active:
-        user.end_sessions()
-    gateway_changed(current_app)
+    accounts.set_active(user, request.form.get("active") == "1")
     flash(f"{user.email} {'reactivated' if user.active else 'suspended: their keys stop working'}.",
           "info")
     return redirect(url_for("ops.customer", user_id=user.id))
@@ -134,10 +124,7 @@ def set_status(user_id: int):
 @admin_required
 def reset_password(user_id: int):
     user = _customer(user_id)
-    password = new_password()
-    user.set_password(password)
-    user.save()
-    return _show_customer(user, temp_password=password)
+    return _show_customer(user, temp_password=accounts.set_password(user))
 
 
 # --- Plans --------------------------------------------------------------------------------------
@@ -151,35 +138,31 @@ def plans():
                            in_use=in_use, models=ModelPrice.select().order_by(ModelPrice.model))
 
 
-def _fill_plan(plan: Plan) -> None:
-    name = request.form.get("name", "").strip()
-    if not name:
-        raise FormError("a plan needs a name")
-    plan.name = name[:64]
-    plan.requests_per_minute = _int("requests_per_minute", minimum=1)
-    plan.monthly_tokens = _int("monthly_tokens", allow_unlimited=True)
-    plan.price_cents = (None if request.form.get("price", "").strip().lower() in ("", "custom")
-                        else int(_price("price") * 100))
-    plan.description = request.form.get("description", "").strip()[:500]
-    plan.model_list = request.form.getlist("models")
+def _plan_form() -> dict:
+    """The plan form's fields, as the service layer takes them (which checks them)."""
+    price = request.form.get("price", "").strip().lower()
+    return {
+        "name": request.form.get("name", ""),
+        "rpm": _int("requests_per_minute", minimum=1),
+        "monthly_tokens": _int("monthly_tokens", allow_unlimited=True),
+        "price_cents": None if price in ("", "custom") else int(_price("price") * 100),
+        "description": request.form.get("description", ""),
+        "models": request.form.getlist("models"),
+    }
 
 
 @bp.route("/plans", methods=["POST"])
 @bp.route("/plans/<int:plan_id>", methods=["POST"])
 @admin_required
 def save_plan(plan_id: int | None = None):
-    plan = Plan() if plan_id is None else Plan.get_or_none(Plan.id == plan_id)
-    if plan is None:
+    plan = None if plan_id is None else Plan.get_or_none(Plan.id == plan_id)
+    if plan_id is not None and plan is None:
         abort(404)
     try:
-        _fill_plan(plan)
-        plan.save()
-    except FormError as e:
+        plan = accounts.save_plan(plan, **_plan_form())
+    except (FormError, accounts.Invalid) as e:
         flash(f"Plan not saved: {e}.", "error")
-    except IntegrityError:
-        flash("Plan not saved: that name is taken.", "error")
     else:
-        gateway_changed(current_app)
         flash(f"Plan {plan.name} saved.", "info")
     return redirect(url_for("ops.plans"))
 
@@ -215,8 +198,7 @@ def revoke_key(key_id: int):
     key = ApiKey.get_or_none(ApiKey.id == key_id)
     if key is None:
         abort(404)
-    key.revoke()
-    gateway_changed(current_app)
+    accounts.revoke_key(key)
     flash(f"Key {key.prefix}… of {key.user.email} revoked.", "info")
     back = request.form.get("next", "")
     return redirect(back if back.startswith("/ops/") else url_for("ops.keys"))

@@ -70,7 +70,7 @@ def month_usage(user: User, month: str | None = None) -> dict:
         "reasoning_tokens": int(rea or 0),
         "total_tokens": int(total or 0),
         "tool_calls": tool_calls(user, start, end),
-        "cost_usd": str(usd(cost)),  # exact: a JSON number would be read as a float
+        "cost_usd": f"{usd(cost):f}",  # exact: a JSON number would be read as a float
         "estimated_records": int(estimated or 0),
     }
 

@@ -9,8 +9,14 @@ from flask import Blueprint, Response, render_template, request
 from flask_login import login_required
 
 from .auth import me
-from .queries import (breakdown, daily_tokens, month_usage, recent_months, recent_records,
-                      valid_month)
+from .queries import (
+    breakdown,
+    daily_tokens,
+    month_usage,
+    recent_months,
+    recent_records,
+    valid_month,
+)
 
 bp = Blueprint("usage", __name__, url_prefix="/usage")
 PER_PAGE = 50

@@ -58,9 +58,13 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--stock", action="store_true", help="mitmproxy's own lean master")
+    parser.add_argument("--without", help="leave out this patch (bench/patches.py)")
     args = parser.parse_args()
     if args.stock:
         asyncio.run(main(args.port, args.upstream, stock=True))
     else:
-        patches.install()  # the gateway's runtime, as its entry point installs it
+        patches.check_version()  # the gateway's runtime, as its entry point installs it
+        for patch in patches.PATCHES:
+            if patch.name != args.without:
+                patches.apply(patch)
         run(main(args.port, args.upstream, stock=False))  # the gateway's event loop, too

@@ -33,6 +33,7 @@ def measure(n: int = 20000) -> dict:
     from mitmproxy.test import taddons, tflow, tutils
 
     import config
+    from addons.call import CALL
     from addons.gateway import build_chain
     from bench.__main__ import BODY
     from bench.upstream import BODY as RESPONSE
@@ -78,7 +79,7 @@ def measure(n: int = 20000) -> dict:
                         loop.run_until_complete(pending)
                         t = time.perf_counter()
                     total += time.perf_counter() - t
-                assert f.response.status_code == 200 and f.metadata.get("usage"), f.response
+                assert f.response.status_code == 200 and f.metadata[CALL].usage, f.response
             return total / n
 
         whole = min(run(lambda hook, f: chain.hooks[hook](f)) for _ in range(3))

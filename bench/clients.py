@@ -69,7 +69,7 @@ async def one_stream(port: int, payload: bytes, timeout: float) -> StreamResult:
         if not res.ok:
             res.error = "ended without [DONE]"
         return res
-    except (OSError, asyncio.TimeoutError, ValueError, asyncio.IncompleteReadError) as e:
+    except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError) as e:
         res.error = type(e).__name__
         return res
     finally:

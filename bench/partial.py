@@ -8,14 +8,25 @@ import dataclasses
 
 import config
 from addons import patches
-from addons.gateway import serve
+from addons.chain import Chain
+from addons.gateway import Lifecycle, build_chain, run_chain
 from addons.lean import run
+from models import bind
+from models.seed import create_tables
+
+
+async def main(cfg: config.Config, only: frozenset[str]) -> None:
+    bind(cfg.database_url)
+    create_tables()
+    chain, services = build_chain(cfg)
+    kept = [m for m in chain.members if type(m).__name__ in only or isinstance(m, Lifecycle)]
+    await run_chain(cfg, Chain(*kept), services)
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.partial")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--only", required=True, help="chain member class names, comma separated")
     args = parser.parse_args()
-    cfg = dataclasses.replace(config.get(), port=args.port)
     patches.install()
-    run(serve(cfg, only=frozenset(args.only.split(","))))
+    run(main(dataclasses.replace(config.get(), port=args.port), frozenset(args.only.split(","))))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 # direct to the upstream; mitmproxy's stock lean master; the gateway's runtime with nothing in
 # it (the ceiling of this design); the gateway.
 VARIANTS = ("direct", "stock", "bare", "gateway")
@@ -38,8 +37,8 @@ def markdown(results: dict) -> str:
     for c, t in m.get("plain", {}).items():
         d, k, b, g = (t.get(v, {}) for v in VARIANTS)
 
-        def each(field):
-            return " / ".join(fmt(x.get(field)) for x in (d, k, b, g))
+        def each(field, runs=(d, k, b, g)):
+            return " / ".join(fmt(x.get(field)) for x in runs)
         lines.append(f"| {c} | {each('rps')} | {ratio(g.get('rps'), b.get('rps'))} | "
                      f"{ratio(g.get('rps'), k.get('rps'))} | {each('p50_ms')} | {each('p99_ms')} |")
     s = m.get("stream", {}).get("all", {})

@@ -3,8 +3,16 @@
 import os
 from pathlib import Path
 
-from peewee import DatabaseProxy, Model, SqliteDatabase
+from peewee import (
+    DatabaseProxy,
+    InterfaceError,
+    Model,
+    OperationalError,
+    PostgresqlDatabase,
+    SqliteDatabase,
+)
 from playhouse import db_url
+from playhouse.shortcuts import ReconnectMixin
 
 db = DatabaseProxy()
 
@@ -31,6 +39,26 @@ def private(path: Path) -> None:
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if p.exists() and p.stat().st_mode & 0o077:
             p.chmod(0o600)
+
+
+class ReconnectingPostgresqlDatabase(ReconnectMixin, PostgresqlDatabase):
+    """A connection found dead (the server restarted, or dropped it) is opened again and the
+    statement retried once, outside transactions (a transaction fails, and its caller retries
+    it: the usage writer does). Without it a thread's broken connection stays broken."""
+
+    reconnect_errors = (
+        (OperationalError, "server closed the connection"),
+        (OperationalError, "terminating connection"),
+        (OperationalError, "the connection is closed"),
+        (OperationalError, "the connection is lost"),
+        (OperationalError, "connection is bad"),
+        (InterfaceError, "connection already closed"),
+        (InterfaceError, "the connection is closed"),
+        (InterfaceError, "the connection is lost"),
+    )
+
+
+db_url.register_database(ReconnectingPostgresqlDatabase, "postgres", "postgresql")
 
 
 def bind(url: str):

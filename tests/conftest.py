@@ -13,10 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests import fakes
 
-from tests import fakes  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 UPSTREAM_SECRETS = {
     "anthropic": "sk-ant-UPSTREAM-secret-0001",
@@ -47,7 +46,7 @@ class Gateway:
         return subprocess.run([sys.executable, "-m", "admin", *args], cwd=ROOT, env=self.env,
                               input=input, capture_output=True, text=True, check=check)
 
-    def start(self, web: bool = False) -> "Gateway":
+    def start(self, web: bool = False) -> Gateway:
         self.log = open(self.log_path, "ab")
         args = ["--port", str(self.port)] + (["--web"] if web else [])
         self.proc = subprocess.Popen([sys.executable, "-O", "-m", "addons", *args],  # as start.sh

@@ -78,7 +78,7 @@ class Handler(BaseHTTPRequestHandler):
     # Headers and body go out in separate writes: without this, Nagle and delayed ACKs add
     # 40 ms to every response.
     disable_nagle_algorithm = True
-    server: "FakeServer"
+    server: FakeServer
 
     def log_message(self, *args) -> None:  # quiet
         pass
@@ -252,7 +252,7 @@ class FakeServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
-    def start(self) -> "FakeServer":
+    def start(self) -> FakeServer:
         threading.Thread(target=self.serve_forever, daemon=True).start()
         return self
 

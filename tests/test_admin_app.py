@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 import re
 import time
+from decimal import Decimal
 
 import pytest
 

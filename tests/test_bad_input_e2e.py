@@ -27,7 +27,7 @@ def raw(gateway, data: bytes, timeout: float = 10) -> bytes:
         try:
             while chunk := s.recv(65536):
                 out += chunk
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             pass
     return out
 
@@ -79,7 +79,8 @@ def test_oversized_headers_refused(gateway, fake_servers, fuzz_key):
 
 
 @pytest.mark.parametrize("value", ["gw-ü" + "a" * 40, "gw-" + "a" * 40 + "\u202e",
-                                   "gw-" + "a" * 5000, "Bearer gw-x", "gw-%00aaaaaaaaaaaaaaaaaaaaaaaa"])
+                                   "gw-" + "a" * 5000, "Bearer gw-x",
+                                   "gw-%00aaaaaaaaaaaaaaaaaaaaaaaa"])
 def test_odd_keys_refused(gateway, fake_servers, value):
     out = raw(gateway, b"POST /v1/anthropic/v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: "
                        + value.encode("utf-8") + b"\r\nContent-Length: 2\r\n"
@@ -91,7 +92,8 @@ def test_odd_keys_refused(gateway, fake_servers, value):
 # --- fuzzing --------------------------------------------------------------------------------------
 
 PATH_PARTS = st.sampled_from(["v1", "openai", "anthropic", "gemini", "v1beta", "chat",
-                              "completions", "messages", "models", "gemini-2.5-flash:generateContent",
+                              "completions", "messages", "models",
+                              "gemini-2.5-flash:generateContent",
                               "..", ".", "", "%2e", "%2F", "%00", "\\", "ü", "%ff", "a:b", "~",
                               "count_tokens", "responses", "embeddings", "healthz"])
 # Half the paths are real endpoints, so every run reaches auth, limits and the fake providers

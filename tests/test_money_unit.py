@@ -11,9 +11,16 @@ from addons.auth import take_query_credentials
 from addons.limiter import Limiter
 from addons.pricebook import PriceBook
 from addons.providers import BUILTIN
-from addons.usage import (BLOB_TOKENS, AnthropicStream, GeminiSSEStream, OpenAIResponsesStream,
-                          estimate_input, parse_anthropic_body, parse_gemini_body,
-                          parse_openai_responses_body)
+from addons.usage import (
+    BLOB_TOKENS,
+    AnthropicStream,
+    GeminiSSEStream,
+    OpenAIResponsesStream,
+    estimate_input,
+    parse_anthropic_body,
+    parse_gemini_body,
+    parse_openai_responses_body,
+)
 from tests.test_limiter_unit import Clock, customer
 
 

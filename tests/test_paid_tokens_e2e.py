@@ -294,10 +294,10 @@ def test_a_chat_stream_cut_before_its_usage_is_charged_the_prompts_text(gateway)
     body = {"model": "gpt-4o-mini", "stream": True,
             "messages": [{"role": "system", "content": "Be brief."},
                          {"role": "user", "content": prompt}]}
-    with httpx.stream("POST", f"{gateway.url}/v1/openai/chat/completions", json=body,
-                      headers={"authorization": f"Bearer {key}", "x-fake-mode": "cut:4"}) as r:
-        with pytest.raises(httpx.HTTPError):
-            r.read()
+    with (httpx.stream("POST", f"{gateway.url}/v1/openai/chat/completions", json=body,
+                       headers={"authorization": f"Bearer {key}", "x-fake-mode": "cut:4"}) as r,
+          pytest.raises(httpx.HTTPError)):
+        r.read()
     (rec,) = gateway.records(key)
     assert rec.estimated and not rec.complete
     chars = len("gpt-4o-mini") + len("system") + len("Be brief.") + len("user") + len(prompt)

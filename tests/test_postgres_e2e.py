@@ -28,8 +28,18 @@ def pg_bin(name: str) -> str:
     return found[-1]
 
 
+class Cluster:
+    def __init__(self, url: str, ctl: list[str]) -> None:
+        self.url, self.ctl = url, ctl
+
+    def restart(self) -> None:
+        """Stop at once (every connection dropped, as a crash would) and start again."""
+        subprocess.run([*self.ctl, "-m", "immediate", "stop"], check=True, capture_output=True)
+        subprocess.run([*self.ctl, "start"], check=True, capture_output=True)
+
+
 @pytest.fixture(scope="module")
-def postgres_url():
+def postgres():
     """A throwaway cluster on a free loopback port; run as `postgres` when we are root
     (PostgreSQL refuses to run as root)."""
     data = tempfile.mkdtemp(prefix="gw-pg-")
@@ -41,19 +51,19 @@ def postgres_url():
     port = free_port()
     subprocess.run([*as_user, pg_bin("initdb"), "-D", f"{data}/db", "-A", "trust", "-U",
                     "postgres", "--no-sync"], check=True, capture_output=True)
-    subprocess.run([*as_user, pg_bin("pg_ctl"), "-D", f"{data}/db", "-l", f"{data}/log", "-w",
-                    "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
-                    "start"], check=True, capture_output=True)
+    ctl = [*as_user, pg_bin("pg_ctl"), "-D", f"{data}/db", "-l", f"{data}/log", "-w",
+           "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"]
+    subprocess.run([*ctl, "start"], check=True, capture_output=True)
     subprocess.run([*as_user, pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
                     "postgres", "gateway"], check=True, capture_output=True)
-    yield f"postgresql://postgres@127.0.0.1:{port}/gateway"
+    yield Cluster(f"postgresql://postgres@127.0.0.1:{port}/gateway", ctl)
     subprocess.run([*as_user, pg_bin("pg_ctl"), "-D", f"{data}/db", "-m", "immediate", "stop"],
                    capture_output=True)
     shutil.rmtree(data, ignore_errors=True)
 
 
-def test_gateway_on_postgresql(make_gateway, postgres_url, fake_servers):
-    gw = make_gateway(DATABASE_URL=postgres_url)
+def test_gateway_on_postgresql(make_gateway, postgres, fake_servers):
+    gw = make_gateway(DATABASE_URL=postgres.url)
     gw.admin("create-user", "pg@example.com", "--plan", "Growth")
     gw.start()
     key = gw.create_key("pg@example.com")  # this test process, bound to PostgreSQL too
@@ -98,3 +108,36 @@ def test_gateway_on_postgresql(make_gateway, postgres_url, fake_servers):
     while "pg@example.com" not in gw.log_path.read_text():  # the access log reached the file
         assert time.monotonic() < deadline
         time.sleep(0.1)
+
+
+def _sign_in(c: httpx.Client, email: str, password: str) -> None:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)[1]
+    c.post("/login", data={"email": email, "csrf_token": token, "password": password})
+
+
+def test_the_gateway_carries_on_after_postgresql_restarts(make_gateway, postgres, fake_servers):
+    """Every thread that holds a connection (the usage writer, key look-ups, the admin app)
+    finds it dead after the restart and opens a new one: nothing is lost, nothing restarts."""
+    gw = make_gateway(DATABASE_URL=postgres.url)
+    gw.admin("create-user", "restart@example.com", "--plan", "Growth")
+    gw.start()
+    key = gw.create_key("restart@example.com")
+    oai = openai.OpenAI(base_url=f"{gw.url}/v1/openai", api_key=key, max_retries=0)
+    usage = {"x-fake-usage": "in=5,out=5"}
+    oai.chat.completions.create(model="gpt-4o-mini", messages=[], extra_headers=usage)
+    assert len(gw.records(key, count=1)) == 1
+    with httpx.Client(base_url=gw.url) as admin:
+        _sign_in(admin, "admin@llm-gateway.io", gw.env["ADMIN_PASSWORD"])
+        assert admin.get("/ops/customers").status_code == 200
+
+        postgres.restart()
+
+        for _ in range(3):  # the writer's connection: its next batch reconnects
+            oai.chat.completions.create(model="gpt-4o-mini", messages=[], extra_headers=usage)
+        assert len(gw.records(key, count=4)) == 4
+        fresh = gw.create_key("restart@example.com", "after")  # a look-up on a key-cache miss
+        again = openai.OpenAI(base_url=f"{gw.url}/v1/openai", api_key=fresh, max_retries=0)
+        again.chat.completions.create(model="gpt-4o-mini", messages=[], extra_headers=usage)
+        assert len(gw.records(fresh, count=1)) == 1
+        page = admin.get("/ops/customers")  # the admin app's threads, signed in before
+        assert page.status_code == 200 and "restart@example.com" in page.text

@@ -142,7 +142,8 @@ def test_gemini_generate(gateway, fake_servers, key):
     r = gem(gateway, key).models.generate_content(model="gemini-2.5-flash", contents="Hi")
     assert r.text == "Hello! How can I help you today?"
     req = fake_servers["gemini"].state.requests[-1]
-    assert req["path"] == f"/v1/models/gemini-2.5-flash:generateContent?key={UPSTREAM_SECRETS['gemini']}"
+    assert req["path"] == ("/v1/models/gemini-2.5-flash:generateContent"
+                           f"?key={UPSTREAM_SECRETS['gemini']}")
     assert "x-goog-api-key" not in req["headers"]
     assert_no_customer_key(req, key)
 

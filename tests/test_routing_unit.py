@@ -7,8 +7,8 @@ from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
 
 from addons.auth import Auth, remove_query_param, take_customer_key
-from addons.credentials import Credentials
 from addons.call import CALL, Customer, PlanInfo
+from addons.credentials import Credentials
 from addons.providers import configured
 from addons.router import PathRefused, Router, split_segments
 

@@ -7,8 +7,8 @@ database file."""
 from __future__ import annotations
 
 import re
-import statistics
 import stat
+import statistics
 import time
 from email import message_from_bytes
 

@@ -33,11 +33,11 @@ def test_another_customers_response_is_not_found(gateway, fake_servers):
     for rid in (created.id, streamed.id):
         fake.requests.clear()
         attempts = [
-            lambda: mallory.responses.retrieve(rid),
-            lambda: mallory.responses.delete(rid),
-            lambda: mallory.responses.cancel(rid),
-            lambda: mallory.responses.create(model="gpt-4.1-mini", input="Go on",
-                                             previous_response_id=rid),
+            lambda rid=rid: mallory.responses.retrieve(rid),
+            lambda rid=rid: mallory.responses.delete(rid),
+            lambda rid=rid: mallory.responses.cancel(rid),
+            lambda rid=rid: mallory.responses.create(model="gpt-4.1-mini", input="Go on",
+                                                     previous_response_id=rid),
         ]
         for attempt in attempts:
             with pytest.raises(openai.NotFoundError) as e:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from mitmproxy import http
 
@@ -79,7 +79,7 @@ class ErrorStyle:
 @dataclass(frozen=True)
 class Provider:
     name: str
-    upstream: str  # origin, e.g. https://api.openai.com (set from config)
+    upstream: str  # origin: the provider's own by default, the operator's from upstream_env
     default_version: str
     versions: frozenset[str]
     endpoints: tuple[Endpoint, ...]
@@ -90,13 +90,15 @@ class Provider:
     # forwarded, so cookies, proxy credentials, forwarding headers and billing selectors the
     # business did not choose never reach the provider.
     forward_headers: frozenset[str] = frozenset()
+    upstream_env: str = ""  # the environment variable that points it elsewhere
+    credential_env: str = ""  # the environment variable holding the business's key
     default_headers: dict[str, str] = field(default_factory=dict)  # set when the client did not
     # A request the gateway will not forward though the provider would take it: (path, body)
     # -> (message, param), or None.
     refuse: Callable[[str, dict], tuple[str, str] | None] = lambda path, body: None
     # Other APIs served under this provider's route (Gemini's OpenAI-compatible one): the first
     # segment after the version names one; it shares the name, origin and credential.
-    dialects: dict[str, "Provider"] = field(default_factory=dict)
+    dialects: dict[str, Provider] = field(default_factory=dict)
 
     def split_version(self, rest: list[str]) -> tuple[str, list[str]]:
         """The API version segment of `rest`, or the default when the client left it out."""

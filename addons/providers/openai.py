@@ -82,6 +82,8 @@ def _refuse(path: str, body: dict):
 PROVIDER = Provider(
     name="openai",
     upstream="https://api.openai.com",
+    upstream_env="UPSTREAM_OPENAI_URL",
+    credential_env="OPENAI_API_KEY",
     default_version="v1",
     versions=frozenset({"v1"}),
     endpoints=(

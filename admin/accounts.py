@@ -1,0 +1,176 @@
+"""The account changes the command line and the web UI both make (users, passwords, plans,
+keys): checked once, here, and announced to the gateway.
+
+Each function raises `Invalid` with a message for a person (the CLI prints it, the UI flashes
+it). `announce()` tells the gateway serving this app at once (its key cache drops what it
+holds); a gateway in another process sees the change when its cache entry expires
+(KEY_CACHE_TTL).
+"""
+
+from __future__ import annotations
+
+from flask import current_app, has_app_context
+from peewee import IntegrityError, fn
+
+from models import ApiKey, Plan, User, utcnow
+from models.base import write_transaction
+from models.security import hash_password, new_password, password_problem
+
+ROLES = ("user", "admin")
+UNSET = object()  # a plan field left as it is (None means "unlimited" or "custom price")
+
+
+class Invalid(ValueError):
+    """A change refused, with the reason for the person who asked."""
+
+
+def announce() -> None:
+    """Keys, users or plans changed: the in-process gateway stops trusting what it cached."""
+    services = current_app.extensions.get("gateway_services") if has_app_context() else None
+    if services is not None:
+        services.keys.clear()
+
+
+# --- Users --------------------------------------------------------------------------------------
+
+
+def valid_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254 or not email.isprintable() or " " in email:
+        raise Invalid("enter a valid email address")
+    return email
+
+
+def valid_password(password: str) -> str:
+    if problem := password_problem(password):
+        raise Invalid(problem)
+    return password
+
+
+def find_user(email: str) -> User:
+    user = User.get_or_none(User.email == (email or "").strip().lower())
+    if user is None:
+        raise Invalid(f"no user with email {email}")
+    return user
+
+
+def create_user(email: str, plan: Plan, *, role: str = "user", password: str | None = None,
+                verified: bool = True) -> tuple[User, str]:
+    """A new user; with no password, a generated one. Returns the user and the password.
+    `verified=False`: a self-service sign-up, whose keys work once the address is confirmed."""
+    email = valid_email(email)
+    if role not in ROLES:
+        raise Invalid(f"the role must be one of {', '.join(ROLES)}")
+    password = new_password() if password is None else valid_password(password)
+    hashed = hash_password(password)  # before the check: the same time for a taken address
+    try:
+        user = User.create(email=email, plan=plan, role=role, password_hash=hashed,
+                           email_verified_at=utcnow() if verified else None)
+    except IntegrityError:
+        raise Invalid(f"{email} already has an account") from None
+    return user, password
+
+
+def set_password(user: User, password: str | None = None) -> str:
+    """A new password (generated when None); every session of the user ends."""
+    password = new_password() if password is None else valid_password(password)
+    user.set_password(password)
+    user.save()
+    return password
+
+
+def set_plan(user: User, plan: Plan) -> None:
+    user.plan = plan
+    user.save()
+    announce()
+
+
+def set_active(user: User, active: bool) -> None:
+    """Suspend (keys stop working, sessions end) or reactivate a customer."""
+    user.active = active
+    user.save()
+    if not active:
+        user.end_sessions()
+    announce()
+
+
+def confirm_email(user: User) -> None:
+    if user.email_verified_at is None:
+        User.update(email_verified_at=utcnow()).where(User.id == user.id).execute()
+        announce()
+
+
+# --- Plans --------------------------------------------------------------------------------------
+
+
+def find_plan(name: str) -> Plan:
+    plan = Plan.get_or_none(fn.LOWER(Plan.name) == (name or "").strip().lower())
+    if plan is None:
+        names = ", ".join(p.name for p in Plan.select().order_by(Plan.id))
+        raise Invalid(f"no plan named {name} (plans: {names})")
+    return plan
+
+
+def save_plan(plan: Plan | None = None, *, name=UNSET, rpm=UNSET, monthly_tokens=UNSET,
+              price_cents=UNSET, description=UNSET, models=UNSET) -> Plan:
+    """Create a plan (`plan` None: name, rpm and monthly_tokens needed) or change the fields
+    given. `monthly_tokens` None is unlimited; `price_cents` None is a custom price."""
+    creating = plan is None
+    if creating:
+        if UNSET in (name, rpm, monthly_tokens):
+            raise Invalid("a new plan needs a name, requests per minute and monthly tokens")
+        plan = Plan(price_cents=None)
+    if name is not UNSET:
+        name = (name or "").strip()
+        if not name or len(name) > 64:
+            raise Invalid("a plan needs a name of at most 64 characters")
+        taken = Plan.select().where(fn.LOWER(Plan.name) == name.lower())
+        if not creating:
+            taken = taken.where(Plan.id != plan.id)
+        if taken.exists():
+            raise Invalid(f"a plan named {name} exists")
+        plan.name = name
+    if rpm is not UNSET:
+        if not isinstance(rpm, int) or rpm < 1:
+            raise Invalid("requests per minute must be a whole number of at least 1")
+        plan.requests_per_minute = rpm
+    if monthly_tokens is not UNSET:
+        if monthly_tokens is not None and (not isinstance(monthly_tokens, int)
+                                           or monthly_tokens < 0):
+            raise Invalid("monthly tokens must be a whole number, or unlimited")
+        plan.monthly_tokens = monthly_tokens
+    if price_cents is not UNSET:
+        if price_cents is not None and (not isinstance(price_cents, int) or price_cents < 0):
+            raise Invalid("the price must be whole cents, not negative")
+        plan.price_cents = price_cents
+    if description is not UNSET:
+        plan.description = (description or "").strip()[:500]
+    if models is not UNSET:
+        plan.model_list = [m.strip() for m in models if m and m.strip()]
+    try:
+        plan.save()
+    except IntegrityError:
+        raise Invalid(f"a plan named {plan.name} exists") from None
+    announce()
+    return plan
+
+
+# --- Keys ---------------------------------------------------------------------------------------
+
+
+def issue_key(user: User, name: str = "") -> tuple[str, ApiKey]:
+    """A new key; the secret exists in clear only in what this returns."""
+    return ApiKey.issue(user, (name or "").strip()[:64] or "default")
+
+
+def find_key(prefix: str) -> ApiKey:
+    key = ApiKey.get_or_none(ApiKey.prefix == (prefix or "").strip())
+    if key is None:
+        raise Invalid(f"no key with prefix {prefix}")
+    return key
+
+
+def revoke_key(key: ApiKey) -> None:
+    with write_transaction():
+        key.revoke()
+    announce()
