@@ -35,6 +35,10 @@ class Config:
     body_size_limit: str
     default_max_output_tokens: int
     token_count_rpm: int
+    redis_url: str | None
+    redis_outage: str
+    redis_timeout: float
+    metrics_address: str | None
     invalid_keys_per_minute: int
     forward_headers: frozenset[str]
     signup_enabled: bool
@@ -90,6 +94,10 @@ def load(env: dict[str, str] | None = None) -> Config:
         body_size_limit=env.get("BODY_SIZE_LIMIT") or "32m",
         default_max_output_tokens=int(env.get("DEFAULT_MAX_OUTPUT_TOKENS") or 4096),
         token_count_rpm=int(env.get("TOKEN_COUNT_RPM") or 100),
+        redis_url=env.get("REDIS_URL") or None,
+        redis_outage=(env.get("REDIS_OUTAGE") or "quota-closed").strip().lower(),
+        redis_timeout=float(env.get("REDIS_TIMEOUT") or 0.5),
+        metrics_address=env.get("METRICS_ADDRESS") or None,
         invalid_keys_per_minute=int(env.get("INVALID_KEYS_PER_MINUTE") or 30),
         forward_headers=frozenset(h.strip().lower() for h in
                                   (env.get("FORWARD_HEADERS") or "").split(",") if h.strip()),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start llm-gateway: ./start.sh [--port N] [--web]
+# Start llm-gateway: ./start.sh [--port N] [--web] [--workers N]
 #   Creates .venv (Python 3.12+) and installs requirements when needed, creates and seeds the
 #   database on first run, then runs the gateway in the foreground (Ctrl-C or SIGTERM stops it).
 #   --setup-only prepares the venv and exits; with --with-dev, with the test requirements too
@@ -48,12 +48,14 @@ setup_venv() {
   fi
 }
 
-port=""; web=""; setup_only=""; extras=""
+port=""; web=""; workers=""; setup_only=""; extras=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;
     --port=*) port="${1#*=}"; shift ;;
     --web) web="--web"; shift ;;
+    --workers) workers="$2"; shift 2 ;;
+    --workers=*) workers="${1#*=}"; shift ;;
     --setup-only) setup_only=1; shift ;;
     --with-dev) extras="[dev]"; shift ;;
     -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -70,4 +72,4 @@ setup_venv ""
 # -O: mitmproxy type-checks every request and response it builds and every layer event unless
 # Python runs optimized (`if __debug__` in mitmproxy/http.py and proxy/utils.py); about a sixth
 # of the proxy's time per request. Our code does not rely on assert.
-exec .venv/bin/python -O -m addons ${port:+--port "$port"} $web
+exec .venv/bin/python -O -m addons ${port:+--port "$port"} ${workers:+--workers "$workers"} $web

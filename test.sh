@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Run the whole test suite: ./test.sh [pytest args]
-#   Sets up .venv with the project and its test requirements, installs Debian's Chromium, wrk
-#   and PostgreSQL where they are missing, lints with ruff, then runs pytest.
+#   Sets up .venv with the project and its test requirements, installs Debian's Chromium, wrk,
+#   PostgreSQL and Redis where they are missing, lints with ruff, then runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./start.sh --setup-only --with-dev
 # Debian packages the tests drive: Chromium (browser tests), wrk (benchmark smoke test),
-# PostgreSQL (the gateway on DATABASE_URL=postgresql://...).
+# PostgreSQL and Redis (several gateways sharing a database and limits). The tests start private
+# instances of them on free loopback ports; the system's services are not used.
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 if [ -n "$missing" ]; then
   echo "installing Debian packages:$missing" >&2
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

@@ -66,6 +66,8 @@ class Call:
     error_response: http.Response | None = None
     # The access log: this call's line is written.
     logged: bool = False
+    # Metrics: this call is counted.
+    counted: bool = False
 
     @property
     def upstream(self) -> bool:

@@ -9,7 +9,6 @@ traffic.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import gc
 import logging
 import signal
@@ -17,27 +16,29 @@ from dataclasses import dataclass
 
 from mitmproxy import options
 from mitmproxy.utils import human
-from peewee import fn
 
 import config as config_module
-from models import UsageRecord, bind, utcnow
+from models import bind, utcnow
 from models.seed import create_tables
 
-from . import errors, web
+from . import errors, ledger, metrics, web
 from .accesslog import AccessLog, make_writer
 from .admin_app import AdminApp
 from .auth import Auth, FailedKeys
 from .chain import Chain
+from .changes import Subscriber
 from .credentials import Credentials
 from .inflight import InFlight
 from .keycache import KeyCache
 from .lean import lean_master
-from .limiter import WINDOW, Limiter
+from .limiter import Limiter
 from .limits import Limits
 from .metering import Metering
+from .metrics import Metrics
 from .owners import Owners, Ownership
 from .pricebook import PriceBook
 from .providers import configured
+from .redislimiter import RedisLimiter
 from .router import Router
 from .send import Send
 from .timeouts import Timeouts
@@ -56,24 +57,14 @@ class Services:
     writer: UsageWriter
     owners: Owners
     inflight: InFlight
+    changes: Subscriber | None = None  # change notices from other processes (with Redis)
 
 
 def restore_limits(limiter: Limiter) -> None:
     """Rebuild the counters from the database: this month's tokens, the last minute's calls."""
     now = utcnow()
-    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    used = dict(
-        UsageRecord.select(UsageRecord.user, fn.SUM(UsageRecord.total_tokens))
-        .where(UsageRecord.created_at >= month_start)
-        .group_by(UsageRecord.user)
-        .tuples()
-    )
-    recent: dict[int, list[float]] = {}
-    since = now - dt.timedelta(seconds=WINDOW)
-    for uid, created in (UsageRecord.select(UsageRecord.user, UsageRecord.created_at)
-                         .where(UsageRecord.created_at > since).tuples()):
-        recent.setdefault(uid, []).append(created.replace(tzinfo=dt.UTC).timestamp())
-    limiter.restore({uid: int(total or 0) for uid, total in used.items()}, recent)
+    recent = {uid: [ts for ts, _ in calls] for uid, calls in ledger.recent_requests(now).items()}
+    limiter.restore(ledger.tokens_this_month(now), recent)
 
 
 class Lifecycle:
@@ -87,8 +78,16 @@ class Lifecycle:
 
     def running(self) -> None:
         self.services.writer.start()
+        if isinstance(self.services.limiter, RedisLimiter):
+            self.services.limiter.start()
+        if self.services.changes is not None:
+            self.services.changes.start()
 
     def done(self) -> None:
+        if self.services.changes is not None:
+            self.services.changes.stop()
+        if isinstance(self.services.limiter, RedisLimiter):
+            self.services.limiter.stop()  # the settlements still queued
         self.services.writer.stop()
         log.info("usage writer stopped after writing %d records", self.services.writer.written)
 
@@ -98,15 +97,16 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
     prices = PriceBook()
     prices.reload()  # the limits need each model's output maximum from the first request
     writer = UsageWriter(prices, interval=cfg.usage_flush_interval)
-    services = Services(
-        keys=KeyCache(ttl=cfg.key_cache_ttl),
-        limiter=Limiter(counting_rpm=cfg.token_count_rpm),
-        prices=prices,
-        writer=writer,
-        owners=Owners(writer),
-        inflight=InFlight(),
-    )
-    restore_limits(services.limiter)
+    keys = KeyCache(ttl=cfg.key_cache_ttl)
+    if cfg.redis_url:  # shared by every gateway process; rebuilt from the records when empty
+        limiter = RedisLimiter(cfg.redis_url, cfg.token_count_rpm, cfg.redis_outage,
+                               cfg.redis_timeout)
+        changes = Subscriber(cfg.redis_url, keys.clear)
+    else:
+        limiter, changes = Limiter(counting_rpm=cfg.token_count_rpm), None
+        restore_limits(limiter)
+    services = Services(keys=keys, limiter=limiter, prices=prices, writer=writer,
+                        owners=Owners(writer), inflight=InFlight(), changes=changes)
     providers = configured(cfg.upstreams, cfg.forward_headers)
     from admin import create_app  # late: the admin app imports models, bound by now
 
@@ -122,6 +122,7 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
         errors.ErrorResponses(),
         Timeouts(inflight, cfg.connect_timeout, cfg.read_timeout),
         AccessLog(make_writer(cfg.access_log)),
+        Metrics(inflight, writer),
         AdminApp(create_app(cfg, services)),  # serves only what the router left alone
         Lifecycle(services),  # last: its `done` flushes what the others settled
     ]
@@ -140,11 +141,12 @@ async def drain(m, inflight: InFlight, grace: float) -> None:
     m.shutdown()
 
 
-async def serve(cfg: config_module.Config, with_web: bool = False) -> None:
-    """Run the gateway until it is stopped."""
+async def serve(cfg: config_module.Config, with_web: bool = False, worker: int = 0) -> None:
+    """Run the gateway until it is stopped (`worker`: its index among --workers)."""
     bind(cfg.database_url)
     create_tables()
     chain, services = build_chain(cfg)
+    metrics.serve(cfg.metrics_address, worker)
     await run_chain(cfg, chain, services, with_web)
 
 

@@ -1,8 +1,9 @@
 """Plan limits in memory: a rolling 60-second request log and a monthly token ledger.
 
 Everything here runs on the event loop and never waits: admission is a few dict and deque
-operations. `Limiter` is the interface a shared store (Redis, say) would implement for several
-gateway processes; `restore()` rebuilds it from the database at start so limits survive restarts.
+operations. `Limiter` is the interface the limits member talks to (`admit`, `settle`,
+`standing`, `rpm`); `RedisLimiter` (redislimiter.py) implements it for several gateway
+processes. `restore()` rebuilds this one from the database at start so limits survive restarts.
 """
 
 from __future__ import annotations
@@ -39,6 +40,19 @@ class Grant(NamedTuple):
     reserved: int = 0
     available: int | None = None  # what the quota had left before it (None: unlimited)
     retry_after: float = 0.0  # refused: seconds until the quota resets
+
+
+class Admission(NamedTuple):
+    """May a request go: the window and the quota decided together. `refused`: "rate",
+    "quota" or "unavailable" (a shared store that did not answer)."""
+
+    ok: bool
+    refused: str | None = None
+    output: int = 0  # the output cap granted to each answer
+    reserved: int = 0  # tokens now held against the quota
+    available: int | None = None  # what the quota had left before it (None: unlimited)
+    retry_after: float = 0.0  # refused: seconds until it would be admitted
+    period: str = ""  # the quota period the reservation is held in (a shared store's)
 
 
 class Standing(NamedTuple):
@@ -91,6 +105,26 @@ class Limiter:
         # The slot frees when the request rpm places back leaves the window.
         return Decision(False, win[len(win) - rpm] + WINDOW - now)
 
+    def admit(self, customer: Customer, counting: bool = False, reserve: bool = False,
+              fixed: int = 0, output: int = 0, answers: int = 1, least: int = 0,
+              request_id: str = "") -> Admission:
+        """The quota (when `reserve`: see `reserve`) and then the window; a request refused
+        by either holds nothing."""
+        grant = None
+        if reserve:
+            grant = self.reserve(customer, fixed, output, answers, least)
+            if not grant.ok:
+                return Admission(False, "quota", available=grant.available,
+                                 retry_after=grant.retry_after)
+        decision = self.admit_request(customer, counting)
+        if not decision.ok:
+            if grant is not None:
+                self.settle(customer, grant.reserved, 0)
+            return Admission(False, "rate", retry_after=decision.retry_after)
+        if grant is None:
+            return Admission(True)
+        return Admission(True, None, grant.output, grant.reserved, grant.available)
+
     # --- monthly tokens ---
 
     def _roll_month(self, now: float) -> None:
@@ -118,7 +152,7 @@ class Limiter:
         self._reserved[uid] = self._reserved.get(uid, 0) + held
         return Grant(True, output, held, available)
 
-    def settle(self, customer: Customer, reserved: int, used: int) -> None:
+    def settle(self, customer: Customer, reserved: int, used: int, period: str = "") -> None:
         """Replace a reservation with what the request really used."""
         self._roll_month(self.clock())
         uid = customer.user_id

@@ -17,7 +17,7 @@ from models.catalog import catalog_name
 
 from . import cors
 from .call import CALL, Call
-from .limiter import Limiter
+from .limiter import Admission, Limiter
 
 UPSTREAM_ONLY_HEADERS = ("openai-organization", "openai-project", "anthropic-organization-id",
                          "set-cookie")
@@ -55,75 +55,89 @@ class Limits:
         self.limiter = limiter
         self.default_max_output = default_max_output  # for models missing from the catalog
         self.prices = prices  # a PriceBook: each model's own output maximum
-        self.held: dict[int, Call] = {}  # calls holding a reservation
+        self.held: dict[int, tuple[Call, str]] = {}  # admitted calls, their quota period
 
     def response(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
-        if call is not None and call.reserved:
+        if call is not None:
             self._settle(call)
 
     def error(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
-        if call is not None and call.reserved:
+        if call is not None:
             self._settle(call)
 
     def done(self) -> None:
-        for call in list(self.held.values()):  # metering's `done` settled them just before
+        for call, _ in list(self.held.values()):  # metering's `done` settled them just before
             self._settle(call)
 
     def _settle(self, call: Call) -> None:
-        if self.held.pop(id(call), None) is None:
+        held = self.held.pop(id(call), None)
+        if held is None:
             return
         used = call.usage.usage.total_tokens if call.usage is not None else 0
-        self.limiter.settle(call.customer, call.reserved, used)
+        self.limiter.settle(call.customer, call.reserved, used, held[1])
         call.reserved = 0
 
-    def request(self, flow: http.HTTPFlow) -> None:
+    def request(self, flow: http.HTTPFlow):
         call: Call | None = flow.metadata.get(CALL)
         if call is None or not call.upstream or flow.response or flow.error:
-            return
-        customer, provider, ep = call.customer, call.provider, call.endpoint
+            return None
+        customer, ep = call.customer, call.endpoint
         plan = customer.plan
         if plan.allowed_models and call.model and not self._allowed(call.model, plan):
-            flow.response = provider.error_response(
+            flow.response = call.provider.error_response(
                 "permission", f"The model {call.model!r} is not available on the {plan.name} "
                 f"plan. Models on this plan: {', '.join(sorted(plan.allowed_models))}.",
                 request_id=call.request_id)
-            return
-        if ep.usage and not ep.free and not self._reserve(flow, call):
-            return
-        decision = self.limiter.admit_request(customer, counting=ep.free)
-        if not decision.ok:
-            self._settle(call)
-            wait = max(1, math.ceil(decision.retry_after))
-            rpm = self.limiter.rpm(customer, ep.free)
-            what = "token-counting requests" if ep.free else "requests"
-            flow.response = provider.error_response(
-                "rate_limit", f"Rate limit reached: the {plan.name} plan allows "
-                f"{rpm} {what} per minute. Please try again in {wait}s.",
-                headers={"retry-after": str(wait)}, retry_after=wait,
-                request_id=call.request_id)
+            return None
+        ask = self._ask(call) if ep.usage and not ep.free else None
+        admission = self.limiter.admit(
+            customer, counting=ep.free, request_id=call.request_id,
+            **({"reserve": True, "fixed": call.input_estimate, "output": ask[0],
+                "answers": ask[1], "least": ask[2]} if ask else {}))
+        if isinstance(admission, Admission):
+            self._admitted(flow, call, admission, ask)
+            return None
+        return self._admitted_later(flow, call, admission, ask)  # a shared store: awaited
 
-    def _reserve(self, flow: http.HTTPFlow, call: Call) -> bool:
+    async def _admitted_later(self, flow, call: Call, pending, ask) -> None:
+        self._admitted(flow, call, await pending, ask)
+
+    def _ask(self, call: Call) -> tuple[int, int, int, int | None]:
+        """(output cap wanted, answers, least cap, cap asked): what to reserve for."""
         body, out = call.body or {}, call.endpoint.output
-        asked = out.asked(body) if out else None
         if out is None:  # embeddings: input only
-            want, answers, least = 0, 1, 0
-        else:
-            want = asked or self._model_max(call.model)
-            answers, least = out.choices(body), out.least(body)
-        grant = self.limiter.reserve(call.customer, call.input_estimate, want, answers, least)
-        if not grant.ok:
-            self._refuse_quota(flow, call, call.input_estimate + least * answers,
-                               grant.available, grant.retry_after)
-            return False
-        call.reserved = grant.reserved
-        if grant.reserved:
-            self.held[id(call)] = call
-        if out is not None and grant.available is not None and grant.output != asked:
-            out.apply(body, grant.output)  # set where none was, or lowered to what is left
-            call.body_changed = True
-        return True
+            return 0, 1, 0, None
+        asked = out.asked(body)
+        return asked or self._model_max(call.model), out.choices(body), out.least(body), asked
+
+    def _admitted(self, flow: http.HTTPFlow, call: Call, a: Admission, ask) -> None:
+        if a.ok:
+            call.reserved = a.reserved
+            self.held[id(call)] = (call, a.period)  # settled once metering has settled it
+            out = call.endpoint.output
+            if ask and out is not None and a.available is not None and a.output != ask[3]:
+                out.apply(call.body or {}, a.output)  # set where none was, or lowered
+                call.body_changed = True
+        elif a.refused == "quota":
+            self._refuse_quota(flow, call, call.input_estimate + ask[2] * ask[1], a.available,
+                               a.retry_after)
+        elif a.refused == "rate":
+            plan, free = call.customer.plan, call.endpoint.free
+            wait = max(1, math.ceil(a.retry_after))
+            what = "token-counting requests" if free else "requests"
+            flow.response = call.provider.error_response(
+                "rate_limit", f"Rate limit reached: the {plan.name} plan allows "
+                f"{self.limiter.rpm(call.customer, free)} {what} per minute. Please try again "
+                f"in {wait}s.", headers={"retry-after": str(wait)}, retry_after=wait,
+                request_id=call.request_id)
+        else:  # the shared limits did not answer: refused by the operator's policy
+            wait = max(1, math.ceil(a.retry_after))
+            flow.response = call.provider.error_response(
+                "unavailable", "The gateway cannot check your plan's limits right now; "
+                f"please retry in {wait}s.", headers={"retry-after": str(wait)},
+                request_id=call.request_id)
 
     def _model_max(self, model: str | None) -> int:
         found = self.prices.max_output(model) if self.prices is not None and model else None

@@ -10,6 +10,7 @@ without changing them; they are listed in RELIED_ON and fingerprinted the same w
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import functools
 import hashlib
@@ -23,6 +24,7 @@ from mitmproxy.proxy import commands, events, layer
 from mitmproxy.proxy.layers import http as http_layer
 from mitmproxy.proxy.layers.http import _events as ev
 from mitmproxy.proxy.layers.http._http1 import Http1Server
+from mitmproxy.proxy.mode_servers import AsyncioServerInstance
 
 from . import fields
 from .call import CALL
@@ -194,6 +196,27 @@ def _bounded_head(read_headers):
     return read_headers_bounded
 
 
+# --- Listening sockets shared by worker processes (SO_REUSEPORT) ----------------------------
+
+
+class Listen:
+    """Set by a worker process (workers.py) before the proxy starts: its TCP listener binds
+    with SO_REUSEPORT, so N workers share one port and the kernel spreads connections."""
+
+    reuse_port = False
+
+
+def _listen_reusing_port(listen):
+    @functools.wraps(listen)
+    async def listen_reusing_port(self, host: str, port: int):
+        if not Listen.reuse_port or self.mode.transport_protocol != "tcp":
+            return await listen(self, host, port)
+        return [await asyncio.start_server(self.handle_stream, host or None, port,
+                                           reuse_port=True)]
+
+    return listen_reusing_port
+
+
 # --- The list -------------------------------------------------------------------------------
 
 _ERROR_PAGE_WHY = (
@@ -223,6 +246,12 @@ PATCHES = (
               "the common case (within it) without them.",
           retire="none filed: mitmproxy caching the parsed limit in configure()",
           fingerprint="236ca0a7b9fd4f69"),
+    Patch("shared listening port", AsyncioServerInstance, "listen", _listen_reusing_port,
+          why="mitmproxy binds its listener without SO_REUSEPORT; gateway workers (--workers N) "
+              "each bind the same port with it, and the kernel balances connections between "
+              "them. Only in worker processes; otherwise mitmproxy's own listen runs.",
+          retire="none filed: a reuse_port option for mitmproxy's servers",
+          fingerprint="7670a9038b44170d"),
     Patch("bounded request head", Http1Server, "read_headers", _bounded_head,
           why="mitmproxy buffers an HTTP/1 head until its blank line however long it grows "
               "('FIXME: protect against header size DoS' in _http1.py): one endless header "

@@ -21,6 +21,7 @@ from peewee import DecimalField
 from models import ApiKey, OwnedObject, UsageRecord, db, write_transaction
 from models.base import is_sqlite
 
+from . import metrics
 from .pricebook import PriceBook
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ def chunk_sizes(n: int, most: int) -> list[int]:
 def _statement(sample: dict, rows: int) -> str:
     key = (id(db.obj), rows)
     if key not in _statements:
-        _statements[key] = UsageRecord.insert_many([sample] * rows).sql()[0]
+        # A record already written (a batch retried after its commit went through) is skipped.
+        _statements[key] = UsageRecord.insert_many([sample] * rows).on_conflict_ignore().sql()[0]
     return _statements[key]
 
 
@@ -105,6 +107,10 @@ class UsageWriter:
     def submit(self, record: dict) -> None:
         self._queue.put(record)
 
+    def backlog(self) -> int:
+        """Records submitted and not yet written."""
+        return self._queue.qsize() + len(self._pending)
+
     def claim(self, row: dict) -> None:
         """An OwnedObject row: written with the next batch."""
         self._claims.put(row)
@@ -141,6 +147,7 @@ class UsageWriter:
             fn()
             return True
         except Exception:
+            metrics.DATABASE_ERRORS.inc()
             log.exception("usage writer: %s failed; will retry", fn.__name__)
             return False
 
@@ -167,6 +174,8 @@ class UsageWriter:
             for key_id, when in last_used.items():
                 ApiKey.update(last_used_at=when).where(ApiKey.id == key_id).execute()
         self.written += len(rows)
+        for r in rows:
+            metrics.COST.labels(r["provider"]).inc(r["cost_nanousd"] / 1e9)
         self._pending.clear()
         self._pending_claims.clear()
 

@@ -3,8 +3,8 @@ keys): checked once, here, and announced to the gateway.
 
 Each function raises `Invalid` with a message for a person (the CLI prints it, the UI flashes
 it). `announce()` tells the gateway serving this app at once (its key cache drops what it
-holds); a gateway in another process sees the change when its cache entry expires
-(KEY_CACHE_TTL).
+holds), and with REDIS_URL every gateway process; without it, a gateway in another process sees
+the change when its cache entry expires (KEY_CACHE_TTL).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import current_app, has_app_context
 from peewee import IntegrityError, fn
 
+from addons import changes
 from models import ApiKey, Plan, User, utcnow
 from models.base import write_transaction
 from models.security import hash_password, new_password, password_problem
@@ -25,10 +26,14 @@ class Invalid(ValueError):
 
 
 def announce() -> None:
-    """Keys, users or plans changed: the in-process gateway stops trusting what it cached."""
-    services = current_app.extensions.get("gateway_services") if has_app_context() else None
+    """Keys, users or plans changed: the in-process gateway stops trusting what it cached, and
+    with Redis every other gateway process too (addons/changes.py)."""
+    if not has_app_context():
+        return
+    services = current_app.extensions.get("gateway_services")
     if services is not None:
         services.keys.clear()
+    changes.publish(current_app.config["GATEWAY"].redis_url)
 
 
 # --- Users --------------------------------------------------------------------------------------

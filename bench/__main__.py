@@ -48,7 +48,7 @@ ABLATION = [
     ("routing", ("Router",)),
     ("+ keys, limits, credentials", ("Auth", "Ownership", "Limits", "Send", "Credentials")),
     ("+ metering, error responses, timeouts", ("Metering", "ErrorResponses", "Timeouts")),
-    ("+ access log, admin app (the gateway)", ("AccessLog", "AdminApp")),
+    ("+ access log, metrics, admin app (the gateway)", ("AccessLog", "Metrics", "AdminApp")),
 ]
 
 

@@ -27,6 +27,9 @@ def upgrade() -> None:
     if "max_output_tokens" not in prices:
         steps.append(migrator.add_column("modelprice", "max_output_tokens",
                                          ModelPrice.max_output_tokens))
+    # Each call's record once, however often a batch is retried (the writer ignores a second).
+    db.execute_sql("CREATE UNIQUE INDEX IF NOT EXISTS usagerecord_request_id_once ON usagerecord "
+                   "(request_id) WHERE request_id <> ''")
     money = "cost_nanousd" not in usage
     if money:
         steps.append(migrator.add_column("usagerecord", "cost_nanousd",

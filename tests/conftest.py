@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import pwd
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,9 +51,9 @@ class Gateway:
         return subprocess.run([sys.executable, "-m", "admin", *args], cwd=ROOT, env=self.env,
                               input=input, capture_output=True, text=True, check=check)
 
-    def start(self, web: bool = False) -> Gateway:
+    def start(self, web: bool = False, *extra: str) -> Gateway:
         self.log = open(self.log_path, "ab")
-        args = ["--port", str(self.port)] + (["--web"] if web else [])
+        args = ["--port", str(self.port)] + (["--web"] if web else []) + list(extra)
         self.proc = subprocess.Popen([sys.executable, "-O", "-m", "addons", *args],  # as start.sh
                                      cwd=ROOT, env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
@@ -184,3 +189,139 @@ def gateway(tmp_path_factory, fake_servers):
     gw.start()
     yield gw
     gw.stop()
+
+
+# --- Real servers on loopback: PostgreSQL and Redis (Debian's, which test.sh installs) -------
+
+
+def pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        pytest.fail("PostgreSQL is not installed: ./test.sh installs Debian's postgresql")
+    return found[-1]
+
+
+class Cluster:
+    def __init__(self, url: str, ctl: list[str]) -> None:
+        self.url, self.ctl = url, ctl
+
+    def restart(self) -> None:
+        """Stop at once (every connection dropped, as a crash would) and start again."""
+        subprocess.run([*self.ctl, "-m", "immediate", "stop"], check=True, capture_output=True)
+        subprocess.run([*self.ctl, "start"], check=True, capture_output=True)
+
+    def new_database(self) -> str:
+        """A database of its own for a test, in this cluster."""
+        name = f"gw_{secrets.token_hex(6)}"
+        host, port = self.url.split("@")[1].split("/")[0].split(":")
+        subprocess.run([*self.as_user, pg_bin("createdb"), "-h", host, "-p", port, "-U",
+                        "postgres", name], check=True, capture_output=True)
+        return self.url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway cluster on a free loopback port; run as `postgres` when we are root
+    (PostgreSQL refuses to run as root)."""
+    data = tempfile.mkdtemp(prefix="gw-pg-")
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        pg = pwd.getpwnam("postgres")
+        os.chown(data, pg.pw_uid, pg.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    subprocess.run([*as_user, pg_bin("initdb"), "-D", f"{data}/db", "-A", "trust", "-U",
+                    "postgres", "--no-sync"], check=True, capture_output=True)
+    ctl = [*as_user, pg_bin("pg_ctl"), "-D", f"{data}/db", "-l", f"{data}/log", "-w",
+           "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off "
+                 f"-c max_connections=200"]
+    subprocess.run([*ctl, "start"], check=True, capture_output=True)
+    subprocess.run([*as_user, pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
+                    "postgres", "gateway"], check=True, capture_output=True)
+    cluster = Cluster(f"postgresql://postgres@127.0.0.1:{port}/gateway", ctl)
+    cluster.as_user = as_user
+    yield cluster
+    subprocess.run([*ctl, "-m", "immediate", "stop"], capture_output=True)
+    shutil.rmtree(data, ignore_errors=True)
+
+
+class RedisServer:
+    """Debian's redis-server on a free loopback port, no persistence."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.dir = tempfile.mkdtemp(prefix="gw-redis-")
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed: ./test.sh installs Debian's redis-server")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url)
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(server.dir, ignore_errors=True)
+
+
+# --- Fleets: several gateways sharing a database and limits ---------------------------------
+
+
+@pytest.fixture
+def fleet(make_gateway, postgres, redis_server):
+    """Start `n` gateways sharing a fresh database and the Redis (flushed)."""
+
+    def start(n: int = 2, **env: str) -> list[Gateway]:
+        redis_server.client().flushall()
+        url = postgres.new_database()
+        gateways = [make_gateway(DATABASE_URL=url, REDIS_URL=redis_server.url, **env)
+                    for _ in range(n)]
+        for gw in gateways:
+            gw.start()
+        return gateways
+
+    return start
+
+
+MSG = [{"role": "user", "content": "Hello there"}]
+
+
+def customer(gw: Gateway, plan: str) -> str:
+    email = f"{plan.lower().replace(' ', '-')}-{time.monotonic_ns()}@example.com"
+    gw.admin("create-user", email, "--plan", plan)
+    return gw.create_key(email)
+
+
+def chat(gw: Gateway, key: str, **headers: str) -> httpx.Response:
+    return httpx.post(f"{gw.url}/v1/openai/chat/completions",
+                      headers={"authorization": f"Bearer {key}", **headers},
+                      json={"model": "gpt-4o-mini", "messages": MSG, "max_tokens": 20},
+                      timeout=30)

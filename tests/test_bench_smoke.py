@@ -29,7 +29,7 @@ def test_bench_quick_run(tmp_path):
             "Metering.response", "Credentials.request"} <= set(results["chain"]["members_us"])
     # The ablation built the gateway up in four steps, every request passed by each.
     steps = results["ablation"]
-    assert [len(st["members"]) for st in steps] == [1, 6, 9, 11]
+    assert [len(st["members"]) for st in steps] == [1, 6, 9, 12]
     assert all(st["non2xx"] == 0 and st["rps"] > 0 for st in steps)
     md = (tmp_path / "results.md").read_text()
     assert "What each part costs" in md

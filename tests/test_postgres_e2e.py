@@ -3,63 +3,13 @@ cluster started for the test (Debian's PostgreSQL, which test.sh installs)."""
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import pwd
 import re
-import shutil
-import subprocess
-import tempfile
 import time
 
 import anthropic
 import httpx
 import openai
-import pytest
-
-from tests.conftest import free_port
-
-
-def pg_bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    if not found:
-        pytest.fail("PostgreSQL is not installed: ./test.sh installs Debian's postgresql")
-    return found[-1]
-
-
-class Cluster:
-    def __init__(self, url: str, ctl: list[str]) -> None:
-        self.url, self.ctl = url, ctl
-
-    def restart(self) -> None:
-        """Stop at once (every connection dropped, as a crash would) and start again."""
-        subprocess.run([*self.ctl, "-m", "immediate", "stop"], check=True, capture_output=True)
-        subprocess.run([*self.ctl, "start"], check=True, capture_output=True)
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    """A throwaway cluster on a free loopback port; run as `postgres` when we are root
-    (PostgreSQL refuses to run as root)."""
-    data = tempfile.mkdtemp(prefix="gw-pg-")
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        pg = pwd.getpwnam("postgres")
-        os.chown(data, pg.pw_uid, pg.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    subprocess.run([*as_user, pg_bin("initdb"), "-D", f"{data}/db", "-A", "trust", "-U",
-                    "postgres", "--no-sync"], check=True, capture_output=True)
-    ctl = [*as_user, pg_bin("pg_ctl"), "-D", f"{data}/db", "-l", f"{data}/log", "-w",
-           "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"]
-    subprocess.run([*ctl, "start"], check=True, capture_output=True)
-    subprocess.run([*as_user, pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-                    "postgres", "gateway"], check=True, capture_output=True)
-    yield Cluster(f"postgresql://postgres@127.0.0.1:{port}/gateway", ctl)
-    subprocess.run([*as_user, pg_bin("pg_ctl"), "-D", f"{data}/db", "-m", "immediate", "stop"],
-                   capture_output=True)
-    shutil.rmtree(data, ignore_errors=True)
 
 
 def test_gateway_on_postgresql(make_gateway, postgres, fake_servers):

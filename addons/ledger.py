@@ -1,0 +1,35 @@
+"""What the usage records say about limits: this month's tokens and the last minute's requests
+per customer, the state a limiter is rebuilt from (at start, or a shared store found empty)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import fn
+
+from models import UsageRecord
+
+WINDOW = 60.0
+
+
+def month_start(now: dt.datetime) -> dt.datetime:
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def tokens_this_month(now: dt.datetime) -> dict[int, int]:
+    """Tokens used by each customer since the start of `now`'s month (UTC, naive)."""
+    rows = (UsageRecord.select(UsageRecord.user, fn.SUM(UsageRecord.total_tokens))
+            .where(UsageRecord.created_at >= month_start(now))
+            .group_by(UsageRecord.user).tuples())
+    return {uid: int(total or 0) for uid, total in rows}
+
+
+def recent_requests(now: dt.datetime) -> dict[int, list[tuple[float, str]]]:
+    """Each customer's requests of the last minute: (timestamp, request id)."""
+    recent: dict[int, list[tuple[float, str]]] = {}
+    since = now - dt.timedelta(seconds=WINDOW)
+    for uid, created, rid in (UsageRecord.select(UsageRecord.user, UsageRecord.created_at,
+                                                 UsageRecord.request_id)
+                              .where(UsageRecord.created_at > since).tuples()):
+        recent.setdefault(uid, []).append((created.replace(tzinfo=dt.UTC).timestamp(), rid))
+    return recent

@@ -1,0 +1,320 @@
+"""Plan limits shared by every gateway process, in Redis (`REDIS_URL`): the `Limiter` interface.
+
+Admission is one round trip: a Lua script checks the customer's 60-second window and the
+month's quota and, if both allow, records the request and holds the reservation, atomically,
+on Redis's clock (the machines' clocks do not matter; the month is the UTC month of Redis's
+time and rolls over by itself, each month's ledger under its own key). Settlements are queued
+and sent in batches, one script call per batch, off the request's path. When Redis holds no
+state (a new or flushed server) it is rebuilt from the usage records first.
+
+Redis that does not answer within REDIS_TIMEOUT is an outage, handled by REDIS_OUTAGE: `closed`
+refuses every call (503 with Retry-After), `open` admits them unchecked, `quota-closed` (the
+default) refuses the plans with a token quota and admits the unlimited ones. The client
+reconnects by itself once Redis is back; settlements wait and are sent then.
+
+Keys (prefix `llm-gateway:`): `w:<user>` and `c:<user>` sorted sets of the last minute's
+requests and token counts, `q:<YYYY-MM>:<user>` a hash of `used` and `reserved` tokens,
+`ready` once the state is rebuilt. One Redis (with replicas or Sentinel), not Redis Cluster: the
+scripts compute the month's key themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+
+import redis
+import redis.asyncio as aioredis
+
+from . import ledger, metrics
+from .call import Customer
+from .limiter import Admission, Standing
+
+log = logging.getLogger(__name__)
+
+PREFIX = "llm-gateway:"
+POLICIES = ("quota-closed", "closed", "open")
+OUTAGE_RETRY_AFTER = 2.0
+FLUSH_EVERY = 0.05  # seconds between settlement batches
+MAX_PENDING = 1_000_000  # settlements kept while Redis is away
+
+# Civil dates from days since 1970-01-01 and back (H. Hinnant's algorithms).
+CIVIL = """
+local function civil(days)
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+                          - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return y, m
+end
+local function first_day(y, m)
+  if m <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local mp = m > 2 and m - 3 or m + 9
+  local doy = math.floor((153 * mp + 2) / 5)
+  return era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
+end
+"""
+
+# Redis's clock: now (ms), the UTC month it is in, and when that month ends (ms).
+_CLOCK = CIVIL + """
+local function clock()
+  local t = redis.call('TIME')
+  local sec = tonumber(t[1])
+  local now = sec * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local y, m = civil(math.floor(sec / 86400))
+  local ny, nm = y, m + 1
+  if nm == 13 then ny, nm = y + 1, 1 end
+  return now, string.format('%04d-%02d', y, m), first_day(ny, nm) * 86400000
+end
+"""
+
+# ARGV: prefix, user, rpm, counting, reserve, limit (-1: none), fixed, output, answers, least,
+# request id. Returns {-1} when the state must be rebuilt first, else {ok, refused (0, 1 rate,
+# 2 quota), output, held, available (-1: unlimited), retry_after_ms, remaining requests,
+# reset_requests_ms, month_ends_in_ms, period}.
+ADMIT = _CLOCK + """
+local P = ARGV[1]
+if redis.call('EXISTS', P .. 'ready') == 0 then return {-1} end
+local now, period, month_end = clock()
+local uid, rpm, limit = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[6])
+local wkey = P .. (ARGV[4] == '1' and 'c:' or 'w:') .. uid
+local qkey = P .. 'q:' .. period .. ':' .. uid
+redis.call('ZREMRANGEBYSCORE', wkey, '-inf', now - 60000)
+local n = redis.call('ZCARD', wkey)
+local available = -1
+if limit >= 0 then
+  local v = redis.call('HMGET', qkey, 'used', 'reserved')
+  available = limit - (tonumber(v[1]) or 0) - (tonumber(v[2]) or 0)
+end
+local output, held = 0, 0
+if ARGV[5] == '1' then
+  local fixed, answers, least = tonumber(ARGV[7]), tonumber(ARGV[9]), tonumber(ARGV[10])
+  output = tonumber(ARGV[8])
+  if limit >= 0 then
+    local fit = math.floor((available - fixed) / answers)
+    if fit < output then output = fit end
+    if output < least then
+      return {0, 2, 0, 0, math.max(0, available), month_end - now, rpm - n, 0,
+              month_end - now, period}
+    end
+  end
+  held = fixed + output * answers
+end
+if n >= rpm then
+  local slot = redis.call('ZRANGE', wkey, n - rpm, n - rpm, 'WITHSCORES')
+  local wait = tonumber(slot[2]) + 60000 - now
+  return {0, 1, 0, 0, available, wait, 0, wait, month_end - now, period}
+end
+redis.call('ZADD', wkey, now, ARGV[11])
+redis.call('PEXPIRE', wkey, 61000)
+if held > 0 then
+  redis.call('HINCRBY', qkey, 'reserved', held)
+  redis.call('PEXPIREAT', qkey, month_end + 40 * 86400000)
+end
+local first = redis.call('ZRANGE', wkey, 0, 0, 'WITHSCORES')
+return {1, 0, output, held, available, 0, rpm - n - 1, tonumber(first[2]) + 60000 - now,
+        month_end - now, period}
+"""
+
+# ARGV: prefix, then per settlement: user, the period its reservation is in, reserved, used.
+# The tokens used count in the month they are settled in.
+SETTLE = _CLOCK + """
+local P = ARGV[1]
+local now, period, month_end = clock()
+for i = 2, #ARGV, 4 do
+  local uid, held_in = ARGV[i], ARGV[i + 1]
+  local reserved, used = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  if reserved > 0 and held_in ~= '' then
+    local k = P .. 'q:' .. held_in .. ':' .. uid
+    if redis.call('HINCRBY', k, 'reserved', -reserved) < 0 then
+      redis.call('HSET', k, 'reserved', 0)
+    end
+  end
+  if used > 0 then
+    local k = P .. 'q:' .. period .. ':' .. uid
+    redis.call('HINCRBY', k, 'used', used)
+    redis.call('PEXPIREAT', k, month_end + 40 * 86400000)
+  end
+end
+return 1
+"""
+
+OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+class RedisLimiter:
+    def __init__(self, url: str, counting_rpm: int = 100, policy: str = "quota-closed",
+                 timeout: float = 0.5) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"REDIS_OUTAGE must be one of {', '.join(POLICIES)}, not {policy!r}")
+        self.url, self.policy, self.timeout = url, policy, timeout
+        self.counting_rpm = counting_rpm
+        self.client = aioredis.Redis.from_url(url, socket_timeout=timeout,
+                                              socket_connect_timeout=timeout)
+        self._admit = self.client.register_script(ADMIT)
+        self._settle = self.client.register_script(SETTLE)
+        self._pending: list = []  # settlements not yet sent
+        self._standing: dict[tuple[int, bool], Standing] = {}  # the last seen, per customer
+        self._rebuilding: asyncio.Future | None = None
+        self._flusher: asyncio.Task | None = None
+        self._outage_logged = 0.0
+        self.outages = 0  # admissions decided by the outage policy
+
+    # --- the Limiter interface ---
+
+    def rpm(self, customer: Customer, counting: bool = False) -> int:
+        rpm = customer.plan.requests_per_minute
+        return max(rpm, self.counting_rpm) if counting else rpm
+
+    def admit(self, customer: Customer, counting: bool = False, reserve: bool = False,
+              fixed: int = 0, output: int = 0, answers: int = 1, least: int = 0,
+              request_id: str = ""):
+        """A coroutine: Redis answers."""
+        limit = customer.plan.monthly_tokens
+        args = [PREFIX, customer.user_id, self.rpm(customer, counting), int(counting),
+                int(reserve), -1 if limit is None else limit, fixed, output, max(1, answers),
+                least, request_id]
+        return self._admission(customer, counting, args)
+
+    def settle(self, customer: Customer, reserved: int, used: int, period: str = "") -> None:
+        if reserved or used:
+            if len(self._pending) < MAX_PENDING * 4:
+                self._pending += (customer.user_id, period, reserved, used)
+            else:
+                log.error("shared limits: %d settlements waiting; dropping one", MAX_PENDING)
+
+    def standing(self, customer: Customer, own: int = 0, counting: bool = False) -> Standing:
+        """The customer's limits as this process last saw them in Redis."""
+        found = self._standing.get((customer.user_id, counting))
+        if found is not None:
+            return found
+        rpm, limit = self.rpm(customer, counting), customer.plan.monthly_tokens
+        return Standing(rpm, rpm, 0.0, limit, limit, 0.0)
+
+    # --- lifecycle ---
+
+    def start(self) -> None:
+        self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
+
+    def stop(self) -> None:
+        """At shutdown: send what is left, waiting for Redis as a last act may."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+        if not self._pending:
+            return
+        try:
+            client = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+            client.eval(SETTLE, 0, PREFIX, *self._pending)
+            self._pending = []
+        except Exception:
+            log.exception("shared limits: %d settlements not sent at shutdown",
+                          len(self._pending) // 4)
+
+    # --- inside ---
+
+    async def _admission(self, customer: Customer, counting: bool, args: list) -> Admission:
+        try:
+            for _ in range(3):
+                r = await self._admit(args=args)
+                if r[0] != -1:
+                    break
+                await self._rebuild()
+            else:
+                raise redis.ConnectionError("the shared limits could not be rebuilt")
+        except OUTAGES as e:
+            return self._outage(customer, e)
+        ok, refused, output, held, available, retry_ms, left, reset_ms, month_ms, period = r
+        limit = customer.plan.monthly_tokens
+        avail = None if limit is None else int(available)
+        self._standing[(customer.user_id, counting)] = Standing(
+            int(args[2]), max(0, int(left)), max(0, int(reset_ms)) / 1000, limit,
+            None if limit is None else max(0, avail), max(0, int(month_ms)) / 1000)
+        if ok:
+            return Admission(True, None, int(output), int(held), avail,
+                             period=period.decode() if held else "")
+        return Admission(False, "rate" if refused == 1 else "quota", available=avail,
+                         retry_after=max(0, int(retry_ms)) / 1000)
+
+    def _outage(self, customer: Customer, error: Exception) -> Admission:
+        self.outages += 1
+        metrics.REDIS_ERRORS.inc()
+        now = time.monotonic()
+        if now - self._outage_logged > 10:
+            self._outage_logged = now
+            log.warning("shared limits unavailable (%s); policy %s", error, self.policy)
+        if self.policy == "open" or (self.policy == "quota-closed"
+                                     and customer.plan.monthly_tokens is None):
+            return Admission(True)
+        return Admission(False, "unavailable", retry_after=OUTAGE_RETRY_AFTER)
+
+    async def _rebuild(self) -> None:
+        """Empty Redis: one process rebuilds the state from the usage records, the others
+        wait for it; within a process, one rebuild however many calls found it empty."""
+        if self._rebuilding is None:
+            self._rebuilding = asyncio.ensure_future(self._rebuild_once())
+            self._rebuilding.add_done_callback(lambda _: setattr(self, "_rebuilding", None))
+        await asyncio.shield(self._rebuilding)
+
+    async def _rebuild_once(self) -> None:
+        c = self.client
+        if await c.set(PREFIX + "rebuilding", 1, nx=True, px=30_000):
+            try:
+                secs, micros = await c.time()
+                now = dt.datetime.fromtimestamp(secs + micros / 1e6, dt.UTC).replace(tzinfo=None)
+                used, recent = await asyncio.to_thread(_ledger, now)
+                period = now.strftime("%Y-%m")
+                async with c.pipeline(transaction=True) as p:
+                    for uid, tokens in used.items():
+                        p.hset(f"{PREFIX}q:{period}:{uid}", "used", tokens)
+                    for uid, calls in recent.items():
+                        stamps = {rid or f"r{ts}": ts * 1000 for ts, rid in calls}
+                        p.zadd(f"{PREFIX}w:{uid}", stamps)
+                        p.pexpire(f"{PREFIX}w:{uid}", 61_000)
+                    p.set(PREFIX + "ready", 1)
+                    p.delete(PREFIX + "rebuilding")
+                    await p.execute()
+                log.warning("shared limits rebuilt from the usage records: %d customers",
+                            len(used))
+            except BaseException:
+                await c.delete(PREFIX + "rebuilding")
+                raise
+            return
+        for _ in range(200):  # another process is rebuilding
+            if await c.exists(PREFIX + "ready"):
+                return
+            await asyncio.sleep(0.05)
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY)
+            if not self._pending:
+                continue
+            batch, self._pending = self._pending, []
+            try:
+                await self._settle(args=[PREFIX, *batch])
+            except Exception as e:
+                self._pending[:0] = batch  # kept, in order, for the next try
+                metrics.REDIS_ERRORS.inc()
+                log.warning("shared limits: %d settlements wait (%s)", len(batch) // 4, e)
+                await asyncio.sleep(0.5)
+
+
+def _ledger(now: dt.datetime):
+    from models import db
+
+    try:
+        return ledger.tokens_this_month(now), ledger.recent_requests(now)
+    finally:
+        if not db.is_closed():
+            db.close()  # a worker thread's connection: not kept for another use
+

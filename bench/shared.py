@@ -1,0 +1,120 @@
+"""python -m bench.shared [--rounds N] [--duration S]: what scale-out costs and what it gives.
+
+Starts a fast fake upstream and a private redis-server, then, A/B at concurrency 16 with wrk:
+  - one gateway process with in-memory limits against one with Redis limits (REDIS_URL): the
+    shared limits' CPU per request;
+  - one process against `--workers 2` on one port (both with Redis): requests per second, and
+    requests per gateway CPU-second (the load generator and the fake upstream share the cores,
+    so req/s alone cannot show whether anything serialises the workers).
+Prints the medians; the README shows them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .__main__ import BODY, Bench, Target, cpu_seconds, free_port, provision, wait_port
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (the workers of a supervisor)."""
+    total = cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
+def wrk(t: Target, tmp: Path, conc: int, duration: int) -> dict:
+    script = tmp / f"{t.name}.lua"
+    headers = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in t.headers.items())
+    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(BODY))}\n'
+                      f'wrk.headers["Content-Type"] = "application/json"\n{headers}')
+    cpu0 = tree_cpu(t.proc.pid)
+    out = subprocess.run(["wrk", "-t1", f"-c{conc}", f"-d{duration}s", "-s", str(script),
+                          t.url], capture_output=True, text=True, check=True).stdout
+    cpu = tree_cpu(t.proc.pid) - cpu0
+    rps = float(out.split("Requests/sec:")[1].split()[0])
+    non2xx = int(out.split("Non-2xx or 3xx responses:")[1].split()[0]) \
+        if "Non-2xx" in out else 0
+    return {"rps": rps, "cpu_us_per_request": cpu * 1e6 / (rps * duration),
+            "requests_per_cpu_s": rps * duration / cpu if cpu else 0.0, "non2xx": non2xx}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.shared")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10)
+    args = parser.parse_args()
+    bench = Bench(args)
+    redis_dir = tempfile.mkdtemp(prefix="llm-gateway-bench-redis-")
+    redis_port = free_port()
+    redis = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port",
+                              str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no", "--dir", redis_dir],
+                             stdout=subprocess.DEVNULL)
+    try:
+        wait_port(redis_port)
+        up_port = free_port()
+        upstream = bench.spawn("-m", "bench.upstream", "--port", str(up_port), log="upstream")
+        wait_port(up_port)
+        env = {**os.environ, "DATA_DIR": str(bench.tmp / "data"), "OPENAI_API_KEY": "sk-bench",
+               "UPSTREAM_OPENAI_URL": f"http://127.0.0.1:{up_port}", "ACCESS_LOG": "off",
+               "ADMIN_PASSWORD": "bench-admin-password"}
+        key = provision(env)
+        shared_env = {**env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
+        variants = {
+            "memory": (env, []),
+            "redis": (shared_env, []),
+            "redis, 2 workers": (shared_env, ["--workers", "2"]),
+        }
+        targets = {}
+        for name, (e, extra) in variants.items():
+            port = free_port()
+            t = Target(name, port, "/v1/openai/chat/completions",
+                       {"Authorization": f"Bearer {key}"})
+            t.start_fn = (lambda port=port, e=e, extra=extra: bench.spawn(
+                "-O", "-m", "addons", "--port", str(port), *extra, env=e, log="shared"))
+            t.restart()
+            wrk(t, bench.tmp, 16, 2)  # warm
+            targets[name] = t
+        runs: dict[str, list[dict]] = {name: [] for name in targets}
+        for r in range(args.rounds):
+            order = list(targets) if r % 2 == 0 else list(reversed(targets))
+            for name in order:
+                runs[name].append(wrk(targets[name], bench.tmp, 16, args.duration))
+                print(f"round {r} {name}: {runs[name][-1]}", flush=True)
+        med = {name: {f: statistics.median(w[f] for w in ws)
+                      for f in ("rps", "cpu_us_per_request", "requests_per_cpu_s")}
+               for name, ws in runs.items()}
+        print(json.dumps(med, indent=1))
+        m, r1, r2 = med["memory"], med["redis"], med["redis, 2 workers"]
+        print(f"shared limits: +{r1['cpu_us_per_request'] - m['cpu_us_per_request']:.0f} us CPU "
+              f"per request ({m['cpu_us_per_request']:.0f} in memory, "
+              f"{r1['cpu_us_per_request']:.0f} with Redis)")
+        print(f"2 workers: {r2['rps']:,.0f} vs {r1['rps']:,.0f} req/s; "
+              f"{r2['requests_per_cpu_s']:,.0f} vs {r1['requests_per_cpu_s']:,.0f} requests "
+              f"per gateway CPU-second ({r2['requests_per_cpu_s'] / r1['requests_per_cpu_s']:.2f})")
+        for t in targets.values():
+            t.stop()
+        upstream.terminate()
+    finally:
+        bench.teardown()
+        redis.terminate()
+        redis.wait()
+        shutil.rmtree(redis_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
