@@ -129,6 +129,9 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
     return Chain(*members), services
 
 
+DELIVERY_GRACE = 0.5  # seconds
+
+
 async def drain(m, inflight: InFlight, grace: float) -> None:
     """Graceful stop: refuse new calls, give open ones `grace` seconds to finish, then stop
     (the addons' `done` settles what is still open and the writer flushes everything)."""
@@ -138,6 +141,10 @@ async def drain(m, inflight: InFlight, grace: float) -> None:
         await asyncio.sleep(0.05)
     if inflight:
         log.warning("stopping with %d calls still open after %.0fs", len(inflight), grace)
+    else:
+        # A call leaves the registry when its answer is settled, which mitmproxy does just
+        # before it writes the answer out: give the last answers time to leave.
+        await asyncio.sleep(DELIVERY_GRACE)
     m.shutdown()
 
 

@@ -1,20 +1,27 @@
 """Customer look-up by API key: from memory, filled off the event loop.
 
 A hit costs a dict look-up. A miss runs one query in a worker thread while the loop carries on;
-concurrent misses for one key share that query. Entries live `ttl` seconds, which bounds how
-long a revoked key or suspended customer keeps working.
+concurrent misses for one key share that query, and a database that does not answer is tried
+again for a few seconds (a restart). Entries live `ttl` seconds, which bounds how long a revoked
+key or suspended customer keeps working (with Redis, change notices clear them at once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 from cachetools import TTLCache
+from peewee import InterfaceError, OperationalError
 
 from models import ApiKey, Plan, User
 
 from .call import Customer, PlanInfo
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8, 1.5)  # about three seconds in all
 
 
 def load_customer(secret_hash: str) -> Customer | None:
@@ -67,7 +74,7 @@ class KeyCache:
         fut = asyncio.get_running_loop().create_future()
         self._inflight[digest] = fut
         try:
-            customer = await asyncio.to_thread(self._lookup, digest)
+            customer = await self._look_up(digest)
         except Exception as e:
             fut.set_exception(e)
             fut.exception()  # mark retrieved: waiters, if any, get it raised
@@ -77,6 +84,18 @@ class KeyCache:
         self._cache[digest] = customer
         fut.set_result(customer)
         return customer
+
+    async def _look_up(self, digest: str) -> Customer | None:
+        """The database, off the loop; while it is unreachable (a restart: about a second)
+        the call waits and tries again, rather than failing at the first refusal."""
+        for delay in RETRY_DELAYS:
+            try:
+                return await asyncio.to_thread(self._lookup, digest)
+            except (OperationalError, InterfaceError):
+                log.warning("key look-up: the database did not answer; retrying in %.1fs",
+                            delay)
+                await asyncio.sleep(delay)
+        return await asyncio.to_thread(self._lookup, digest)
 
     def clear(self) -> None:
         """Forget everything: the admin app calls this after changing keys, users or plans."""

@@ -242,8 +242,9 @@ class RedisLimiter:
         if ok:
             return Admission(True, None, int(output), int(held), avail,
                              period=period.decode() if held else "")
-        return Admission(False, "rate" if refused == 1 else "quota", available=avail,
-                         retry_after=max(0, int(retry_ms)) / 1000)
+        if refused == 1:
+            return Admission(False, "rate", retry_after=max(0, int(retry_ms)) / 1000)
+        return Admission(False, "quota", available=avail, retry_after=max(0, int(retry_ms)) / 1000)
 
     def _outage(self, customer: Customer, error: Exception) -> Admission:
         self.outages += 1

@@ -147,3 +147,49 @@ def test_metrics_are_served_apart_from_the_public_port(make_gateway):
     assert "llm_gateway_open_streams 0.0" in text
     assert "llm_gateway_usage_writer_queue 0.0" in text
     assert httpx.get(f"{gw.url}/metrics").status_code == 404  # not on the public port
+
+
+def test_redis_and_postgresql_restarted_under_load(fleet, postgres, redis_server):
+    """Clients keep calling two gateways while Redis blinks and PostgreSQL restarts: the
+    quota plan is refused (503) only while Redis is away, the unlimited one never, nothing
+    crashes, and every answered call has its record, once."""
+    a, b = fleet(2)
+    limited, unlimited = customer(a, "Growth"), customer(a, "Enterprise")
+    done = threading.Event()
+    answers: dict[str, list[int]] = {limited: [], unlimited: []}
+
+    def client(n: int, key: str) -> None:
+        i = n
+        while not done.is_set():
+            try:
+                answers[key].append(chat((a, b)[i % 2], key).status_code)
+            except httpx.TransportError:
+                answers[key].append(-1)
+            i += 1
+
+    threads = [threading.Thread(target=client, args=(n, k))
+               for n in range(2) for k in (limited, unlimited)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1)
+        redis_server.stop()
+        time.sleep(1)
+        redis_server.start()
+        time.sleep(1)
+        postgres.restart()
+        time.sleep(2)
+        before_end = {k: len(v) for k, v in answers.items()}
+        time.sleep(1)
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    assert set(answers[unlimited]) == {200}
+    assert set(answers[limited]) <= {200, 503} and 503 in answers[limited]
+    assert set(answers[limited][before_end[limited]:]) == {200}  # recovered, no restart
+    assert a.proc.poll() is None and b.proc.poll() is None
+    for key, got in answers.items():
+        records = a.records(key, count=got.count(200), timeout=15)
+        assert len(records) == got.count(200)
+        assert len({r.request_id for r in records}) == len(records)
