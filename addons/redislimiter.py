@@ -28,7 +28,7 @@ import time
 import redis
 import redis.asyncio as aioredis
 
-from . import ledger, metrics
+from . import ledger, metrics, resp
 from .call import Customer
 from .limiter import Admission, Standing
 
@@ -149,7 +149,7 @@ end
 return 1
 """
 
-OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError)
+OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError, TimeoutError)
 
 
 class RedisLimiter:
@@ -161,7 +161,7 @@ class RedisLimiter:
         self.counting_rpm = counting_rpm
         self.client = aioredis.Redis.from_url(url, socket_timeout=timeout,
                                               socket_connect_timeout=timeout)
-        self._admit = self.client.register_script(ADMIT)
+        self._admit = resp.Script(resp.PipelinedRedis(url, timeout), ADMIT)  # the hot path's
         self._settle = self.client.register_script(SETTLE)
         self._pending: list = []  # settlements not yet sent
         self._standing: dict[tuple[int, bool], Standing] = {}  # the last seen, per customer
@@ -225,7 +225,7 @@ class RedisLimiter:
     async def _admission(self, customer: Customer, counting: bool, args: list) -> Admission:
         try:
             for _ in range(3):
-                r = await self._admit(args=args)
+                r = await self._admit(*args)
                 if r[0] != -1:
                     break
                 await self._rebuild()
