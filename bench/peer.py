@@ -1,13 +1,14 @@
 """python -m bench.peer [--workers N] [--rounds N] [--duration S]: the gateway against LiteLLM's
 proxy, the best-known open-source peer, on the same fake upstream in the same run.
 
-LiteLLM (`litellm[proxy]`, pinned below) is installed into a venv of its own under
-bench/.peer-venv on first use. Its key database needs Prisma binaries that it downloads when it
-starts, which fails on a machine without that access, so it runs in its strongest configuration
-that does run here: no database, the master key as the only key (no per-customer keys, limits or
-spend tracking, which the gateway does on every request), one model routed to the fake upstream,
-`--num_workers N`. The gateway runs with `--workers N` and Redis limits (N > 1) or alone (N = 1).
-Both are measured A/B at concurrency 16 with wrk; the figures are req/s in all and per worker.
+LiteLLM 1.110.2 and its proxy's dependencies (listed below) are installed into a venv of its
+own under bench/.peer-venv on first use. Its key database needs Prisma binaries that it
+downloads when it starts, which fails on a machine without that access, so it runs in its
+strongest configuration that does run here: no database, the master key as the only key (no
+per-customer keys, limits or spend tracking, which the gateway does on every request), one model
+routed to the fake upstream, `--num_workers N`. The gateway runs with `--workers N` and Redis
+limits (N > 1) or alone (N = 1). Both are measured A/B at concurrency 16 with wrk; the figures
+are req/s in all and per worker.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from pathlib import Path
 from .__main__ import ROOT, Bench, Target, free_port, provision, wait_port
 from .shared import wrk
 
-LITELLM = "litellm[proxy]==1.110.2"
+# `litellm[proxy]` needs `litellm-proxy`, which this machine's package index does not carry; the
+# proxy server is in `litellm` itself and runs with these of its proxy dependencies.
+LITELLM = ["litellm==1.110.2", "uvicorn", "fastapi", "starlette", "backoff", "pyyaml", "orjson",
+           "apscheduler", "python-multipart", "cryptography", "pyjwt", "rq", "websockets",
+           "uvloop", "pynacl", "rich", "tomlkit", "semver", "fastapi-sso", "expression", "polars",
+           "soundfile", "restrictedpython", "inquirerpy", "mcp", "httpx2", "boto3",
+           "backports-zstd", "litellm-proxy-extras", "litellm-enterprise"]
 VENV = ROOT / "bench" / ".peer-venv"
 MASTER_KEY = "sk-litellm-bench-master"
 
@@ -35,7 +42,7 @@ def litellm() -> Path:
     if not exe.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                        LITELLM], check=True)
+                        *LITELLM], check=True)
     return exe
 
 
@@ -79,7 +86,8 @@ def main() -> None:
             f"general_settings:\n  master_key: {MASTER_KEY}\n")
         peer = Target("litellm", peer_port, "/v1/chat/completions",
                       {"Authorization": f"Bearer {MASTER_KEY}"})
-        peer_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        peer_env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+                    "LITELLM_LOCAL_MODEL_COST_MAP": "True"}  # no fetch from GitHub at start
         peer_log = open(bench.tmp / "litellm.log", "ab")
 
         def start_peer():
