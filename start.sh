@@ -40,7 +40,7 @@ setup_venv() {
   want=$( (echo "$extras"; cat pyproject.toml requirements.txt requirements-dev.txt) | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "installing llm-gateway$extras and its requirements" >&2
-    .venv/bin/python -m pip install --quiet -e ".$extras"
+    .venv/bin/python -m pip install --quiet --quiet -e ".$extras"  # -qq: errors only
     # The gateway runs optimized (-O, below), whose bytecode pip does not write: compiled once
     # here, a start takes half the time (PYTHONDONTWRITEBYTECODE would keep it from caching).
     .venv/bin/python -O -m compileall -q -j 0 .venv/lib >/dev/null || true

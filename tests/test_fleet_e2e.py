@@ -57,6 +57,8 @@ def test_two_workers_share_the_port_the_plan_and_drain_together(
     served = [sample(scrape(metrics_port + i), "llm_gateway_requests_total", provider="openai",
                      status="200") for i in range(2)]
     assert sum(served) == 20 and all(n > 0 for n in served)  # each worker answered some
+    for _ in range(4):  # the admin UI on the same port, whichever worker answers
+        assert "Sign in" in httpx.get(f"{gw.url}/login").text
 
     # SIGTERM to the parent drains every worker: streams under way finish, then all exit.
     gw.admin("create-plan", "Roomy", "--rpm", "1000", "--monthly-tokens", "unlimited")
