@@ -70,7 +70,7 @@ def _name(fn) -> str:
     return getattr(fn, "__qualname__", repr(fn))
 
 
-def refuse(flow, hook: str) -> None:
+def refuse(flow) -> None:
     """A hook before upstream failed: answer in the caller's provider shape, send nothing."""
     if not isinstance(flow, http.HTTPFlow) or flow.response is not None or not flow.live:
         return
@@ -89,7 +89,7 @@ def failed(hook: str, fn, args) -> None:
     """The policy for a hook that raised (called from inside the `except`)."""
     if hook in FAIL_CLOSED and args:
         log.exception("%s failed; refusing the request", _name(fn))
-        refuse(args[0], hook)
+        refuse(args[0])
     else:
         log.exception("%s failed", _name(fn))
 

@@ -52,7 +52,7 @@ class Services:
     """The shared pieces the addons are built with; the admin app reaches the same ones."""
 
     keys: KeyCache
-    limiter: Limiter
+    limiter: Limiter | RedisLimiter
     prices: PriceBook
     writer: UsageWriter
     owners: Owners
@@ -78,16 +78,14 @@ class Lifecycle:
 
     def running(self) -> None:
         self.services.writer.start()
-        if isinstance(self.services.limiter, RedisLimiter):
-            self.services.limiter.start()
+        self.services.limiter.start()
         if self.services.changes is not None:
             self.services.changes.start()
 
     def done(self) -> None:
         if self.services.changes is not None:
             self.services.changes.stop()
-        if isinstance(self.services.limiter, RedisLimiter):
-            self.services.limiter.stop()  # the settlements still queued
+        self.services.limiter.stop()  # a shared limiter's settlements still queued
         self.services.writer.stop()
         log.info("usage writer stopped after writing %d records", self.services.writer.written)
 

@@ -2,8 +2,9 @@
 
 Everything here runs on the event loop and never waits: admission is a few dict and deque
 operations. `Limiter` is the interface the limits member talks to (`admit`, `settle`,
-`standing`, `rpm`); `RedisLimiter` (redislimiter.py) implements it for several gateway
-processes. `restore()` rebuilds this one from the database at start so limits survive restarts.
+`standing`, `rpm`, `start`, `stop`); `RedisLimiter` (redislimiter.py) implements it for several
+gateway processes. `restore()` rebuilds this one from the database at start so limits survive
+restarts.
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ class Limiter:
         self._used: dict[int, int] = {}  # settled tokens this month, by user
         self._reserved: dict[int, int] = {}
         self._month_end = month_end(clock())
+
+    def start(self) -> None:
+        """Nothing runs beside it (a shared limiter sends its settlements)."""
+
+    def stop(self) -> None:
+        """Nothing to send at shutdown."""
 
     # --- requests per minute ---
 

@@ -62,7 +62,9 @@ class Metrics:
         OPEN_STREAMS.set_function(lambda: sum(1 for _, c in inflight if c.streamed))
         if writer is not None:
             WRITER_QUEUE.set_function(writer.backlog)
-        self._requests: dict[tuple[str, int], object] = {}  # label children, found once
+        # Label children, found once: `labels()` hashes and locks on every call.
+        self._requests: dict[tuple[str, int], object] = {}
+        self._providers: dict[str, tuple] = {}  # name: (tokens by kind, ttfb, latency)
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._count(flow)
@@ -87,14 +89,19 @@ class Metrics:
                 REFUSALS.labels(reason(flow.response)).inc()
             return
         provider = call.provider.name
+        children = self._providers.get(provider)
+        if children is None:
+            children = self._providers[provider] = (
+                [TOKENS.labels(provider, kind.removesuffix("_tokens")) for kind in _KINDS],
+                TTFB.labels(provider), LATENCY.labels(provider))
+        tokens, ttfb, latency = children
         u = settled.usage
-        for kind in _KINDS:
-            n = getattr(u, kind)
-            if n:
-                TOKENS.labels(provider, kind.removesuffix("_tokens")).inc(n)
+        for kind, child in zip(_KINDS, tokens):
+            if n := getattr(u, kind):
+                child.inc(n)
         if call.ttfb is not None:
-            TTFB.labels(provider).observe(call.ttfb)
-        LATENCY.labels(provider).observe(call.last_activity - call.started)
+            ttfb.observe(call.ttfb)
+        latency.observe(call.last_activity - call.started)
 
 
 def serve(address: str | None, index: int = 0) -> None:

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from .__main__ import ROOT, Bench, Target, free_port, provision, wait_port
-from .shared import wrk
+from .shared import private_redis, wrk
 
 # `litellm[proxy]` needs `litellm-proxy`, which this machine's package index does not carry; the
 # proxy server is in `litellm` itself and runs with these of its proxy dependencies.
@@ -54,71 +52,61 @@ def main() -> None:
     args = parser.parse_args()
     exe = litellm()
     bench = Bench(args)
-    redis_dir = tempfile.mkdtemp(prefix="llm-gateway-bench-redis-")
-    redis_port = free_port()
-    redis = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port",
-                              str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--dir", redis_dir],
-                             stdout=subprocess.DEVNULL)
-    try:
-        wait_port(redis_port)
-        up_port = free_port()
-        bench.spawn("-m", "bench.upstream", "--port", str(up_port), log="upstream")
-        wait_port(up_port)
-        upstream = f"http://127.0.0.1:{up_port}"
-        env = {**os.environ, "DATA_DIR": str(bench.tmp / "data"), "OPENAI_API_KEY": "sk-bench",
-               "UPSTREAM_OPENAI_URL": upstream, "ADMIN_PASSWORD": "bench-admin-password",
-               "ACCESS_LOG": str(bench.tmp / "access.log")}
-        if args.workers > 1:
-            env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-        key = provision(env)
-        gw_port, peer_port = free_port(), free_port()
-        gateway = Target("gateway", gw_port, "/v1/openai/chat/completions",
-                         {"Authorization": f"Bearer {key}"})
-        gateway.start_fn = lambda: bench.spawn(
-            "-O", "-m", "addons", "--port", str(gw_port), "--workers", str(args.workers),
-            env=env, log="gateway")
-        config = bench.tmp / "litellm.yaml"
-        config.write_text(
-            "model_list:\n  - model_name: gpt-4o-mini\n    litellm_params:\n"
-            f"      model: openai/gpt-4o-mini\n      api_base: {upstream}/v1\n"
-            "      api_key: sk-bench\n"
-            f"general_settings:\n  master_key: {MASTER_KEY}\n")
-        peer = Target("litellm", peer_port, "/v1/chat/completions",
-                      {"Authorization": f"Bearer {MASTER_KEY}"})
-        peer_env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
-                    "LITELLM_LOCAL_MODEL_COST_MAP": "True"}  # no fetch from GitHub at start
-        peer_log = open(bench.tmp / "litellm.log", "ab")
+    with private_redis() as redis_url:
+        try:
+            compare(bench, args, exe, redis_url)
+        finally:
+            bench.teardown()
 
-        def start_peer():
-            p = subprocess.Popen([str(exe), "--config", str(config), "--host", "127.0.0.1",
+
+def compare(bench: Bench, args, exe: Path, redis_url: str) -> None:
+    up_port = free_port()
+    bench.spawn("-m", "bench.upstream", "--port", str(up_port), log="upstream")
+    wait_port(up_port)
+    upstream = f"http://127.0.0.1:{up_port}"
+    env = {**os.environ, "DATA_DIR": str(bench.tmp / "data"), "OPENAI_API_KEY": "sk-bench",
+           "UPSTREAM_OPENAI_URL": upstream, "ADMIN_PASSWORD": "bench-admin-password",
+           "ACCESS_LOG": str(bench.tmp / "access.log")}
+    if args.workers > 1:
+        env["REDIS_URL"] = redis_url
+    key = provision(env)
+    gw_port, peer_port = free_port(), free_port()
+    gateway = Target("gateway", gw_port, "/v1/openai/chat/completions",
+                     {"Authorization": f"Bearer {key}"})
+    gateway.start_fn = lambda: bench.spawn(
+        "-O", "-m", "addons", "--port", str(gw_port), "--workers", str(args.workers),
+        env=env, log="gateway")
+    config = bench.tmp / "litellm.yaml"
+    config.write_text(
+        "model_list:\n  - model_name: gpt-4o-mini\n    litellm_params:\n"
+        f"      model: openai/gpt-4o-mini\n      api_base: {upstream}/v1\n"
+        "      api_key: sk-bench\n"
+        f"general_settings:\n  master_key: {MASTER_KEY}\n")
+    peer = Target("litellm", peer_port, "/v1/chat/completions",
+                  {"Authorization": f"Bearer {MASTER_KEY}"})
+    peer_env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True"}  # no fetch from GitHub at start
+    peer_log = open(bench.tmp / "litellm.log", "ab")
+    gateway.restart()
+    peer.proc = subprocess.Popen([str(exe), "--config", str(config), "--host", "127.0.0.1",
                                   "--port", str(peer_port), "--num_workers", str(args.workers)],
                                  env=peer_env, stdout=peer_log, stderr=subprocess.STDOUT)
-            bench.procs.append(p)
-            return p
-
-        gateway.restart()
-        peer.proc = start_peer()
-        wait_port(peer_port, timeout=120)
-        for t in (gateway, peer):
-            wrk(t, bench.tmp, 16, 3)  # warm
-        runs: dict[str, list[dict]] = {"gateway": [], "litellm": []}
-        for r in range(args.rounds):
-            for t in ((gateway, peer) if r % 2 == 0 else (peer, gateway)):
-                runs[t.name].append(wrk(t, bench.tmp, 16, args.duration))
-                print(f"round {r} {t.name}: {runs[t.name][-1]}", flush=True)
-        med = {n: statistics.median(w["rps"] for w in ws) for n, ws in runs.items()}
-        errors = {n: sum(w["non2xx"] for w in ws) for n, ws in runs.items()}
-        n = args.workers
-        print(f"{n} worker(s) each: gateway {med['gateway']:,.0f} req/s "
-              f"({med['gateway'] / n:,.0f} per worker), LiteLLM {med['litellm']:,.0f} req/s "
-              f"({med['litellm'] / n:,.0f} per worker): {med['gateway'] / med['litellm']:.1f}x; "
-              f"non-2xx {errors}")
-    finally:
-        bench.teardown()
-        redis.terminate()
-        redis.wait()
-        shutil.rmtree(redis_dir, ignore_errors=True)
+    bench.procs.append(peer.proc)  # stopped with the rest
+    wait_port(peer_port, timeout=120)
+    for t in (gateway, peer):
+        wrk(t, bench.tmp, 16, 3)  # warm
+    runs: dict[str, list[dict]] = {"gateway": [], "litellm": []}
+    for r in range(args.rounds):
+        for t in ((gateway, peer) if r % 2 == 0 else (peer, gateway)):
+            runs[t.name].append(wrk(t, bench.tmp, 16, args.duration))
+            print(f"round {r} {t.name}: {runs[t.name][-1]}", flush=True)
+    med = {n: statistics.median(w["rps"] for w in ws) for n, ws in runs.items()}
+    errors = {n: sum(w["non2xx"] for w in ws) for n, ws in runs.items()}
+    n = args.workers
+    print(f"{n} worker(s) each: gateway {med['gateway']:,.0f} req/s "
+          f"({med['gateway'] / n:,.0f} per worker), LiteLLM {med['litellm']:,.0f} req/s "
+          f"({med['litellm'] / n:,.0f} per worker): {med['gateway'] / med['litellm']:.1f}x; "
+          f"non-2xx {errors}")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,26 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from .__main__ import BODY, Bench, Target, cpu_seconds, free_port, provision, wait_port
+
+
+@contextmanager
+def private_redis():
+    """A redis-server of the benchmark's own on a free loopback port: yields its URL."""
+    folder, port = tempfile.mkdtemp(prefix="llm-gateway-bench-redis-"), free_port()
+    proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port),
+                             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", folder], stdout=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def tree_cpu(pid: int) -> float:
@@ -58,62 +75,54 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     args = parser.parse_args()
     bench = Bench(args)
-    redis_dir = tempfile.mkdtemp(prefix="llm-gateway-bench-redis-")
-    redis_port = free_port()
-    redis = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port",
-                              str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--dir", redis_dir],
-                             stdout=subprocess.DEVNULL)
-    try:
-        wait_port(redis_port)
-        up_port = free_port()
-        upstream = bench.spawn("-m", "bench.upstream", "--port", str(up_port), log="upstream")
-        wait_port(up_port)
-        env = {**os.environ, "DATA_DIR": str(bench.tmp / "data"), "OPENAI_API_KEY": "sk-bench",
-               "UPSTREAM_OPENAI_URL": f"http://127.0.0.1:{up_port}", "ACCESS_LOG": "off",
-               "ADMIN_PASSWORD": "bench-admin-password"}
-        key = provision(env)
-        shared_env = {**env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
-        variants = {
-            "memory": (env, []),
-            "redis": (shared_env, []),
-            "redis, 2 workers": (shared_env, ["--workers", "2"]),
-        }
-        targets = {}
-        for name, (e, extra) in variants.items():
-            port = free_port()
-            t = Target(name, port, "/v1/openai/chat/completions",
-                       {"Authorization": f"Bearer {key}"})
-            t.start_fn = (lambda port=port, e=e, extra=extra: bench.spawn(
-                "-O", "-m", "addons", "--port", str(port), *extra, env=e, log="shared"))
-            t.restart()
-            wrk(t, bench.tmp, 16, 2)  # warm
-            targets[name] = t
-        runs: dict[str, list[dict]] = {name: [] for name in targets}
-        for r in range(args.rounds):
-            order = list(targets) if r % 2 == 0 else list(reversed(targets))
-            for name in order:
-                runs[name].append(wrk(targets[name], bench.tmp, 16, args.duration))
-                print(f"round {r} {name}: {runs[name][-1]}", flush=True)
-        med = {name: {f: statistics.median(w[f] for w in ws)
-                      for f in ("rps", "cpu_us_per_request", "requests_per_cpu_s")}
-               for name, ws in runs.items()}
-        print(json.dumps(med, indent=1))
-        m, r1, r2 = med["memory"], med["redis"], med["redis, 2 workers"]
-        print(f"shared limits: +{r1['cpu_us_per_request'] - m['cpu_us_per_request']:.0f} us CPU "
-              f"per request ({m['cpu_us_per_request']:.0f} in memory, "
-              f"{r1['cpu_us_per_request']:.0f} with Redis)")
-        print(f"2 workers: {r2['rps']:,.0f} vs {r1['rps']:,.0f} req/s; "
-              f"{r2['requests_per_cpu_s']:,.0f} vs {r1['requests_per_cpu_s']:,.0f} requests "
-              f"per gateway CPU-second ({r2['requests_per_cpu_s'] / r1['requests_per_cpu_s']:.2f})")
-        for t in targets.values():
-            t.stop()
-        upstream.terminate()
-    finally:
-        bench.teardown()
-        redis.terminate()
-        redis.wait()
-        shutil.rmtree(redis_dir, ignore_errors=True)
+    with private_redis() as redis_url:
+        try:
+            run(bench, args, redis_url)
+        finally:
+            bench.teardown()
+
+
+def run(bench: Bench, args, redis_url: str) -> None:
+    up_port = free_port()
+    bench.spawn("-m", "bench.upstream", "--port", str(up_port), log="upstream")
+    wait_port(up_port)
+    env = {**os.environ, "DATA_DIR": str(bench.tmp / "data"), "OPENAI_API_KEY": "sk-bench",
+           "UPSTREAM_OPENAI_URL": f"http://127.0.0.1:{up_port}", "ACCESS_LOG": "off",
+           "ADMIN_PASSWORD": "bench-admin-password"}
+    key = provision(env)
+    shared_env = {**env, "REDIS_URL": redis_url}
+    variants = {
+        "memory": (env, []),
+        "redis": (shared_env, []),
+        "redis, 2 workers": (shared_env, ["--workers", "2"]),
+    }
+    targets = {}
+    for name, (e, extra) in variants.items():
+        port = free_port()
+        t = Target(name, port, "/v1/openai/chat/completions",
+                   {"Authorization": f"Bearer {key}"})
+        t.start_fn = (lambda port=port, e=e, extra=extra: bench.spawn(
+            "-O", "-m", "addons", "--port", str(port), *extra, env=e, log="shared"))
+        t.restart()
+        wrk(t, bench.tmp, 16, 2)  # warm
+        targets[name] = t
+    runs: dict[str, list[dict]] = {name: [] for name in targets}
+    for r in range(args.rounds):
+        order = list(targets) if r % 2 == 0 else list(reversed(targets))
+        for name in order:
+            runs[name].append(wrk(targets[name], bench.tmp, 16, args.duration))
+            print(f"round {r} {name}: {runs[name][-1]}", flush=True)
+    med = {name: {f: statistics.median(w[f] for w in ws)
+                  for f in ("rps", "cpu_us_per_request", "requests_per_cpu_s")}
+           for name, ws in runs.items()}
+    print(json.dumps(med, indent=1))
+    m, r1, r2 = med["memory"], med["redis"], med["redis, 2 workers"]
+    print(f"shared limits: +{r1['cpu_us_per_request'] - m['cpu_us_per_request']:.0f} us CPU "
+          f"per request ({m['cpu_us_per_request']:.0f} in memory, "
+          f"{r1['cpu_us_per_request']:.0f} with Redis)")
+    print(f"2 workers: {r2['rps']:,.0f} vs {r1['rps']:,.0f} req/s; "
+          f"{r2['requests_per_cpu_s']:,.0f} vs {r1['requests_per_cpu_s']:,.0f} requests "
+          f"per gateway CPU-second ({r2['requests_per_cpu_s'] / r1['requests_per_cpu_s']:.2f})")
 
 
 if __name__ == "__main__":

@@ -191,6 +191,17 @@ def gateway(tmp_path_factory, fake_servers):
     gw.stop()
 
 
+@pytest.fixture
+def cheap_hashing(monkeypatch):
+    """Real argon2, with test-sized costs: the default costs make each hash ~0.1 s."""
+    from argon2 import PasswordHasher
+
+    import models.security
+
+    monkeypatch.setattr(models.security, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 # --- Real servers on loopback: PostgreSQL and Redis (Debian's, which test.sh installs) -------
 
 

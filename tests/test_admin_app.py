@@ -17,15 +17,7 @@ from models.seed import seed
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch):
-    """Real argon2, with test-sized costs: the default costs make each sign-in ~0.1 s."""
-    from argon2 import PasswordHasher
-
-    import models.security
-
-    monkeypatch.setattr(models.security, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = pytest.mark.usefixtures("cheap_hashing")  # in conftest
 
 
 @pytest.fixture

@@ -19,15 +19,7 @@ from models.seed import seed
 
 from .conftest import ROOT
 
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch):
-    from argon2 import PasswordHasher
-
-    import models.security
-
-    monkeypatch.setattr(models.security, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = pytest.mark.usefixtures("cheap_hashing")  # in conftest
 
 
 @pytest.fixture
