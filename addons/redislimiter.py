@@ -161,8 +161,11 @@ class RedisLimiter:
         self.counting_rpm = counting_rpm
         self.client = aioredis.Redis.from_url(url, socket_timeout=timeout,
                                               socket_connect_timeout=timeout)
-        self._admit = resp.Script(resp.PipelinedRedis(url, timeout), ADMIT)  # the hot path's
-        self._settle = self.client.register_script(SETTLE)
+        # Admissions and settlements share one pipelined connection (resp.py): redis-py spent
+        # about 12 µs of CPU per settlement packing a batch's arguments.
+        pipelined = resp.PipelinedRedis(url, timeout)
+        self._admit = resp.Script(pipelined, ADMIT)
+        self._settle = resp.Script(pipelined, SETTLE)
         self._pending: list = []  # settlements not yet sent
         self._standing: dict[tuple[int, bool], Standing] = {}  # the last seen, per customer
         self._rebuilding: asyncio.Future | None = None
@@ -302,7 +305,7 @@ class RedisLimiter:
                 continue
             batch, self._pending = self._pending, []
             try:
-                await self._settle(args=[PREFIX, *batch])
+                await self._settle(PREFIX, *batch)
             except Exception as e:
                 self._pending[:0] = batch  # kept, in order, for the next try
                 metrics.REDIS_ERRORS.inc()

@@ -80,9 +80,12 @@ class PipelinedRedis:
     async def _connect(self) -> _Protocol:
         loop = asyncio.get_running_loop()
         try:
-            _, proto = await asyncio.wait_for(loop.create_connection(
-                _Protocol, self.params.get("host", "127.0.0.1"), self.params.get("port", 6379)),
-                self.timeout)
+            if "path" in self.params:  # unix:///path/redis.sock: Redis on this host
+                connecting = loop.create_unix_connection(_Protocol, self.params["path"])
+            else:
+                connecting = loop.create_connection(
+                    _Protocol, self.params.get("host", "127.0.0.1"), self.params.get("port", 6379))
+            _, proto = await asyncio.wait_for(connecting, self.timeout)
         except (TimeoutError, OSError) as e:
             raise redis.ConnectionError(f"cannot connect to Redis: {e}") from None
         self._proto = proto

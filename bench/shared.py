@@ -1,12 +1,17 @@
 """python -m bench.shared [--rounds N] [--duration S]: what scale-out costs and what it gives.
 
-Starts a fast fake upstream and a private redis-server, then, A/B at concurrency 16 with wrk:
-  - one gateway process with in-memory limits against one with Redis limits (REDIS_URL): the
-    shared limits' CPU per request;
-  - one process against `--workers 2` on one port (both with Redis): requests per second, and
-    requests per gateway CPU-second (the load generator and the fake upstream share the cores,
-    so req/s alone cannot show whether anything serialises the workers).
-Prints the medians; the README shows them.
+Starts a fast fake upstream and a private redis-server, then measures, A/B in alternated rounds
+with wrk at concurrency 16, and prints the medians (the README shows them):
+  - scaling: one gateway process against `--workers 2` on one port (both with Redis limits),
+    flat out: requests per second, and requests per gateway CPU-second (the load generator and
+    the fake upstream share the cores, so req/s alone cannot show whether anything serialises
+    the workers);
+  - the shared limits' cost: one process with in-memory limits against one with Redis limits
+    (REDIS_URL), in CPU per request. Each gateway has core 0 to itself while wrk, the upstream
+    and Redis share the others (as other machines would), and the load is paced to the same
+    rate for both (each connection pauses between requests): flat out on shared cores, Redis's
+    own CPU would slow the load and the gateway would batch less, which costs it CPU per
+    request that is not the shared limits' own. The flat-out figures are printed too.
 """
 
 from __future__ import annotations
@@ -40,24 +45,31 @@ def private_redis():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds of a process and its children (the workers of a supervisor)."""
-    total = cpu_seconds(pid)
+def children(pid: int) -> list[int]:
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(fields[1]) == pid:
-            total += cpu_seconds(int(stat.parent.name))
-    return total
+            found.append(int(stat.parent.name))
+    return found
 
 
-def wrk(t: Target, tmp: Path, conc: int, duration: int) -> dict:
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (the workers of a supervisor)."""
+    return cpu_seconds(pid) + sum(cpu_seconds(c) for c in children(pid))
+
+
+def wrk(t: Target, tmp: Path, conc: int, duration: int, pause_ms: float = 0) -> dict:
+    """wrk against a target; with `pause_ms`, each connection waits that long between
+    requests, which paces the load at about conc / pause whatever the target's latency."""
     script = tmp / f"{t.name}.lua"
     headers = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in t.headers.items())
+    pause = f"function delay() return {pause_ms:.3f} end\n" if pause_ms else ""
     script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(BODY))}\n'
-                      f'wrk.headers["Content-Type"] = "application/json"\n{headers}')
+                      f'wrk.headers["Content-Type"] = "application/json"\n{headers}{pause}')
     cpu0 = tree_cpu(t.proc.pid)
     out = subprocess.run(["wrk", "-t1", f"-c{conc}", f"-d{duration}s", "-s", str(script),
                           t.url], capture_output=True, text=True, check=True).stdout
@@ -106,23 +118,50 @@ def run(bench: Bench, args, redis_url: str) -> None:
         t.restart()
         wrk(t, bench.tmp, 16, 2)  # warm
         targets[name] = t
+    scaling = rounds(bench, args, {n: targets[n] for n in ("redis", "redis, 2 workers")})
+    targets.pop("redis, 2 workers").stop()
+    cost = pinned_rounds(bench, args, {n: targets[n] for n in ("memory", "redis")})
+    print(json.dumps({"scaling": scaling, "cost": cost}, indent=1))
+    r1, r2 = scaling["redis"], scaling["redis, 2 workers"]
+    print(f"2 workers: {r2['rps']:,.0f} vs {r1['rps']:,.0f} req/s; "
+          f"{r2['requests_per_cpu_s']:,.0f} vs {r1['requests_per_cpu_s']:,.0f} requests "
+          f"per gateway CPU-second ({r2['requests_per_cpu_s'] / r1['requests_per_cpu_s']:.2f})")
+    for pace in ("paced", "flat out"):
+        m, r = cost[pace]["memory"], cost[pace]["redis"]
+        print(f"shared limits, {pace}: +{r['cpu_us_per_request'] - m['cpu_us_per_request']:.0f} "
+              f"us CPU per request ({m['cpu_us_per_request']:.0f} in memory at "
+              f"{m['rps']:,.0f} req/s, {r['cpu_us_per_request']:.0f} with Redis at "
+              f"{r['rps']:,.0f} req/s)")
+
+
+PACE_MS = 16  # each connection's pause between requests: about 640 req/s at concurrency 16
+
+
+def rounds(bench: Bench, args, targets: dict, pause_ms: float = 0) -> dict:
+    """Alternated rounds; the median of each figure per target."""
     runs: dict[str, list[dict]] = {name: [] for name in targets}
     for r in range(args.rounds):
         order = list(targets) if r % 2 == 0 else list(reversed(targets))
         for name in order:
-            runs[name].append(wrk(targets[name], bench.tmp, 16, args.duration))
-            print(f"round {r} {name}: {runs[name][-1]}", flush=True)
-    med = {name: {f: statistics.median(w[f] for w in ws)
-                  for f in ("rps", "cpu_us_per_request", "requests_per_cpu_s")}
-           for name, ws in runs.items()}
-    print(json.dumps(med, indent=1))
-    m, r1, r2 = med["memory"], med["redis"], med["redis, 2 workers"]
-    print(f"shared limits: +{r1['cpu_us_per_request'] - m['cpu_us_per_request']:.0f} us CPU "
-          f"per request ({m['cpu_us_per_request']:.0f} in memory, "
-          f"{r1['cpu_us_per_request']:.0f} with Redis)")
-    print(f"2 workers: {r2['rps']:,.0f} vs {r1['rps']:,.0f} req/s; "
-          f"{r2['requests_per_cpu_s']:,.0f} vs {r1['requests_per_cpu_s']:,.0f} requests "
-          f"per gateway CPU-second ({r2['requests_per_cpu_s'] / r1['requests_per_cpu_s']:.2f})")
+            runs[name].append(wrk(targets[name], bench.tmp, 16, args.duration, pause_ms))
+            print(f"round {r} {name}{' paced' if pause_ms else ''}: {runs[name][-1]}",
+                  flush=True)
+    return {name: {f: statistics.median(w[f] for w in ws)
+                   for f in ("rps", "cpu_us_per_request", "requests_per_cpu_s")}
+            for name, ws in runs.items()}
+
+
+def pinned_rounds(bench: Bench, args, targets: dict) -> dict:
+    """The gateways on core 0, everything else (this process, so wrk; the upstream; Redis)
+    on the other cores."""
+    others = set(range(1, os.cpu_count() or 1)) or {0}
+    os.sched_setaffinity(0, others)
+    for pid in children(os.getpid()):
+        os.sched_setaffinity(pid, others)
+    for t in targets.values():
+        os.sched_setaffinity(t.proc.pid, {0})
+    return {"paced": rounds(bench, args, targets, PACE_MS),
+            "flat out": rounds(bench, args, targets)}
 
 
 if __name__ == "__main__":

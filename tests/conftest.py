@@ -263,6 +263,7 @@ class RedisServer:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.dir = tempfile.mkdtemp(prefix="gw-redis-")
+        self.unix_url = f"unix://{self.dir}/redis.sock"  # the same server, on its socket
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -271,7 +272,8 @@ class RedisServer:
             pytest.fail("redis-server is not installed: ./test.sh installs Debian's redis-server")
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no"],
+             "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no",
+             "--unixsocket", f"{self.dir}/redis.sock", "--unixsocketperm", "700"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -30,12 +30,13 @@ def customer(uid: int, rpm: int, tokens: int | None) -> Customer:
                                                                      frozenset()))
 
 
-def test_it_admits_as_the_in_memory_limiter_does(redis_server):
+@pytest.mark.parametrize("over", ["tcp", "unix socket"])
+def test_it_admits_as_the_in_memory_limiter_does(redis_server, over):
     redis_server.client().flushall()
     redis_server.client().set(PREFIX + "ready", 1)  # nothing to rebuild from: no records
 
     async def run():
-        shared = RedisLimiter(redis_server.url)
+        shared = RedisLimiter(redis_server.url if over == "tcp" else redis_server.unix_url)
         shared.start()
         local = Limiter()
         c = customer(7, 3, 1000)
