@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -28,7 +28,7 @@ class Config:
     host: str
     port: int
     upstreams: dict[str, str]
-    credentials: dict[str, str]
+    credentials: dict[str, str] = field(repr=False)
     admin_password: str | None
     key_cache_ttl: float
     usage_flush_interval: float
@@ -57,6 +57,17 @@ class Config:
     read_timeout: float
     shutdown_grace: float
     access_log: str
+    # Billing through Stripe: off while no secret key is set (plans are assigned by hand).
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+    billing_grace_days: float = 7.0
+
+    @property
+    def billing(self) -> bool:
+        return bool(self.stripe_secret_key)
 
     @property
     def mitm_confdir(self) -> Path:
@@ -120,6 +131,12 @@ def load(env: dict[str, str] | None = None) -> Config:
         read_timeout=float(env.get("UPSTREAM_READ_TIMEOUT") or 600),
         shutdown_grace=float(env.get("SHUTDOWN_GRACE") or 20),
         access_log=env.get("ACCESS_LOG") or "stdout",
+        stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+        stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY") or None,
+        stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+        stripe_api_base=(env.get("STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/"),
+        stripe_js_url=env.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/",
+        billing_grace_days=float(env.get("BILLING_GRACE_DAYS") or 7),
     )
 
 

@@ -107,7 +107,11 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
                         owners=Owners(writer), inflight=InFlight(), changes=changes)
     providers = configured(cfg.upstreams, cfg.forward_headers)
     from admin import create_app  # late: the admin app imports models, bound by now
+    from admin.payments import start_clock
 
+    admin_app = create_app(cfg, services)
+    if cfg.billing:
+        start_clock(admin_app)
     inflight = services.inflight
     members = [
         Router(providers, inflight, prices, human.parse_size(cfg.body_size_limit)),
@@ -121,7 +125,7 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
         Timeouts(inflight, cfg.connect_timeout, cfg.read_timeout),
         AccessLog(make_writer(cfg.access_log)),
         Metrics(inflight, writer),
-        AdminApp(create_app(cfg, services)),  # serves only what the router left alone
+        AdminApp(admin_app),  # serves only what the router left alone
         Lifecycle(services),  # last: its `done` flushes what the others settled
     ]
     return Chain(*members), services

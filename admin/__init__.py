@@ -70,11 +70,15 @@ def create_app(cfg: config_module.Config | None = None, services=None,
     app.extensions["mailer"] = Mailer(cfg.smtp_url, cfg.mail_from)
     csrf.init_app(app)
 
-    from . import auth, cli, dashboard, keys, ops, usage
+    from . import auth, billing, cli, dashboard, keys, ops, usage
+    from .payments import Payments
+
+    if cfg.billing:
+        app.extensions["payments"] = Payments(cfg, app.extensions["mailer"])
 
     auth.login_manager.init_app(app)
     app.extensions["throttles"] = auth.new_throttles()
-    for module in (auth, dashboard, keys, usage, ops):
+    for module in (auth, dashboard, keys, usage, billing, ops):
         app.register_blueprint(module.bp)
     cli.register(app)
     register_errors(app)

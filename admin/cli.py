@@ -21,7 +21,7 @@ from models import ApiKey, ModelPrice, Plan, UsageRecord, User
 from models.catalog import CATALOG_FILE, catalog_name, load_catalog
 from models.seed import seed
 
-from . import accounts
+from . import accounts, payments
 from .queries import month_bounds, month_usage
 
 
@@ -247,8 +247,41 @@ def unpriced_models():
             click.echo(f"{model}\t{provider}\t{n} requests\t{int(tokens or 0)} tokens")
 
 
+def _payments():
+    found = current_app.extensions.get("payments")
+    if found is None:
+        raise click.ClickException("billing is off: set STRIPE_SECRET_KEY (see the README)")
+    return found
+
+
+@click.command("stripe-sync")
+@with_appcontext
+def stripe_sync():
+    """A Stripe product and monthly price for every paid plan (idempotent)."""
+    for line in _payments().sync_plans():
+        click.echo(line)
+
+
+@click.command("billing")
+@click.argument("email")
+@with_appcontext
+def billing(email):
+    """A customer's plan, subscription and invoices, as JSON."""
+    with _refusals():
+        user = accounts.find_user(email)
+    click.echo(json.dumps(payments.summary(user), indent=2))
+
+
+@click.command("billing-clock")
+@with_appcontext
+def billing_clock():
+    """Apply what is due: lapsed grace periods, downgrades at the end of a period."""
+    click.echo(f"{_payments().lapse_all()} subscriptions changed")
+
+
 COMMANDS = (init_db, create_user, set_password, create_key, revoke_key, set_plan, set_active,
-            list_users, create_plan, edit_plan, usage, load_prices, unpriced_models)
+            list_users, create_plan, edit_plan, usage, load_prices, unpriced_models, stripe_sync,
+            billing, billing_clock)
 
 
 def register(app: Flask) -> None:

@@ -3,7 +3,7 @@
 from playhouse.migrate import SchemaMigrator, migrate
 
 from .base import db, write_transaction
-from .tables import ModelPrice, UsageRecord, User
+from .tables import ModelPrice, Plan, UsageRecord, User
 
 
 def _columns(model) -> set[str]:
@@ -14,7 +14,9 @@ def upgrade() -> None:
     """Bring tables made by an earlier version up to the models (idempotent)."""
     migrator = SchemaMigrator.from_database(db.obj)
     usage, prices, users = _columns(UsageRecord), _columns(ModelPrice), _columns(User)
-    steps = []
+    plans = _columns(Plan)
+    steps = [migrator.add_column("plan", c, getattr(Plan, c))
+             for c in ("stripe_product", "stripe_price") if c not in plans]
     if "session_epoch" not in users:
         steps.append(migrator.add_column("user", "session_epoch", User.session_epoch))
     if "email_verified_at" not in users:  # users made before are taken as verified

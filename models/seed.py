@@ -3,6 +3,7 @@
 import json
 
 from .base import db, write_transaction
+from .billing import BILLING_TABLES
 from .catalog import load_catalog
 from .migrate import upgrade
 from .security import hash_password, new_password
@@ -35,7 +36,7 @@ DEMO_USERS = [
 
 
 def create_tables() -> None:
-    db.create_tables(ALL_TABLES, safe=True)
+    db.create_tables(ALL_TABLES + BILLING_TABLES, safe=True)
     upgrade()
 
 

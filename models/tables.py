@@ -31,6 +31,9 @@ class Plan(BaseModel):
     price_cents = IntegerField(null=True)  # None: custom price
     description = TextField(default="")
     allowed_models = TextField(default="")  # JSON list; empty: every model
+    # Stripe's product and monthly price (a Stripe "plan" id) for this plan, once synced.
+    stripe_product = CharField(default="")
+    stripe_price = CharField(default="")
 
     @property
     def unlimited(self) -> bool:

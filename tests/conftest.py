@@ -13,10 +13,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from email import message_from_bytes
 from pathlib import Path
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 
 from tests import fakes
 
@@ -338,3 +340,38 @@ def chat(gw: Gateway, key: str, **headers: str) -> httpx.Response:
                       headers={"authorization": f"Bearer {key}", **headers},
                       json={"model": "gpt-4o-mini", "messages": MSG, "max_tokens": 20},
                       timeout=30)
+
+
+# --- mail ---------------------------------------------------------------------------------
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def wait_for(self, to: str, timeout: float = 10, subject: str = "") -> str:
+        """The text of the first mail to `to` (whose subject has `subject`)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for m in list(self.messages):
+                if m["To"] == to and subject in (m["Subject"] or ""):
+                    return m.get_payload(decode=True).decode()
+            time.sleep(0.05)
+        raise AssertionError(f"no mail to {to} about {subject!r}")
+
+    def subjects(self, to: str) -> list[str]:
+        return [m["Subject"] for m in list(self.messages) if m["To"] == to]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, f"smtp://127.0.0.1:{controller.port}"
+    controller.stop()
+

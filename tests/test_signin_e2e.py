@@ -10,44 +10,14 @@ import re
 import stat
 import statistics
 import time
-from email import message_from_bytes
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
-from tests.conftest import ADMIN_PASSWORD, free_port
+from tests.conftest import ADMIN_PASSWORD
 
 ADMIN = "admin@llm-gateway.io"
 MSG = [{"role": "user", "content": "Hi"}]
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def wait_for(self, to: str, timeout: float = 10) -> str:
-        """The text of the first mail to `to`."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for m in self.messages:
-                if m["To"] == to:
-                    return m.get_payload(decode=True).decode()
-            time.sleep(0.05)
-        raise AssertionError(f"no mail to {to}")
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, f"smtp://127.0.0.1:{controller.port}"
-    controller.stop()
 
 
 def client(gw, address: str = "127.0.0.1") -> httpx.Client:

@@ -1,0 +1,172 @@
+"""The Plan & billing pages and Stripe's webhook (`POST /billing/webhook`, on the gateway's port).
+
+A card is collected by Stripe.js (a SetupIntent confirmed in the browser: card numbers never
+reach the gateway); the subscription is made here with it, and the plan changes only when
+Stripe's events, verified by signature and read back from Stripe, say the payment went through.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import stripe
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask_login import current_user, login_required
+
+from models import Plan, StripeEvent, Subscription
+from models.base import write_transaction
+
+from . import csrf
+from .auth import me
+from .payments import BillingError, Payments, field, subscription_of, summary
+
+log = logging.getLogger(__name__)
+bp = Blueprint("billing", __name__, url_prefix="/billing")
+
+
+def payments() -> Payments:
+    found = current_app.extensions.get("payments")
+    if found is None:
+        abort(404)  # billing is off: no STRIPE_SECRET_KEY
+    return found
+
+
+@bp.get("")
+@login_required
+def index():
+    p, user = payments(), me()
+    sub = subscription_of(user)
+    try:
+        card = p.card(sub)
+    except stripe.StripeError:
+        log.exception("Stripe did not answer for the card on file")
+        card = None
+    plans = [pl for pl in Plan.select().order_by(Plan.id)
+             if pl.price_cents is not None or sub.custom_price_cents is not None
+             or pl.id == user.plan_id]
+    return render_template("billing/index.html", user=user, sub=sub, card=card, plans=plans,
+                           summary=summary(user), cfg=current_app.config["GATEWAY"])
+
+
+@bp.get("/status")
+@login_required
+def status():
+    payments()
+    return jsonify(summary(me()))
+
+
+@bp.post("/setup")
+@login_required
+def setup():
+    """A SetupIntent for Stripe.js to confirm the card with."""
+    p = payments()
+    sub = p.customer(me())
+    intent = p.stripe.v1.setup_intents.create(params={
+        "customer": sub.stripe_customer, "usage": "off_session"})
+    return jsonify(client_secret=intent["client_secret"])
+
+
+@bp.post("/subscribe")
+@login_required
+def subscribe():
+    p, user = payments(), me()
+    data = request.get_json(silent=True) or request.form
+    plan = Plan.get_or_none(Plan.id == _int(data.get("plan")))
+    if plan is None:
+        return jsonify(error="choose a plan"), 400
+    try:
+        message = p.subscribe(user, plan, data.get("payment_method") or None)
+    except BillingError as e:
+        return jsonify(error=str(e)), 402
+    except stripe.CardError as e:
+        return jsonify(error=e.user_message or "your card was declined"), 402
+    return jsonify(message=message, plan=plan.name)
+
+
+@bp.post("/cancel")
+@login_required
+def cancel():
+    return jsonify(message=payments().cancel(me()))
+
+
+@bp.post("/pay")
+@login_required
+def pay():
+    """Pay the open invoices, with a new card when one is given."""
+    p, user = payments(), me()
+    data = request.get_json(silent=True) or request.form
+    try:
+        sub = p.customer(user)
+        if data.get("payment_method"):
+            p._set_card(sub, data["payment_method"])
+        paid = p.pay_open_invoices(user)
+    except BillingError as e:
+        return jsonify(error=str(e)), 402
+    return jsonify(message=f"{paid} invoice(s) paid" if paid else "nothing was due")
+
+
+@bp.post("/webhook")
+@csrf.exempt
+def webhook():
+    """Stripe's events: signed, each applied once, a failure answered 500 so Stripe retries."""
+    p = payments()
+    secret = current_app.config["GATEWAY"].stripe_webhook_secret
+    try:
+        event = stripe.Webhook.construct_event(request.get_data(),
+                                               request.headers.get("Stripe-Signature"), secret)
+    except (ValueError, stripe.SignatureVerificationError):
+        return jsonify(error="invalid or stale signature"), 400
+    if StripeEvent.select().where(StripeEvent.event_id == event["id"]).exists():
+        return jsonify(received=True, duplicate=True)
+    try:
+        user, mail = apply_event(p, event)
+    except Exception:
+        log.exception("Stripe event %s (%s) not applied; Stripe will retry it",
+                      event["id"], event["type"])
+        return jsonify(error="not applied; retry"), 500
+    if user is not None:
+        p.send(user, mail)
+    return jsonify(received=True)
+
+
+def apply_event(p: Payments, event):
+    """Read back what the event is about, then apply it and mark the event, in one
+    transaction: a failure leaves nothing half applied, and the event is tried again."""
+    obj, kind = event["data"]["object"], event["type"]
+    invoice, sub_id = None, None
+    if kind.startswith("customer.subscription."):
+        sub_id = obj["id"]
+    elif kind.startswith("invoice.") and field(obj, "id"):
+        invoice = p.read_invoice(obj["id"])
+        details = field(field(obj, "parent") or {}, "subscription_details") or {}
+        sub_id = field(obj, "subscription") or field(details, "subscription")
+    remote = p.read_back(sub_id) if sub_id else None
+    with write_transaction():
+        if StripeEvent.select().where(StripeEvent.event_id == event["id"]).exists():
+            return None, []  # applied meanwhile, by another process
+        StripeEvent.create(event_id=event["id"], type=kind)
+        if invoice is not None:
+            p.apply_invoice(invoice)
+        if remote is None:
+            return None, []
+        mail = p.apply_subscription(remote)
+        sub = Subscription.get_or_none(Subscription.stripe_customer == remote["customer"])
+    return (sub.user if sub is not None else None), mail
+
+
+@bp.app_context_processor
+def billing_state():
+    """For every page: whether billing is on, and the past-due banner."""
+    on = "payments" in current_app.extensions
+    past_due = False
+    if on and current_user.is_authenticated:
+        sub = Subscription.get_or_none(Subscription.user == current_user.user.id)
+        past_due = sub is not None and sub.status == "past_due"
+    return {"billing_on": on, "past_due": past_due}
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

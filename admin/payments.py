@@ -1,0 +1,451 @@
+"""Billing through Stripe: the paid plans as Stripe products and monthly prices, customers'
+subscriptions made and changed, and Stripe's word applied to each customer's plan.
+
+A plan changes only on Stripe's word: a webhook event (webhook.py), whose subscription and
+invoice are read back from Stripe before anything is applied, so events may come late, out of
+order or twice and the outcome is the same. Billing is off without STRIPE_SECRET_KEY.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import re
+import threading
+import time
+
+import stripe
+from peewee import fn
+
+from models import Invoice, Plan, Subscription, User, db, utcnow
+from models.base import write_transaction
+
+from . import accounts, notices
+
+log = logging.getLogger(__name__)
+# Stripe's subscription states, as the gateway tells them.
+STATES = {"active": "active", "trialing": "active", "past_due": "past_due",
+          "unpaid": "past_due", "canceled": "canceled", "incomplete_expired": "canceled"}
+
+
+class BillingError(Exception):
+    """A payment step refused, with a message for the customer (a declined card...)."""
+
+
+def stamp(ts) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(int(ts), dt.UTC).replace(tzinfo=None) if ts else None
+
+
+def price_id(name: str, cents: int) -> str:
+    """A monthly price's id, derived from what it charges: syncing twice makes nothing new,
+    and a new amount is a new price (Stripe prices cannot change)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return f"llm-gateway-{slug}-{cents}-usd-month"
+
+
+def field(obj, key: str, default=None):
+    """A field of a Stripe object, or `default` where this API version or server has none."""
+    return obj[key] if key in obj and obj[key] is not None else default
+
+
+def free_plan() -> Plan:
+    """The plan a customer falls back to: the cheapest one with a price of zero."""
+    return (Plan.select().where(Plan.price_cents == 0).order_by(Plan.id).first()
+            or Plan.get(Plan.name == "Explorer"))
+
+
+def subscription_of(user: User) -> Subscription:
+    sub = Subscription.get_or_none(Subscription.user == user)
+    return sub if sub is not None else Subscription(user=user)
+
+
+def monthly_cents(sub: Subscription) -> int | None:
+    if sub.custom_price_cents is not None:
+        return sub.custom_price_cents
+    return sub.plan.price_cents if sub.plan is not None else None
+
+
+class Payments:
+    def __init__(self, cfg, mailer) -> None:
+        self.cfg, self.mailer = cfg, mailer
+        self.stripe = stripe.StripeClient(cfg.stripe_secret_key,
+                                          base_addresses={"api": cfg.stripe_api_base},
+                                          max_network_retries=2)
+
+    # --- plans ------------------------------------------------------------------------------
+
+    def sync_plans(self) -> list[str]:
+        """A Stripe product and monthly price for every paid plan (idempotent). A changed price
+        is a new Stripe price; subscriptions on the old one move at their next period."""
+        done = []
+        for plan in Plan.select().where(Plan.price_cents > 0).order_by(Plan.id):
+            done.append(self._sync_plan(plan))
+        return done
+
+    def _sync_plan(self, plan: Plan) -> str:
+        if not plan.stripe_product:
+            product = self.stripe.v1.products.create(params={
+                "name": f"llm-gateway {plan.name}", "metadata": {"plan": plan.name}})
+            plan.stripe_product = product.id
+            plan.save()
+        wanted = price_id(plan.name, plan.price_cents)
+        if plan.stripe_price == wanted:
+            return f"{plan.name}: {wanted} (unchanged)"
+        self._ensure_price(wanted, plan.stripe_product, plan.price_cents)
+        old, plan.stripe_price = plan.stripe_price, wanted
+        plan.save()
+        moved = self._move_subscriptions(old, wanted) if old else 0
+        return f"{plan.name}: {wanted} (new{f'; {moved} subscriptions move' if moved else ''})"
+
+    def _ensure_price(self, pid: str, product: str, cents: int) -> None:
+        try:
+            self.stripe.v1.plans.retrieve(pid)
+        except stripe.InvalidRequestError:
+            self.stripe.v1.plans.create(params={
+                "id": pid, "product": product, "amount": cents, "currency": "usd",
+                "interval": "month"})
+
+    def _move_subscriptions(self, old: str, new: str) -> int:
+        moved = 0
+        for sub in Subscription.select().where(Subscription.stripe_subscription != "",
+                                               Subscription.status != "canceled"):
+            remote = self.stripe.v1.subscriptions.retrieve(sub.stripe_subscription)
+            item = remote["items"]["data"][0]
+            if item["plan"]["id"] == old:
+                self.stripe.v1.subscriptions.update(sub.stripe_subscription, params={
+                    "items": [{"id": item["id"], "plan": new}], "proration_behavior": "none"})
+                moved += 1
+        return moved
+
+    def _price_for(self, sub: Subscription, plan: Plan) -> str:
+        if plan.price_cents is None:  # custom: the operator's price for this customer
+            if sub.custom_price_cents is None:
+                raise BillingError(f"the {plan.name} plan has a custom price: ask us for it")
+            if not plan.stripe_product:
+                plan.stripe_product = self.stripe.v1.products.create(params={
+                    "name": f"llm-gateway {plan.name}", "metadata": {"plan": plan.name}}).id
+                plan.save()
+            pid = price_id(f"{plan.name}-{sub.user_id}", sub.custom_price_cents)
+            self._ensure_price(pid, plan.stripe_product, sub.custom_price_cents)
+            return pid
+        if not plan.stripe_price:
+            self._sync_plan(plan)
+        return plan.stripe_price
+
+    # --- customers and subscriptions ----------------------------------------------------------
+
+    def customer(self, user: User) -> Subscription:
+        """The customer's billing record, with a Stripe customer made on first need."""
+        sub = subscription_of(user)
+        if not sub.stripe_customer:
+            found = self.stripe.v1.customers.create(params={
+                "email": user.email, "metadata": {"user_id": str(user.id)}})
+            sub.stripe_customer = found.id
+            sub.save()
+        return sub
+
+    def subscribe(self, user: User, plan: Plan, payment_method: str | None = None) -> str:
+        """Start or change the customer's paid plan. Returns what happens next, for the page.
+        The plan itself changes when Stripe's events say the payment went through."""
+        if plan.price_cents == 0:
+            return self.cancel(user)
+        sub = self.customer(user)
+        if sub.invoiced_outside:
+            raise BillingError("this account is invoiced outside the gateway")
+        if payment_method:
+            self._set_card(sub, payment_method)
+        price = self._price_for(sub, plan)
+        if sub.stripe_subscription and sub.status in ("active", "past_due"):
+            return self._change(sub, plan, price)
+        if not self._has_card(sub):
+            raise BillingError("add a card first")
+        remote = self.stripe.v1.subscriptions.create(params={
+            "customer": sub.stripe_customer, "items": [{"plan": price}],
+            "metadata": {"user_id": str(user.id), "plan": plan.name}})
+        if remote["status"] not in STATES or STATES[remote["status"]] != "active":
+            self._abandon(remote)
+            raise BillingError("your card was declined; the plan is unchanged")
+        with write_transaction():
+            sub.stripe_subscription, sub.next_plan = remote.id, None
+            sub.cancel_at_period_end = False
+            sub.save()
+        return "payment accepted; your plan changes as soon as Stripe confirms it"
+
+    def _abandon(self, remote) -> None:
+        """An incomplete subscription whose first payment failed: cancelled, so no invoice
+        for it stays open."""
+        with contextlib.suppress(stripe.StripeError):
+            self.stripe.v1.subscriptions.cancel(remote.id)
+
+    def _change(self, sub: Subscription, plan: Plan, price: str) -> str:
+        remote = self.stripe.v1.subscriptions.retrieve(sub.stripe_subscription)
+        item = remote["items"]["data"][0]
+        current = monthly_cents(sub) or 0
+        new = plan.price_cents if plan.price_cents is not None else sub.custom_price_cents
+        if item["plan"]["id"] == price:
+            if sub.cancel_at_period_end or sub.next_plan_id:  # taking back a scheduled change
+                self.stripe.v1.subscriptions.update(sub.stripe_subscription,
+                                                    params={"cancel_at_period_end": False})
+                Subscription.update(cancel_at_period_end=False, next_plan=None).where(
+                    Subscription.id == sub.id).execute()
+                return "the scheduled change is cancelled; your plan stays"
+            return "this is your plan already"
+        if (new or 0) < current:  # a downgrade: at the end of the period paid for
+            Subscription.update(next_plan=plan, cancel_at_period_end=False).where(
+                Subscription.id == sub.id).execute()
+            return (f"you move to {plan.name} on {sub.current_period_end:%Y-%m-%d}, "
+                    "the end of the period paid for")
+        # An upgrade: at once, the unused time of the old plan credited (proration) and the
+        # difference invoiced and charged now.
+        self.stripe.v1.subscriptions.update(sub.stripe_subscription, params={
+            "items": [{"id": item["id"], "plan": price}],
+            "proration_behavior": "create_prorations", "cancel_at_period_end": False,
+            "metadata": {"user_id": str(sub.user_id), "plan": plan.name}})
+        invoice = self.stripe.v1.invoices.create(params={
+            "customer": sub.stripe_customer, "subscription": sub.stripe_subscription})
+        if invoice["status"] != "paid":
+            invoice = self.stripe.v1.invoices.pay(invoice.id)
+        if invoice["status"] != "paid":
+            raise BillingError("the payment for the upgrade failed; update your card")
+        Subscription.update(next_plan=None, cancel_at_period_end=False).where(
+            Subscription.id == sub.id).execute()
+        return "payment accepted; your plan changes as soon as Stripe confirms it"
+
+    def cancel(self, user: User) -> str:
+        """Back to the free plan at the end of the period paid for."""
+        sub = subscription_of(user)
+        if not sub.stripe_subscription or sub.status not in ("active", "past_due"):
+            return "you are on no paid subscription"
+        self.stripe.v1.subscriptions.update(sub.stripe_subscription,
+                                            params={"cancel_at_period_end": True})
+        Subscription.update(cancel_at_period_end=True, next_plan=None).where(
+            Subscription.id == sub.id).execute()
+        end = sub.current_period_end
+        return f"your subscription ends on {end:%Y-%m-%d}" if end else "your subscription ends"
+
+    def _set_card(self, sub: Subscription, payment_method: str) -> None:
+        try:
+            self.stripe.v1.payment_methods.attach(payment_method,
+                                                  params={"customer": sub.stripe_customer})
+        except stripe.CardError as e:
+            raise BillingError(e.user_message or "your card was declined") from None
+        self.stripe.v1.customers.update(sub.stripe_customer, params={
+            "invoice_settings": {"default_payment_method": payment_method}})
+
+    def _has_card(self, sub: Subscription) -> bool:
+        return self.card(sub) is not None
+
+    def card(self, sub: Subscription) -> dict | None:
+        """The card on file: brand, last four digits, expiry."""
+        if not sub.stripe_customer:
+            return None
+        customer = self.stripe.v1.customers.retrieve(sub.stripe_customer)
+        settings = field(customer, "invoice_settings") or {}
+        pm = field(settings, "default_payment_method")
+        if not pm:
+            return None
+        card = self.stripe.v1.payment_methods.retrieve(pm)["card"]
+        return {"brand": card["brand"], "last4": card["last4"],
+                "exp": f"{card['exp_month']:02d}/{card['exp_year']}"}
+
+    def pay_open_invoices(self, user: User) -> int:
+        """Retry what is unpaid with the card on file (after the customer changed it)."""
+        sub = subscription_of(user)
+        paid = 0
+        for inv in self.stripe.v1.invoices.list(params={"customer": sub.stripe_customer}):
+            if inv["status"] == "open":
+                try:
+                    if self.stripe.v1.invoices.pay(inv.id)["status"] == "paid":
+                        paid += 1
+                except stripe.CardError as e:
+                    raise BillingError(e.user_message or "your card was declined") from None
+        return paid
+
+    # --- Stripe's word, applied ---------------------------------------------------------------
+
+    def read_back(self, subscription_id: str) -> dict:
+        """A subscription as Stripe holds it now, in the terms the gateway keeps."""
+        remote = self.stripe.v1.subscriptions.retrieve(subscription_id)
+        item = remote["items"]["data"][0]
+        end = field(remote, "current_period_end") or field(item, "current_period_end")
+        return {"id": remote.id, "customer": remote["customer"], "status": remote["status"],
+                "price": item["plan"]["id"], "product": field(item["plan"], "product"),
+                "period_end": stamp(end),
+                "cancel_at_period_end": bool(remote["cancel_at_period_end"])}
+
+    def read_invoice(self, invoice_id: str) -> dict:
+        inv = self.stripe.v1.invoices.retrieve(invoice_id)
+        paid_at = field(field(inv, "status_transitions") or {}, "paid_at")
+        return {"id": inv.id, "customer": inv["customer"],
+                "total": int(inv["total"]), "paid": int(inv["amount_paid"]),
+                "currency": inv["currency"], "status": inv["status"],
+                "period_start": stamp(inv["period_start"]),
+                "period_end": stamp(inv["period_end"]),
+                "url": field(inv, "hosted_invoice_url") or "",
+                "paid_at": stamp(paid_at)}
+
+    def apply_invoice(self, inv: dict) -> None:
+        sub = Subscription.get_or_none(Subscription.stripe_customer == inv["customer"])
+        if sub is None:
+            return
+        fields = dict(user=sub.user_id, amount_cents=inv["total"], paid_cents=inv["paid"],
+                      currency=inv["currency"], status=inv["status"],
+                      period_start=inv["period_start"], period_end=inv["period_end"],
+                      url=inv["url"], paid_at=inv["paid_at"])
+        if Invoice.update(**fields).where(Invoice.stripe_id == inv["id"]).execute() == 0:
+            Invoice.create(stripe_id=inv["id"], **fields)
+
+    def apply_subscription(self, remote: dict, now: dt.datetime | None = None) -> list:
+        """Bring the customer's plan in line with their subscription. Returns the notices to
+        mail once the change is committed."""
+        now = now or utcnow()
+        sub = Subscription.get_or_none(Subscription.stripe_customer == remote["customer"])
+        if sub is None:
+            return []
+        if sub.stripe_subscription and sub.stripe_subscription != remote["id"] \
+                and STATES.get(remote["status"]) != "active":
+            return []  # an old subscription's news: the current one decides
+        user, mail = sub.user, []
+        state = STATES.get(remote["status"], sub.status if sub.status != "none" else "none")
+        plan = self._plan_of(remote["price"], remote.get("product"))
+        sub.stripe_subscription = remote["id"]
+        sub.current_period_end = remote["period_end"]
+        sub.cancel_at_period_end = remote["cancel_at_period_end"]
+        sub.updated_at = now
+        if state == "active" and plan is not None:
+            sub.plan, sub.past_due_since, sub.downgraded_at = plan, None, None
+            if sub.next_plan_id == plan.id:
+                sub.next_plan = None
+            if user.plan_id != plan.id:
+                mail.append(("plan_changed", plan.name))
+                self._set_plan(user, plan)
+        elif state == "past_due":
+            sub.plan = plan or sub.plan
+            if sub.past_due_since is None:
+                sub.past_due_since = now
+                mail.append(("payment_failed", None))
+        elif state == "canceled":
+            sub.next_plan, sub.cancel_at_period_end = None, False
+            if user.plan.price_cents != 0 and sub.custom_price_cents is None \
+                    and not sub.invoiced_outside:
+                free = free_plan()
+                mail.append(("downgraded", free.name))
+                self._set_plan(user, free)
+        sub.status = state
+        sub.save()
+        return mail + self.lapse(sub, now)
+
+    def lapse(self, sub: Subscription, now: dt.datetime) -> list:
+        """Past due beyond the grace period: the free plan until the invoice is paid."""
+        grace = dt.timedelta(days=self.cfg.billing_grace_days)
+        if (sub.status != "past_due" or sub.past_due_since is None or sub.downgraded_at
+                or now < sub.past_due_since + grace):
+            return []
+        free = free_plan()
+        claimed = Subscription.update(downgraded_at=now).where(
+            Subscription.id == sub.id, Subscription.downgraded_at.is_null()).execute()
+        if sub.id is not None and not claimed:
+            return []  # another process (a worker's billing clock) did it
+        sub.downgraded_at = now
+        sub.save()
+        if sub.user.plan_id == free.id:
+            return []
+        self._set_plan(sub.user, free)
+        return [("downgraded", free.name)]
+
+    def lapse_all(self, now: dt.datetime | None = None) -> int:
+        """The periodic check (the billing clock): every lapsed subscription, and every
+        downgrade due at the end of its period."""
+        now, count = now or utcnow(), 0
+        for sub in Subscription.select().where(Subscription.status == "past_due",
+                                               Subscription.downgraded_at.is_null()):
+            with write_transaction():
+                mail = self.lapse(sub, now)
+            self.send(sub.user, mail)
+            count += bool(mail)
+        for sub in Subscription.select().where(Subscription.next_plan.is_null(False),
+                                               Subscription.current_period_end <= now):
+            self._move_at_period_end(sub)
+            count += 1
+        return count
+
+    def _move_at_period_end(self, sub: Subscription) -> None:
+        price = self._price_for(sub, sub.next_plan)
+        remote = self.stripe.v1.subscriptions.retrieve(sub.stripe_subscription)
+        item = remote["items"]["data"][0]
+        self.stripe.v1.subscriptions.update(sub.stripe_subscription, params={
+            "items": [{"id": item["id"], "plan": price}], "proration_behavior": "none"})
+        with write_transaction():
+            mail = self.apply_subscription(self.read_back(sub.stripe_subscription))
+        self.send(sub.user, mail)
+
+    def _plan_of(self, price: str, product: str | None = None) -> Plan | None:
+        """The plan a Stripe price bills: by the price, else by its product (an older price
+        of the plan's, or one made in Stripe's dashboard)."""
+        plan = Plan.get_or_none(Plan.stripe_price == price)
+        if plan is None and product:
+            plan = Plan.get_or_none(Plan.stripe_product == product)
+        if plan is not None:
+            return plan
+        m = re.fullmatch(r"llm-gateway-(.+)-(\d+)-(\d+)-usd-month", price)  # a custom price
+        if m:
+            sub = Subscription.get_or_none(Subscription.user == int(m.group(2)))
+            if sub is not None:
+                return Plan.select().where(fn.LOWER(Plan.name) == m.group(1).replace(
+                    "-", " ")).first() or Plan.get_or_none(Plan.price_cents.is_null())
+        return None
+
+    @staticmethod
+    def _set_plan(user: User, plan: Plan) -> None:
+        user.plan = plan
+        user.save()
+        accounts.announce()  # the limits change at once, in every gateway process
+
+    def send(self, user: User, mail: list) -> None:
+        for kind, detail in mail:
+            notices.send(self.mailer, user, kind, detail)
+
+
+def start_clock(app, every: float = 60.0) -> threading.Thread:
+    """The billing clock of a running gateway: lapsed grace periods and downgrades due at the
+    end of a period, checked every minute (each worker's clock may run; the changes are
+    claimed, so each happens once)."""
+
+    def run() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                with app.app_context():
+                    db.connect(reuse_if_open=True)
+                    try:
+                        app.extensions["payments"].lapse_all()
+                    finally:
+                        db.close()
+            except Exception:
+                log.exception("billing clock: a check failed; the next one retries")
+
+    thread = threading.Thread(target=run, name="billing-clock", daemon=True)
+    thread.start()
+    return thread
+
+
+def summary(user: User) -> dict:
+    """What the page and `python -m admin billing` show of a customer's billing."""
+    sub = subscription_of(user)
+    invoices = (Invoice.select().where(Invoice.user == user)
+                .order_by(Invoice.created_at.desc(), Invoice.id.desc()))
+    return {
+        "plan": user.plan.name,
+        "status": sub.status,
+        "stripe_customer": sub.stripe_customer or None,
+        "stripe_subscription": sub.stripe_subscription or None,
+        "current_period_end": sub.current_period_end.isoformat() + "Z"
+        if sub.current_period_end else None,
+        "invoices": [{"id": i.stripe_id, "amount_cents": i.amount_cents,
+                      "status": i.status,
+                      "period_start": i.period_start.isoformat() + "Z"
+                      if i.period_start else None,
+                      "period_end": i.period_end.isoformat() + "Z"
+                      if i.period_end else None} for i in invoices],
+    }

@@ -1,0 +1,292 @@
+"""Billing through Stripe, end to end: the real gateway process, localstripe (a fake Stripe
+server on loopback) that the official `stripe` library talks to and that delivers signed
+webhooks to the gateway, and a real SMTP server (aiosmtpd) that the gateway's mail reaches.
+
+Covered here: plans synced to Stripe products and prices, a subscription paid by card and the
+plan changed on Stripe's word (its webhook), the limits changed at once, invoices, a failed
+renewal walked through dunning (past due, mail, the free plan after a grace of 0 days, paying
+restores the plan), and webhooks that are forged, unsigned, stale or replayed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+import stripe
+
+from tests.conftest import ROOT, chat, free_port
+
+SECRET = "whsec_test_gateway"
+
+
+@pytest.fixture(scope="session")
+def stripe_fake():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tests.stripe_fake", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/js.stripe.com/v3/", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait()
+
+
+@pytest.fixture
+def billed(make_gateway, stripe_fake, smtp):
+    """A gateway billing through the fake Stripe, its webhooks delivered, its mail caught."""
+    inbox, smtp_url = smtp
+    gw = make_gateway(STRIPE_SECRET_KEY="sk_test_gateway", STRIPE_PUBLISHABLE_KEY="pk_test_gw",
+                      STRIPE_WEBHOOK_SECRET=SECRET, STRIPE_API_BASE=stripe_fake,
+                      STRIPE_JS_URL=f"{stripe_fake}/js.stripe.com/v3/", SMTP_URL=smtp_url,
+                      BILLING_GRACE_DAYS="0", MAIL_FROM="billing@llm-gateway.io")
+    gw.start()
+    httpx.post(f"{stripe_fake}/_config/webhooks/gw{gw.port}",
+               data={"url": f"{gw.url}/billing/webhook", "secret": SECRET}).raise_for_status()
+    gw.stripe = stripe.StripeClient("sk_test_gateway", base_addresses={"api": stripe_fake})
+    gw.inbox = inbox
+    return gw
+
+
+def payments_of(gw):
+    """The billing service as the gateway's own app builds it (bound to its database)."""
+    import config
+    from admin.mail import Mailer
+    from admin.payments import Payments
+
+    cfg = config.load(gw.env)
+    return Payments(cfg, Mailer(cfg.smtp_url, cfg.mail_from))
+
+
+def card(gw, number: str) -> str:
+    pm = gw.stripe.v1.payment_methods.create(params={
+        "type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2030,
+                                 "cvc": "123"}})
+    return pm.id
+
+
+def wait_until(check, timeout: float = 15.0, what: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := check():
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def plan_of(email: str) -> str:
+    from models import User
+
+    return User.get(User.email == email).plan.name
+
+
+def billing_json(gw, email: str) -> dict:
+    return json.loads(gw.admin("billing", email).stdout)
+
+
+def sign(payload: bytes, ts: int | None = None, secret: str = SECRET) -> str:
+    ts = int(time.time()) if ts is None else ts
+    mac = hmac.new(secret.encode(), b"%d.%s" % (ts, payload), hashlib.sha256).hexdigest()
+    return f"t={ts},v1={mac}"
+
+
+def test_stripe_sync_makes_one_price_per_paid_plan_and_a_new_one_when_it_changes(billed):
+    out = billed.admin("stripe-sync").stdout
+    assert "Startup: llm-gateway-startup-2900-usd-month (new)" in out
+    assert "Growth: llm-gateway-growth-9900-usd-month (new)" in out
+    assert "Explorer" not in out and "Enterprise" not in out  # free, and custom-priced
+    price = billed.stripe.v1.plans.retrieve("llm-gateway-startup-2900-usd-month")
+    assert (price["amount"], price["currency"], price["interval"]) == (2900, "usd", "month")
+    again = billed.admin("stripe-sync").stdout
+    assert "(unchanged)" in again and "(new" not in again
+    billed.admin("edit-plan", "Startup", "--price-cents", "3900")
+    assert "Startup: llm-gateway-startup-3900-usd-month (new)" in billed.admin("stripe-sync").stdout
+    assert billed.stripe.v1.plans.retrieve("llm-gateway-startup-3900-usd-month")["amount"] == 3900
+
+
+def test_a_paid_upgrade_a_failed_renewal_dunning_and_payment_restoring_the_plan(billed):
+    from models import Invoice, User
+
+    billed.admin("stripe-sync")
+    email = "payer@example.com"
+    billed.admin("create-user", email, "--plan", "Explorer")
+    key = billed.create_key(email)
+    p = payments_of(billed)
+    user = User.get(User.email == email)
+
+    # Explorer allows 20 requests a minute.
+    assert [chat(billed, key).status_code for _ in range(21)][-1] == 429
+
+    # A card that pays: the plan changes once Stripe's webhook reaches the gateway.
+    p.subscribe(user, p_plan("Startup"), card(billed, "4242424242424242"))
+    wait_until(lambda: plan_of(email) == "Startup", what="the webhook's plan change")
+    assert chat(billed, key).status_code == 200  # Startup's 60 a minute, at once
+    state = billing_json(billed, email)
+    assert state["status"] == "active" and state["plan"] == "Startup"
+    assert state["stripe_customer"].startswith("cus_")
+    assert state["stripe_subscription"].startswith("sub_")
+    assert state["current_period_end"]
+    assert [(i["amount_cents"], i["status"]) for i in state["invoices"]] == [(2900, "paid")]
+    assert "Your plan is now Startup" in billed.inbox.subjects(email)
+
+    # The renewal fails: past due, a mail, and with no grace the free plan. localstripe has no
+    # clock: moving the subscription to a price that bills a new period stands in for the
+    # renewal (it invoices and charges at once, as a renewal does).
+    failing = card(billed, "4000000000000341")
+    p.stripe.v1.payment_methods.attach(failing, params={"customer": state["stripe_customer"]})
+    p.stripe.v1.customers.update(state["stripe_customer"], params={
+        "invoice_settings": {"default_payment_method": failing}})
+    product = p_plan("Startup").stripe_product
+    p.stripe.v1.plans.create(params={"id": "renewal-test", "product": product, "amount": 5800,
+                                     "currency": "usd", "interval": "month",
+                                     "interval_count": 2})
+    remote = p.stripe.v1.subscriptions.retrieve(state["stripe_subscription"])
+    p.stripe.v1.subscriptions.update(state["stripe_subscription"], params={
+        "items": [{"id": remote["items"]["data"][0]["id"], "plan": "renewal-test"}]})
+    renewal = p.stripe.v1.subscriptions.retrieve(state["stripe_subscription"])["latest_invoice"]
+    assert p.stripe.v1.invoices.retrieve(renewal)["status"] == "open"
+    billed.inbox.wait_for(email, subject="Your payment failed")
+    billed.inbox.wait_for(email, subject="Your plan was changed to Explorer")
+    wait_until(lambda: plan_of(email) == "Explorer", what="the fall back to the free plan")
+    assert billing_json(billed, email)["status"] == "past_due"
+    # Keys keep working within the free plan.
+    assert chat(billed, key).status_code in (200, 429)
+
+    # Paying the open invoice with a good card restores the plan.
+    good = card(billed, "4242424242424242")
+    p.stripe.v1.payment_methods.attach(good, params={"customer": state["stripe_customer"]})
+    p.stripe.v1.customers.update(state["stripe_customer"], params={
+        "invoice_settings": {"default_payment_method": good}})
+    assert p.stripe.v1.invoices.pay(renewal)["status"] == "paid"
+    wait_until(lambda: plan_of(email) == "Startup", what="the plan restored")
+    assert billing_json(billed, email)["status"] == "active"
+    wait_until(lambda: Invoice.get_or_none(Invoice.stripe_id == renewal) is not None
+               and Invoice.get(Invoice.stripe_id == renewal).status == "paid",
+               what="the renewal invoice paid")
+
+
+def p_plan(name: str):
+    from models import Plan
+
+    return Plan.get(Plan.name == name)
+
+
+def test_a_declined_card_leaves_the_plan_unchanged(billed):
+    from admin.payments import BillingError
+    from models import User
+
+    billed.admin("stripe-sync")
+    email = "declined@example.com"
+    billed.admin("create-user", email, "--plan", "Explorer")
+    p = payments_of(billed)
+    declined = card(billed, "4000000000000002")
+    with pytest.raises(BillingError, match="declined"):
+        p.subscribe(User.get(User.email == email), p_plan("Startup"), declined)
+    time.sleep(1.5)  # any webhook would have come by now
+    assert plan_of(email) == "Explorer"
+    assert billing_json(billed, email)["status"] == "none"
+
+
+def test_forged_unsigned_stale_and_replayed_webhooks_change_nothing(billed):
+    from models import StripeEvent
+
+    billed.admin("stripe-sync")
+    email = "target@example.com"
+    billed.admin("create-user", email, "--plan", "Explorer")
+    p = payments_of(billed)
+    from models import User
+
+    p.subscribe(User.get(User.email == email), p_plan("Growth"), card(billed, "4242424242424242"))
+    wait_until(lambda: plan_of(email) == "Growth", what="the upgrade")
+    sub = billing_json(billed, email)["stripe_subscription"]
+
+    hook = f"{billed.url}/billing/webhook"
+    forged = json.dumps({"id": "evt_forged", "object": "event", "type":
+                         "customer.subscription.deleted", "created": int(time.time()),
+                         "data": {"object": {"id": sub, "object": "subscription"}}}).encode()
+    headers = {"content-type": "application/json"}
+    assert httpx.post(hook, content=forged, headers=headers).status_code == 400  # unsigned
+    assert httpx.post(hook, content=forged, headers={
+        **headers, "stripe-signature": sign(forged, secret="whsec_guess")}).status_code == 400
+    stale = sign(forged, ts=int(time.time()) - 3600)  # a real signature, an hour old
+    assert httpx.post(hook, content=forged,
+                      headers={**headers, "stripe-signature": stale}).status_code == 400
+    assert not StripeEvent.select().where(StripeEvent.event_id == "evt_forged").exists()
+    assert plan_of(email) == "Growth"
+
+    # A real event, delivered again (signed anew, as a replay would need): applied once.
+    events = billed.stripe.v1.events.list(params={"type": "invoice.payment_succeeded"})
+    event = next(e for e in events.data if e["data"]["object"]["subscription"] == sub)
+    wait_until(lambda: StripeEvent.select().where(StripeEvent.event_id == event.id).exists(),
+               what="the first delivery")
+    mails = len(billed.inbox.subjects(email))
+    body = json.dumps(event.to_dict()).encode()
+    r = httpx.post(hook, content=body, headers={**headers, "stripe-signature": sign(body)})
+    assert r.status_code == 200 and r.json() == {"duplicate": True, "received": True}
+    assert StripeEvent.select().where(StripeEvent.event_id == event.id).count() == 1
+    assert len(billed.inbox.subjects(email)) == mails
+    assert plan_of(email) == "Growth"
+
+
+def test_without_stripe_settings_billing_is_off(gateway):
+    assert httpx.get(f"{gateway.url}/billing/webhook").status_code in (404, 405)
+    r = httpx.post(f"{gateway.url}/billing/webhook", content=b"{}")
+    assert r.status_code == 404
+    out = gateway.admin("stripe-sync", check=False)
+    assert out.returncode != 0 and "STRIPE_SECRET_KEY" in out.stderr
+
+
+@pytest.mark.browser
+def test_in_chromium_a_customer_upgrades_by_card_and_a_declined_card_changes_nothing(billed):
+    from playwright.sync_api import expect, sync_playwright
+
+    billed.admin("stripe-sync")
+    password = "billing-browser-password"
+    for email in ("upgrader@example.com", "decliner@example.com"):
+        billed.admin("create-user", email, "--plan", "Explorer", "--password-stdin",
+                     input=password + "\n")
+    key = billed.create_key("upgrader@example.com")
+    assert [chat(billed, key).status_code for _ in range(21)][-1] == 429  # Explorer: 20/min
+
+    def checkout(page, email, number):
+        page.goto(f"{billed.url}/login")
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.click("text=Plan & billing")
+        expect(page.locator("#current-plan")).to_have_text("Explorer")
+        page.click("button:has-text('Choose Startup')")
+        for field, value in (("number", number), ("exp_month", "12"), ("exp_year", "30"),
+                             ("cvc", "123"), ("postal_code", "10001")):
+            page.fill(f"#card-element input[placeholder={field}]", value)
+        page.click("#pay-button")
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                     args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_context().new_page()
+        checkout(page, "upgrader@example.com", "4242424242424242")
+        expect(page.locator("#current-plan")).to_have_text("Startup", timeout=20_000)
+        expect(page.locator("#invoices")).to_contain_text("$29.00")
+        expect(page.locator("#invoices")).to_contain_text("paid")
+        expect(page.locator("#card-on-file")).to_contain_text("4242")
+        assert chat(billed, key).status_code == 200  # over Explorer's 20/min, at once
+
+        page = browser.new_context().new_page()
+        checkout(page, "decliner@example.com", "4000000000000002")
+        expect(page.locator("#billing-message")).to_contain_text("declined", timeout=10_000)
+        page.reload()
+        expect(page.locator("#current-plan")).to_have_text("Explorer")
+        browser.close()
+    assert plan_of("decliner@example.com") == "Explorer"
