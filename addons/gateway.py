@@ -107,9 +107,11 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
                         owners=Owners(writer), inflight=InFlight(), changes=changes)
     providers = configured(cfg.upstreams, cfg.forward_headers)
     from admin import create_app  # late: the admin app imports models, bound by now
+    from admin.alerts import UsageAlerts
     from admin.payments import start_clock
 
     admin_app = create_app(cfg, services)
+    writer.listen(UsageAlerts(admin_app.extensions["mailer"]).written)
     if cfg.billing:
         start_clock(admin_app)
     inflight = services.inflight

@@ -16,11 +16,14 @@ def month_start(now: dt.datetime) -> dt.datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def tokens_this_month(now: dt.datetime) -> dict[int, int]:
-    """Tokens used by each customer since the start of `now`'s month (UTC, naive)."""
-    rows = (UsageRecord.select(UsageRecord.user, fn.SUM(UsageRecord.total_tokens))
-            .where(UsageRecord.created_at >= month_start(now))
-            .group_by(UsageRecord.user).tuples())
+def tokens_this_month(now: dt.datetime, users=None) -> dict[int, int]:
+    """Tokens used by each customer (of `users`, default all) since the start of `now`'s month
+    (UTC, naive)."""
+    query = UsageRecord.select(UsageRecord.user, fn.SUM(UsageRecord.total_tokens)).where(
+        UsageRecord.created_at >= month_start(now))
+    if users is not None:
+        query = query.where(UsageRecord.user.in_(list(users)))
+    rows = query.group_by(UsageRecord.user).tuples()
     return {uid: int(total or 0) for uid, total in rows}
 
 

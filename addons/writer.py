@@ -103,6 +103,12 @@ class UsageWriter:
         self._pending_claims: list[dict] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="usage-writer", daemon=True)
+        self._listeners: list = []  # called with each committed batch, on this thread
+
+    def listen(self, fn) -> None:
+        """`fn(rows)` after each batch is committed (usage alerts); its failures are logged,
+        and never make the batch be written again."""
+        self._listeners.append(fn)
 
     def submit(self, record: dict) -> None:
         self._queue.put(record)
@@ -178,6 +184,11 @@ class UsageWriter:
             metrics.COST.labels(r["provider"]).inc(r["cost_nanousd"] / 1e9)
         self._pending.clear()
         self._pending_claims.clear()
+        for fn in self._listeners if rows else ():
+            try:
+                fn(rows)
+            except Exception:
+                log.exception("usage writer: %s failed after a batch", fn)
 
     def _priced(self, rec: dict) -> dict:
         if "cost_nanousd" in rec:

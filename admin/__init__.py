@@ -75,6 +75,9 @@ def create_app(cfg: config_module.Config | None = None, services=None,
 
     if cfg.billing:
         app.extensions["payments"] = Payments(cfg, app.extensions["mailer"])
+        if not cfg.stripe_webhook_secret:
+            app.logger.warning("billing: STRIPE_WEBHOOK_SECRET is not set, so every webhook is "
+                               "refused and no plan changes on Stripe's word")
 
     auth.login_manager.init_app(app)
     app.extensions["throttles"] = auth.new_throttles()

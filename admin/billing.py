@@ -13,7 +13,7 @@ import stripe
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 
-from models import Plan, StripeEvent, Subscription
+from models import Invoice, Plan, StripeEvent, Subscription
 from models.base import write_transaction
 
 from . import csrf
@@ -44,8 +44,10 @@ def index():
     plans = [pl for pl in Plan.select().order_by(Plan.id)
              if pl.price_cents is not None or sub.custom_price_cents is not None
              or pl.id == user.plan_id]
+    invoices = (Invoice.select().where(Invoice.user == user)
+                .order_by(Invoice.created_at.desc(), Invoice.id.desc()))
     return render_template("billing/index.html", user=user, sub=sub, card=card, plans=plans,
-                           summary=summary(user), cfg=current_app.config["GATEWAY"])
+                           invoices=invoices, cfg=current_app.config["GATEWAY"])
 
 
 @bp.get("/status")
@@ -60,10 +62,19 @@ def status():
 def setup():
     """A SetupIntent for Stripe.js to confirm the card with."""
     p = payments()
-    sub = p.customer(me())
-    intent = p.stripe.v1.setup_intents.create(params={
-        "customer": sub.stripe_customer, "usage": "off_session"})
+    try:
+        sub = p.customer(me())
+        intent = p.stripe.v1.setup_intents.create(params={
+            "customer": sub.stripe_customer, "usage": "off_session"})
+    except stripe.StripeError:
+        log.exception("Stripe refused a SetupIntent")
+        return unavailable()
     return jsonify(client_secret=intent["client_secret"])
+
+
+def unavailable():
+    return jsonify(error="Payments are unavailable right now; nothing was charged. "
+                         "Please try again in a minute."), 503
 
 
 @bp.post("/subscribe")
@@ -80,13 +91,20 @@ def subscribe():
         return jsonify(error=str(e)), 402
     except stripe.CardError as e:
         return jsonify(error=e.user_message or "your card was declined"), 402
+    except stripe.StripeError:
+        log.exception("Stripe failed a subscription change")
+        return unavailable()
     return jsonify(message=message, plan=plan.name)
 
 
 @bp.post("/cancel")
 @login_required
 def cancel():
-    return jsonify(message=payments().cancel(me()))
+    try:
+        return jsonify(message=payments().cancel(me()))
+    except stripe.StripeError:
+        log.exception("Stripe failed a cancellation")
+        return unavailable()
 
 
 @bp.post("/pay")
@@ -102,6 +120,9 @@ def pay():
         paid = p.pay_open_invoices(user)
     except BillingError as e:
         return jsonify(error=str(e)), 402
+    except stripe.StripeError:
+        log.exception("Stripe failed a payment of open invoices")
+        return unavailable()
     return jsonify(message=f"{paid} invoice(s) paid" if paid else "nothing was due")
 
 

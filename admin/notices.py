@@ -1,14 +1,20 @@
-"""The mails the gateway sends a customer about their plan and payments, their words, and the
-rule that none goes to a customer whose alerts are off."""
+"""The mails the gateway sends a customer about their plan, payments and usage, their words,
+and the rules that none goes to a customer whose alerts are off and that a monthly one goes
+once (by whichever process gets there first)."""
 
 from __future__ import annotations
 
-from models import Subscription, User
+from peewee import IntegrityError
+
+from models import Notice, Subscription, User
+from models.base import write_transaction
 
 SUBJECTS = {
     "payment_failed": "Your payment failed",
     "downgraded": "Your plan was changed to {detail}",
     "plan_changed": "Your plan is now {detail}",
+    "usage_80": "You have used 80% of this month's tokens",
+    "usage_100": "You have used all of this month's tokens",
 }
 
 TEXTS = {
@@ -19,6 +25,12 @@ TEXTS = {
                   "within its limits. Paying the open invoice or choosing a plan on the Plan "
                   "& billing page restores a paid plan.",
     "plan_changed": "Your account is now on the {detail} plan; its limits apply from now on.",
+    "usage_80": "Your account has used {detail} of this month's tokens, 80% of its quota. "
+                "Requests are refused once the quota is used up; a larger plan raises it at "
+                "once.",
+    "usage_100": "Your account has used {detail} of this month's tokens, its whole quota. "
+                 "Requests that need tokens are refused until the month ends or you choose a "
+                 "larger plan.",
 }
 
 
@@ -32,3 +44,19 @@ def send(mailer, user: User, kind: str, detail=None) -> None:
         return
     mailer.send(user.email, SUBJECTS[kind].format(detail=detail),
                 TEXTS[kind].format(detail=detail))
+
+
+def once(mailer, user: User, kind: str, period: str, detail=None) -> bool:
+    """Send unless sent for this period already (by this or any other process)."""
+    try:
+        with write_transaction():
+            Notice.create(user=user, kind=kind, period=period)
+    except IntegrityError:
+        return False
+    send(mailer, user, kind, detail)
+    return True
+
+
+def mark(user: User, kind: str, period: str) -> None:
+    """Note a monthly notice as done without mailing it (a lower level passed over)."""
+    Notice.insert(user=user, kind=kind, period=period).on_conflict_ignore().execute()

@@ -7,11 +7,11 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from peewee import IntegrityError, fn
 
-from models import ApiKey, ModelPrice, Plan, User
+from models import ApiKey, Invoice, ModelPrice, Plan, User
 
-from . import accounts
+from . import accounts, payments
 from .auth import admin_required
-from .queries import breakdown, customer_month_table, recent_months, valid_month
+from .queries import breakdown, customer_month_table, month_bounds, recent_months, valid_month
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 
@@ -90,9 +90,14 @@ def customer(user_id: int):
 def _show_customer(user: User, temp_password: str | None = None):
     """A temporary password is rendered once, never flashed: flashes live in the cookie."""
     keys = user.keys.order_by(ApiKey.created_at.desc())
+    sub = payments.subscription_of(user)
+    cfg = current_app.config["GATEWAY"]
     response = current_app.make_response(render_template(
         "ops/customer.html", customer=user, keys=keys, rows=breakdown(None, user),
-        plans=Plan.select().order_by(Plan.id), temp_password=temp_password))
+        plans=Plan.select().order_by(Plan.id), temp_password=temp_password, sub=sub,
+        invoices=Invoice.select().where(Invoice.user == user).order_by(Invoice.created_at.desc()),
+        stripe_link=payments.dashboard_url(cfg, sub.stripe_customer)
+        if sub.stripe_customer else None))
     if temp_password:
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -107,6 +112,28 @@ def change_plan(user_id: int):
         abort(400)
     accounts.set_plan(user, plan)
     flash(f"{user.email} is now on {plan.name}; the new limits apply at once.", "info")
+    return redirect(url_for("ops.customer", user_id=user.id))
+
+
+@bp.route("/customers/<int:user_id>/billing", methods=["POST"])
+@admin_required
+def set_billing(user_id: int):
+    """A custom monthly price (Enterprise), billed outside Stripe or not, and mail on or off."""
+    user = _customer(user_id)
+    sub = payments.subscription_of(user)
+    price = (request.form.get("custom_price") or "").strip()
+    try:
+        cents = None if not price else int(Decimal(price) * 100)
+    except InvalidOperation:
+        cents = -1
+    if cents is not None and cents < 0 or (price and Decimal(price) * 100 % 1):
+        flash("The monthly price must be an amount in dollars and whole cents.", "error")
+        return redirect(url_for("ops.customer", user_id=user.id))
+    sub.custom_price_cents = cents
+    sub.invoiced_outside = request.form.get("invoiced_outside") == "1"
+    sub.alerts = request.form.get("alerts") == "1"
+    sub.save()
+    flash(f"Billing settings of {user.email} saved.", "info")
     return redirect(url_for("ops.customer", user_id=user.id))
 
 
@@ -214,8 +241,15 @@ def usage():
     customers = [r for r in customer_month_table(month) if r["user"].role == "user"]
     totals = {k: sum(r[k] for r in customers) for k in ("requests", "tokens", "cost",
                                                         "revenue", "margin")}
+    start, end = month_bounds(month)
+    billing = None
+    if "payments" in current_app.extensions:
+        collected = Decimal(payments.collected_cents(start, end)) / 100
+        billing = {"collected": collected, "mrr": Decimal(payments.mrr_cents()) / 100,
+                   "margin": collected - totals["cost"]}
     return render_template("ops/usage.html", customers=customers, totals=totals,
-                           by_model=breakdown(month), months=recent_months(), month=month)
+                           by_model=breakdown(month), months=recent_months(), month=month,
+                           billing=billing)
 
 
 # --- Model catalog ------------------------------------------------------------------------------

@@ -61,9 +61,10 @@ def subscription_of(user: User) -> Subscription:
 
 
 def monthly_cents(sub: Subscription) -> int | None:
-    if sub.custom_price_cents is not None:
-        return sub.custom_price_cents
-    return sub.plan.price_cents if sub.plan is not None else None
+    """What the subscribed plan bills a month: its price, or this customer's custom price."""
+    if sub.plan is None:
+        return None
+    return sub.custom_price_cents if sub.plan.price_cents is None else sub.plan.price_cents
 
 
 class Payments:
@@ -83,12 +84,15 @@ class Payments:
             done.append(self._sync_plan(plan))
         return done
 
-    def _sync_plan(self, plan: Plan) -> str:
+    def _product(self, plan: Plan) -> str:
         if not plan.stripe_product:
-            product = self.stripe.v1.products.create(params={
-                "name": f"llm-gateway {plan.name}", "metadata": {"plan": plan.name}})
-            plan.stripe_product = product.id
+            plan.stripe_product = self.stripe.v1.products.create(params={
+                "name": f"llm-gateway {plan.name}", "metadata": {"plan": plan.name}}).id
             plan.save()
+        return plan.stripe_product
+
+    def _sync_plan(self, plan: Plan) -> str:
+        self._product(plan)
         wanted = price_id(plan.name, plan.price_cents)
         if plan.stripe_price == wanted:
             return f"{plan.name}: {wanted} (unchanged)"
@@ -122,12 +126,8 @@ class Payments:
         if plan.price_cents is None:  # custom: the operator's price for this customer
             if sub.custom_price_cents is None:
                 raise BillingError(f"the {plan.name} plan has a custom price: ask us for it")
-            if not plan.stripe_product:
-                plan.stripe_product = self.stripe.v1.products.create(params={
-                    "name": f"llm-gateway {plan.name}", "metadata": {"plan": plan.name}}).id
-                plan.save()
             pid = price_id(f"{plan.name}-{sub.user_id}", sub.custom_price_cents)
-            self._ensure_price(pid, plan.stripe_product, sub.custom_price_cents)
+            self._ensure_price(pid, self._product(plan), sub.custom_price_cents)
             return pid
         if not plan.stripe_price:
             self._sync_plan(plan)
@@ -194,8 +194,8 @@ class Payments:
         if (new or 0) < current:  # a downgrade: at the end of the period paid for
             Subscription.update(next_plan=plan, cancel_at_period_end=False).where(
                 Subscription.id == sub.id).execute()
-            return (f"you move to {plan.name} on {sub.current_period_end:%Y-%m-%d}, "
-                    "the end of the period paid for")
+            end = f" on {sub.current_period_end:%Y-%m-%d}" if sub.current_period_end else ""
+            return f"you move to {plan.name}{end}, the end of the period paid for"
         # An upgrade: at once, the unused time of the old plan credited (proration) and the
         # difference invoiced and charged now.
         self.stripe.v1.subscriptions.update(sub.stripe_subscription, params={
@@ -307,7 +307,9 @@ class Payments:
                 and STATES.get(remote["status"]) != "active":
             return []  # an old subscription's news: the current one decides
         user, mail = sub.user, []
-        state = STATES.get(remote["status"], sub.status if sub.status != "none" else "none")
+        state = STATES.get(remote["status"], sub.status)
+        if sub.status == "none" and state != "active":
+            return []  # an attempt that never went through (a declined first payment)
         plan = self._plan_of(remote["price"], remote.get("product"))
         sub.stripe_subscription = remote["id"]
         sub.current_period_end = remote["period_end"]
@@ -327,8 +329,7 @@ class Payments:
                 mail.append(("payment_failed", None))
         elif state == "canceled":
             sub.next_plan, sub.cancel_at_period_end = None, False
-            if user.plan.price_cents != 0 and sub.custom_price_cents is None \
-                    and not sub.invoiced_outside:
+            if user.plan.price_cents != 0 and not sub.invoiced_outside:
                 free = free_plan()
                 mail.append(("downgraded", free.name))
                 self._set_plan(user, free)
@@ -380,21 +381,14 @@ class Payments:
             mail = self.apply_subscription(self.read_back(sub.stripe_subscription))
         self.send(sub.user, mail)
 
-    def _plan_of(self, price: str, product: str | None = None) -> Plan | None:
+    @staticmethod
+    def _plan_of(price: str, product: str | None = None) -> Plan | None:
         """The plan a Stripe price bills: by the price, else by its product (an older price
-        of the plan's, or one made in Stripe's dashboard)."""
+        of the plan's, a customer's custom price, or one made in Stripe's dashboard)."""
         plan = Plan.get_or_none(Plan.stripe_price == price)
         if plan is None and product:
             plan = Plan.get_or_none(Plan.stripe_product == product)
-        if plan is not None:
-            return plan
-        m = re.fullmatch(r"llm-gateway-(.+)-(\d+)-(\d+)-usd-month", price)  # a custom price
-        if m:
-            sub = Subscription.get_or_none(Subscription.user == int(m.group(2)))
-            if sub is not None:
-                return Plan.select().where(fn.LOWER(Plan.name) == m.group(1).replace(
-                    "-", " ")).first() or Plan.get_or_none(Plan.price_cents.is_null())
-        return None
+        return plan
 
     @staticmethod
     def _set_plan(user: User, plan: Plan) -> None:
@@ -449,3 +443,23 @@ def summary(user: User) -> dict:
                       "period_end": i.period_end.isoformat() + "Z"
                       if i.period_end else None} for i in invoices],
     }
+
+
+def collected_cents(start: dt.datetime, end: dt.datetime) -> int:
+    """Money actually collected: invoices paid in [start, end)."""
+    total = (Invoice.select(fn.SUM(Invoice.paid_cents))
+             .where(Invoice.paid_at >= start, Invoice.paid_at < end).scalar())
+    return int(total or 0)
+
+
+def mrr_cents() -> int:
+    """Monthly recurring revenue: what the live subscriptions bill each month."""
+    live = Subscription.select().where(Subscription.status.in_(("active", "past_due")),
+                                       Subscription.stripe_subscription != "")
+    return sum(monthly_cents(s) or 0 for s in live)
+
+
+def dashboard_url(cfg, stripe_customer: str) -> str:
+    """The customer in Stripe's dashboard (its test-mode pages for a test key)."""
+    test = (cfg.stripe_secret_key or "").startswith(("sk_test_", "rk_test_"))
+    return f"https://dashboard.stripe.com/{'test/' if test else ''}customers/{stripe_customer}"

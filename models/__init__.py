@@ -1,7 +1,7 @@
 """The database: binding, models (usage and billing), seeding and the price catalog."""
 
 from .base import bind, db, write_transaction
-from .billing import Invoice, StripeEvent, Subscription
+from .billing import Invoice, Notice, StripeEvent, Subscription
 from .tables import (
                      ALL_TABLES,
                      ApiKey,
@@ -15,6 +15,6 @@ from .tables import (
                      utcnow,
 )
 
-__all__ = ["ALL_TABLES", "ApiKey", "Invoice", "ModelPrice", "OwnedObject", "Plan",
+__all__ = ["ALL_TABLES", "ApiKey", "Invoice", "ModelPrice", "Notice", "OwnedObject", "Plan",
            "StripeEvent", "Subscription", "ToolPrice", "UsageRecord", "User", "bind", "db", "usd",
            "utcnow", "write_transaction"]

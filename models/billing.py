@@ -1,5 +1,5 @@
 """The money side of the domain: each customer's subscription as Stripe last told it, their
-invoices, and the Stripe events already applied."""
+invoices, the Stripe events already applied, and the monthly notices already mailed."""
 
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField
 
@@ -53,4 +53,16 @@ class StripeEvent(BaseModel):
     received_at = DateTimeField(default=utcnow)
 
 
-BILLING_TABLES = [Subscription, Invoice, StripeEvent]
+class Notice(BaseModel):
+    """A mail sent once per customer, kind and period (usage at 80% and 100%, each month)."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    kind = CharField()
+    period = CharField()  # "2026-12"
+    sent_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "kind", "period"), True),)
+
+
+BILLING_TABLES = [Subscription, Invoice, StripeEvent, Notice]

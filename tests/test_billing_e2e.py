@@ -69,6 +69,19 @@ def payments_of(gw):
     return Payments(cfg, Mailer(cfg.smtp_url, cfg.mail_from))
 
 
+def subscribed(gw, email: str, plan: str):
+    """A new customer on `plan`, paid by card, once Stripe's webhook has changed the plan.
+    Returns the billing service."""
+    from models import User
+
+    gw.admin("stripe-sync")
+    gw.admin("create-user", email, "--plan", "Explorer")
+    p = payments_of(gw)
+    p.subscribe(User.get(User.email == email), p_plan(plan), card(gw, "4242424242424242"))
+    wait_until(lambda: plan_of(email) == plan, what=f"the upgrade to {plan}")
+    return p
+
+
 def card(gw, number: str) -> str:
     pm = gw.stripe.v1.payment_methods.create(params={
         "type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2030,
@@ -120,7 +133,8 @@ def test_a_paid_upgrade_a_failed_renewal_dunning_and_payment_restoring_the_plan(
 
     billed.admin("stripe-sync")
     email = "payer@example.com"
-    billed.admin("create-user", email, "--plan", "Explorer")
+    billed.admin("create-user", email, "--plan", "Explorer", "--password-stdin",
+                 input="payer-password-123\n")
     key = billed.create_key(email)
     p = payments_of(billed)
     user = User.get(User.email == email)
@@ -160,8 +174,9 @@ def test_a_paid_upgrade_a_failed_renewal_dunning_and_payment_restoring_the_plan(
     billed.inbox.wait_for(email, subject="Your plan was changed to Explorer")
     wait_until(lambda: plan_of(email) == "Explorer", what="the fall back to the free plan")
     assert billing_json(billed, email)["status"] == "past_due"
-    # Keys keep working within the free plan.
+    # Keys keep working within the free plan; the customer's pages carry a banner.
     assert chat(billed, key).status_code in (200, 429)
+    assert 'id="past-due"' in customer_session(billed, email, "payer-password-123").get("/").text
 
     # Paying the open invoice with a good card restores the plan.
     good = card(billed, "4242424242424242")
@@ -174,6 +189,18 @@ def test_a_paid_upgrade_a_failed_renewal_dunning_and_payment_restoring_the_plan(
     wait_until(lambda: Invoice.get_or_none(Invoice.stripe_id == renewal) is not None
                and Invoice.get(Invoice.stripe_id == renewal).status == "paid",
                what="the renewal invoice paid")
+
+    # A late event (the failure, delivered after the payment) changes nothing: what it is
+    # about is read back from Stripe, which says paid and active.
+    late = json.dumps({"id": "evt_late_failure", "object": "event", "type":
+                       "invoice.payment_failed", "created": int(time.time()),
+                       "data": {"object": {"id": renewal, "object": "invoice",
+                                           "subscription": state["stripe_subscription"],
+                                           "status": "open"}}}).encode()
+    r = httpx.post(f"{billed.url}/billing/webhook", content=late,
+                   headers={"content-type": "application/json", "stripe-signature": sign(late)})
+    assert r.status_code == 200
+    assert plan_of(email) == "Startup" and billing_json(billed, email)["status"] == "active"
 
 
 def p_plan(name: str):
@@ -201,14 +228,8 @@ def test_a_declined_card_leaves_the_plan_unchanged(billed):
 def test_forged_unsigned_stale_and_replayed_webhooks_change_nothing(billed):
     from models import StripeEvent
 
-    billed.admin("stripe-sync")
     email = "target@example.com"
-    billed.admin("create-user", email, "--plan", "Explorer")
-    p = payments_of(billed)
-    from models import User
-
-    p.subscribe(User.get(User.email == email), p_plan("Growth"), card(billed, "4242424242424242"))
-    wait_until(lambda: plan_of(email) == "Growth", what="the upgrade")
+    subscribed(billed, email, "Growth")
     sub = billing_json(billed, email)["stripe_subscription"]
 
     hook = f"{billed.url}/billing/webhook"
@@ -290,3 +311,168 @@ def test_in_chromium_a_customer_upgrades_by_card_and_a_declined_card_changes_not
         expect(page.locator("#current-plan")).to_have_text("Explorer")
         browser.close()
     assert plan_of("decliner@example.com") == "Explorer"
+
+
+def admin_session(gw) -> httpx.Client:
+    """The operator signed in to the gateway's own UI, over HTTP."""
+    import re
+
+    from tests.conftest import ADMIN_PASSWORD
+
+    c = httpx.Client(base_url=gw.url, timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+    r = c.post("/login", data={"email": "admin@llm-gateway.io", "password": ADMIN_PASSWORD,
+                               "csrf_token": token})
+    assert r.status_code == 302
+    c.csrf = token
+    return c
+
+
+def customer_session(gw, email: str, password: str) -> httpx.Client:
+    import re
+
+    c = httpx.Client(base_url=gw.url, timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+    assert c.post("/login", data={"email": email, "password": password,
+                                  "csrf_token": token}).status_code == 302
+    return c
+
+
+def test_an_upgrade_is_prorated_and_a_custom_price_is_billed_the_same_way(billed):
+    from models import Subscription, User
+
+    email = "grower@example.com"
+    p = subscribed(billed, email, "Startup")
+    assert p.subscribe(User.get(User.email == email), p_plan("Growth")).startswith("payment")
+    wait_until(lambda: plan_of(email) == "Growth", what="Growth")
+    # Growth's $99 less Startup's unused $29: $70 charged now.
+    amounts = [(i["amount_cents"], i["status"]) for i in billing_json(billed, email)["invoices"]]
+    assert (7000, "paid") in amounts and (2900, "paid") in amounts
+
+    # Enterprise at the operator's price for this customer, through Stripe as well.
+    Subscription.update(custom_price_cents=45000).where(
+        Subscription.user == User.get(User.email == email)).execute()
+    p.subscribe(User.get(User.email == email), p_plan("Enterprise"))
+    wait_until(lambda: plan_of(email) == "Enterprise", what="Enterprise")
+    sub_id = billing_json(billed, email)["stripe_subscription"]
+    price = billed.stripe.v1.subscriptions.retrieve(sub_id)["items"]["data"][0]["plan"]
+    assert price["amount"] == 45000 and price["id"].startswith("llm-gateway-enterprise-")
+
+
+def test_the_operator_sees_subscriptions_invoices_collected_money_and_mrr(billed):
+    from models import Subscription, User
+
+    email = "paying@example.com"
+    subscribed(billed, email, "Growth")
+    user = User.get(User.email == email)
+    state = billing_json(billed, email)
+
+    ops = admin_session(billed)
+    page = ops.get(f"/ops/customers/{user.id}").text
+    assert 'id="billing-status">active<' in page
+    assert f"https://dashboard.stripe.com/test/customers/{state['stripe_customer']}" in page
+    assert state["invoices"][0]["id"] in page and "$99.00" in page
+    revenue = ops.get("/ops/usage").text
+    assert 'id="collected">$99.00<' in revenue and 'id="mrr">$99.00<' in revenue
+
+    # The operator turns this customer's mail off and sets a custom price.
+    r = ops.post(f"/ops/customers/{user.id}/billing", data={
+        "csrf_token": ops.csrf, "custom_price": "450.00", "alerts": ""})
+    assert r.status_code == 302
+    sub = Subscription.get(Subscription.user == user)
+    assert (sub.custom_price_cents, sub.alerts, sub.invoiced_outside) == (45000, False, False)
+    bad = ops.post(f"/ops/customers/{user.id}/billing", data={
+        "csrf_token": ops.csrf, "custom_price": "1.234", "alerts": "1"}, follow_redirects=True)
+    assert "whole cents" in bad.text
+    assert Subscription.get(Subscription.user == user).custom_price_cents == 45000
+
+
+def test_cancelling_keeps_the_plan_to_the_period_end_then_the_free_plan(billed):
+    from models import User
+
+    email = "leaver@example.com"
+    p = subscribed(billed, email, "Startup")
+    assert p.cancel(User.get(User.email == email)).startswith("your subscription ends on")
+    sub_id = billing_json(billed, email)["stripe_subscription"]
+    assert billed.stripe.v1.subscriptions.retrieve(sub_id)["cancel_at_period_end"] is True
+    time.sleep(1.5)
+    assert plan_of(email) == "Startup"  # paid to the period's end
+    # The period ends: Stripe deletes the subscription and says so.
+    billed.stripe.v1.subscriptions.cancel(sub_id)
+    wait_until(lambda: plan_of(email) == "Explorer", what="the free plan at the period's end")
+    assert billing_json(billed, email)["status"] == "canceled"
+    billed.inbox.wait_for(email, subject="Your plan was changed to Explorer")
+
+
+def test_usage_alerts_at_80_and_100_percent_once_each(make_gateway, smtp):
+    inbox, smtp_url = smtp
+    gw = make_gateway(SMTP_URL=smtp_url)
+    gw.start()
+    gw.admin("create-plan", "Tiny", "--rpm", "1000", "--monthly-tokens", "1000")
+    for email in ("watched@example.com", "quiet@example.com"):
+        gw.admin("create-user", email, "--plan", "Tiny")
+    from models import Subscription, User
+
+    Subscription.create(user=User.get(User.email == "quiet@example.com"), alerts=False)
+    keys = {e: gw.create_key(e) for e in ("watched@example.com", "quiet@example.com")}
+    for email, key in keys.items():
+        for usage in ("in=300,out=20", "in=300,out=20"):  # 640 of 1000: no alert
+            assert chat(gw, key, **{"x-fake-usage": usage}).status_code == 200
+        time.sleep(0.6)
+        assert inbox.subjects(email) == []
+        assert chat(gw, key, **{"x-fake-usage": "in=300,out=20"}).status_code == 200  # 960
+    text = inbox.wait_for("watched@example.com", subject="80%")
+    assert "960 of 1,000" in text
+    key = keys["watched@example.com"]
+    assert chat(gw, key, **{"x-fake-usage": "in=30,out=10"}).status_code == 200  # 1000
+    inbox.wait_for("watched@example.com", subject="all of this month's tokens")
+    chat(gw, key, **{"x-fake-usage": "in=30,out=10"})  # refused or not: no new mail
+    time.sleep(1)
+    assert sorted(inbox.subjects("watched@example.com")) == [
+        "You have used 80% of this month's tokens", "You have used all of this month's tokens"]
+    assert inbox.subjects("quiet@example.com") == []  # the operator turned its mail off
+
+
+def test_a_downgrade_waits_for_the_end_of_the_period_paid_for(billed):
+    import datetime as dt
+
+    from models import Subscription, User
+
+    email = "saver@example.com"
+    p = subscribed(billed, email, "Growth")
+    told = p.subscribe(User.get(User.email == email), p_plan("Startup"))
+    assert told.startswith("you move to Startup on ")
+    billed.admin("billing-clock")
+    assert plan_of(email) == "Growth"  # the period paid for is not over
+    # The period ends (localstripe has no clock: the record's end is moved back).
+    Subscription.update(current_period_end=dt.datetime(2020, 1, 1)).where(
+        Subscription.user == User.get(User.email == email)).execute()
+    assert "1 subscriptions changed" in billed.admin("billing-clock").stdout
+    assert plan_of(email) == "Startup"
+    sub_id = billing_json(billed, email)["stripe_subscription"]
+    item = billed.stripe.v1.subscriptions.retrieve(sub_id)["items"]["data"][0]
+    assert item["plan"]["id"] == "llm-gateway-startup-2900-usd-month"
+
+
+def test_an_event_that_cannot_be_applied_answers_500_and_leaves_nothing_behind(billed):
+    from models import StripeEvent
+
+    body = json.dumps({"id": "evt_unknown_sub", "object": "event",
+                       "type": "customer.subscription.updated", "created": int(time.time()),
+                       "data": {"object": {"id": "sub_gone", "object": "subscription"}}}).encode()
+    r = httpx.post(f"{billed.url}/billing/webhook", content=body,
+                   headers={"content-type": "application/json", "stripe-signature": sign(body)})
+    assert r.status_code == 500  # Stripe retries it
+    assert not StripeEvent.select().where(StripeEvent.event_id == "evt_unknown_sub").exists()
+
+
+def test_a_new_price_moves_the_subscriptions_on_the_old_one(billed):
+    email = "mover@example.com"
+    subscribed(billed, email, "Startup")
+    billed.admin("edit-plan", "Startup", "--price-cents", "3500")
+    out = billed.admin("stripe-sync").stdout
+    assert "Startup: llm-gateway-startup-3500-usd-month (new; 1 subscriptions move)" in out
+    sub_id = billing_json(billed, email)["stripe_subscription"]
+    item = billed.stripe.v1.subscriptions.retrieve(sub_id)["items"]["data"][0]
+    assert item["plan"]["id"] == "llm-gateway-startup-3500-usd-month"
+    assert plan_of(email) == "Startup"

@@ -77,3 +77,18 @@ def test_records_of_an_unknown_model_are_written_unpriced(database):
     w._flush()
     (row,) = UsageRecord.select()
     assert not row.priced and row.cost_usd == 0 and row.api_key_id is None
+
+
+def test_listeners_see_each_committed_batch_and_their_failures_change_nothing(database):
+    user, key = database
+    w = UsageWriter(PriceBook())
+    w.prices.reload()
+    seen: list[int] = []
+    w.listen(lambda rows: (_ for _ in ()).throw(RuntimeError("a broken listener")))
+    w.listen(lambda rows: seen.append(len(rows)))
+    for i in range(3):
+        w.submit(record(i, user, key))
+    w._flush()
+    w._flush()  # nothing pending: no batch, no call
+    assert seen == [3]  # the second listener ran although the first raised
+    assert UsageRecord.select().count() == 3 == w.written  # written once, not retried
