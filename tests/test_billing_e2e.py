@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ import stripe
 from tests.conftest import ROOT, chat, free_port
 
 SECRET = "whsec_test_gateway"
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots for people to look at
 
 
 @pytest.fixture(scope="session")
@@ -178,12 +180,14 @@ def test_a_paid_upgrade_a_failed_renewal_dunning_and_payment_restoring_the_plan(
     assert chat(billed, key).status_code in (200, 429)
     assert 'id="past-due"' in customer_session(billed, email, "payer-password-123").get("/").text
 
-    # Paying the open invoice with a good card restores the plan.
-    good = card(billed, "4242424242424242")
-    p.stripe.v1.payment_methods.attach(good, params={"customer": state["stripe_customer"]})
-    p.stripe.v1.customers.update(state["stripe_customer"], params={
-        "invoice_settings": {"default_payment_method": good}})
-    assert p.stripe.v1.invoices.pay(renewal)["status"] == "paid"
+    # The customer pays the open invoice with a new card, from the Plan & billing page's API
+    # (its card confirmed by Stripe.js in a browser; made here directly): the plan comes back.
+    session = customer_session(billed, email, "payer-password-123")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', session.get("/billing").text)
+    r = session.post("/billing/pay", json={"payment_method": card(billed, "4242424242424242")},
+                     headers={"X-CSRFToken": token.group(1)})
+    assert r.status_code == 200 and r.json()["message"] == "1 invoice(s) paid"
+    assert p.stripe.v1.invoices.retrieve(renewal)["status"] == "paid"
     wait_until(lambda: plan_of(email) == "Startup", what="the plan restored")
     assert billing_json(billed, email)["status"] == "active"
     wait_until(lambda: Invoice.get_or_none(Invoice.stripe_id == renewal) is not None
@@ -299,9 +303,14 @@ def test_in_chromium_a_customer_upgrades_by_card_and_a_declined_card_changes_not
         page = browser.new_context().new_page()
         checkout(page, "upgrader@example.com", "4242424242424242")
         expect(page.locator("#current-plan")).to_have_text("Startup", timeout=20_000)
+        limits = page.locator("#current-plan + p")
+        expect(limits).to_contain_text("60 requests/min")
+        expect(limits).to_contain_text("1,000,000 tokens/month")
         expect(page.locator("#invoices")).to_contain_text("$29.00")
         expect(page.locator("#invoices")).to_contain_text("paid")
         expect(page.locator("#card-on-file")).to_contain_text("4242")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "billing.png", full_page=True)
         assert chat(billed, key).status_code == 200  # over Explorer's 20/min, at once
 
         page = browser.new_context().new_page()
@@ -315,8 +324,6 @@ def test_in_chromium_a_customer_upgrades_by_card_and_a_declined_card_changes_not
 
 def admin_session(gw) -> httpx.Client:
     """The operator signed in to the gateway's own UI, over HTTP."""
-    import re
-
     from tests.conftest import ADMIN_PASSWORD
 
     c = httpx.Client(base_url=gw.url, timeout=30)
@@ -329,8 +336,6 @@ def admin_session(gw) -> httpx.Client:
 
 
 def customer_session(gw, email: str, password: str) -> httpx.Client:
-    import re
-
     c = httpx.Client(base_url=gw.url, timeout=30)
     token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
     assert c.post("/login", data={"email": email, "password": password,
