@@ -14,11 +14,10 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask_login import current_user, login_required
 
 from models import Invoice, Plan, StripeEvent, Subscription
-from models.base import write_transaction
 
 from . import csrf
 from .auth import me
-from .payments import BillingError, Payments, field, subscription_of, summary
+from .payments import BillingError, Payments, subscription_of, summary
 
 log = logging.getLogger(__name__)
 bp = Blueprint("billing", __name__, url_prefix="/billing")
@@ -116,7 +115,7 @@ def pay():
     try:
         sub = p.customer(user)
         if data.get("payment_method"):
-            p._set_card(sub, data["payment_method"])
+            p.set_card(sub, data["payment_method"])
         paid = p.pay_open_invoices(user)
     except BillingError as e:
         return jsonify(error=str(e)), 402
@@ -140,7 +139,7 @@ def webhook():
     if StripeEvent.select().where(StripeEvent.event_id == event["id"]).exists():
         return jsonify(received=True, duplicate=True)
     try:
-        user, mail = apply_event(p, event)
+        user, mail = p.apply_event(event)
     except Exception:
         log.exception("Stripe event %s (%s) not applied; Stripe will retry it",
                       event["id"], event["type"])
@@ -148,31 +147,6 @@ def webhook():
     if user is not None:
         p.send(user, mail)
     return jsonify(received=True)
-
-
-def apply_event(p: Payments, event):
-    """Read back what the event is about, then apply it and mark the event, in one
-    transaction: a failure leaves nothing half applied, and the event is tried again."""
-    obj, kind = event["data"]["object"], event["type"]
-    invoice, sub_id = None, None
-    if kind.startswith("customer.subscription."):
-        sub_id = obj["id"]
-    elif kind.startswith("invoice.") and field(obj, "id"):
-        invoice = p.read_invoice(obj["id"])
-        details = field(field(obj, "parent") or {}, "subscription_details") or {}
-        sub_id = field(obj, "subscription") or field(details, "subscription")
-    remote = p.read_back(sub_id) if sub_id else None
-    with write_transaction():
-        if StripeEvent.select().where(StripeEvent.event_id == event["id"]).exists():
-            return None, []  # applied meanwhile, by another process
-        StripeEvent.create(event_id=event["id"], type=kind)
-        if invoice is not None:
-            p.apply_invoice(invoice)
-        if remote is None:
-            return None, []
-        mail = p.apply_subscription(remote)
-        sub = Subscription.get_or_none(Subscription.stripe_customer == remote["customer"])
-    return (sub.user if sub is not None else None), mail
 
 
 @bp.app_context_processor

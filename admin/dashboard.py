@@ -37,8 +37,9 @@ def quickstart():
 
 @bp.app_context_processor
 def plan_price():
-    def price(plan) -> str:
+    def price(plan, custom_cents: int | None = None) -> str:
+        """A plan's monthly price; a custom-priced plan at the customer's own price if set."""
         if plan.price_cents is None:
-            return "custom price"
+            return "custom price" if custom_cents is None else f"${custom_cents / 100:,.2f}/mo"
         return "free" if plan.price_cents == 0 else f"${plan.price_cents / 100:,.2f}/mo"
     return {"plan_price": price, "signup_enabled": current_app.config["SIGNUP_ENABLED"]}

@@ -18,7 +18,7 @@ import time
 import stripe
 from peewee import fn
 
-from models import Invoice, Plan, Subscription, User, db, utcnow
+from models import Invoice, Plan, StripeEvent, Subscription, User, db, utcnow
 from models.base import write_transaction
 
 from . import accounts, notices
@@ -99,7 +99,7 @@ class Payments:
         self._ensure_price(wanted, plan.stripe_product, plan.price_cents)
         old, plan.stripe_price = plan.stripe_price, wanted
         plan.save()
-        moved = self._move_subscriptions(old, wanted) if old else 0
+        moved = self._move_subscriptions(plan, old, wanted) if old else 0
         return f"{plan.name}: {wanted} (new{f'; {moved} subscriptions move' if moved else ''})"
 
     def _ensure_price(self, pid: str, product: str, cents: int) -> None:
@@ -110,9 +110,10 @@ class Payments:
                 "id": pid, "product": product, "amount": cents, "currency": "usd",
                 "interval": "month"})
 
-    def _move_subscriptions(self, old: str, new: str) -> int:
+    def _move_subscriptions(self, plan: Plan, old: str, new: str) -> int:
         moved = 0
-        for sub in Subscription.select().where(Subscription.stripe_subscription != "",
+        for sub in Subscription.select().where(Subscription.plan == plan,
+                                               Subscription.stripe_subscription != "",
                                                Subscription.status != "canceled"):
             remote = self.stripe.v1.subscriptions.retrieve(sub.stripe_subscription)
             item = remote["items"]["data"][0]
@@ -154,11 +155,11 @@ class Payments:
         if sub.invoiced_outside:
             raise BillingError("this account is invoiced outside the gateway")
         if payment_method:
-            self._set_card(sub, payment_method)
+            self.set_card(sub, payment_method)
         price = self._price_for(sub, plan)
         if sub.stripe_subscription and sub.status in ("active", "past_due"):
             return self._change(sub, plan, price)
-        if not self._has_card(sub):
+        if self.card(sub) is None:
             raise BillingError("add a card first")
         remote = self.stripe.v1.subscriptions.create(params={
             "customer": sub.stripe_customer, "items": [{"plan": price}],
@@ -224,7 +225,8 @@ class Payments:
         end = sub.current_period_end
         return f"your subscription ends on {end:%Y-%m-%d}" if end else "your subscription ends"
 
-    def _set_card(self, sub: Subscription, payment_method: str) -> None:
+    def set_card(self, sub: Subscription, payment_method: str) -> None:
+        """The card becomes the customer's default for invoices."""
         try:
             self.stripe.v1.payment_methods.attach(payment_method,
                                                   params={"customer": sub.stripe_customer})
@@ -232,9 +234,6 @@ class Payments:
             raise BillingError(e.user_message or "your card was declined") from None
         self.stripe.v1.customers.update(sub.stripe_customer, params={
             "invoice_settings": {"default_payment_method": payment_method}})
-
-    def _has_card(self, sub: Subscription) -> bool:
-        return self.card(sub) is not None
 
     def card(self, sub: Subscription) -> dict | None:
         """The card on file: brand, last four digits, expiry."""
@@ -285,6 +284,27 @@ class Payments:
                 "url": field(inv, "hosted_invoice_url") or "",
                 "paid_at": stamp(paid_at)}
 
+    def apply_event(self, event) -> tuple:
+        """Read back what the event is about, then apply it and mark the event, in one
+        transaction: a failure leaves nothing half applied, and the event is tried again.
+        Returns the customer and the notices to mail after the commit."""
+        obj, kind = event["data"]["object"], event["type"]
+        invoice, sub_id = None, None
+        if kind.startswith("customer.subscription."):
+            sub_id = obj["id"]
+        elif kind.startswith("invoice.") and field(obj, "id"):
+            invoice = self.read_invoice(obj["id"])
+            details = field(field(obj, "parent") or {}, "subscription_details") or {}
+            sub_id = field(obj, "subscription") or field(details, "subscription")
+        remote = self.read_back(sub_id) if sub_id else None
+        with write_transaction():
+            if StripeEvent.select().where(StripeEvent.event_id == event["id"]).exists():
+                return None, []  # applied meanwhile, by another process
+            StripeEvent.create(event_id=event["id"], type=kind)
+            if invoice is not None:
+                self.apply_invoice(invoice)
+            return self.apply_subscription(remote) if remote else (None, [])
+
     def apply_invoice(self, inv: dict) -> None:
         sub = Subscription.get_or_none(Subscription.stripe_customer == inv["customer"])
         if sub is None:
@@ -296,20 +316,20 @@ class Payments:
         if Invoice.update(**fields).where(Invoice.stripe_id == inv["id"]).execute() == 0:
             Invoice.create(stripe_id=inv["id"], **fields)
 
-    def apply_subscription(self, remote: dict, now: dt.datetime | None = None) -> list:
-        """Bring the customer's plan in line with their subscription. Returns the notices to
-        mail once the change is committed."""
+    def apply_subscription(self, remote: dict, now: dt.datetime | None = None) -> tuple:
+        """Bring the customer's plan in line with their subscription. Returns the customer
+        (None when unknown here) and the notices to mail once the change is committed."""
         now = now or utcnow()
         sub = Subscription.get_or_none(Subscription.stripe_customer == remote["customer"])
         if sub is None:
-            return []
+            return None, []
+        user, mail = sub.user, []
         if sub.stripe_subscription and sub.stripe_subscription != remote["id"] \
                 and STATES.get(remote["status"]) != "active":
-            return []  # an old subscription's news: the current one decides
-        user, mail = sub.user, []
+            return user, []  # an old subscription's news: the current one decides
         state = STATES.get(remote["status"], sub.status)
         if sub.status == "none" and state != "active":
-            return []  # an attempt that never went through (a declined first payment)
+            return user, []  # an attempt that never went through (a declined first payment)
         plan = self._plan_of(remote["price"], remote.get("product"))
         sub.stripe_subscription = remote["id"]
         sub.current_period_end = remote["period_end"]
@@ -335,7 +355,7 @@ class Payments:
                 self._set_plan(user, free)
         sub.status = state
         sub.save()
-        return mail + self.lapse(sub, now)
+        return user, mail + self.lapse(sub, now)
 
     def lapse(self, sub: Subscription, now: dt.datetime) -> list:
         """Past due beyond the grace period: the free plan until the invoice is paid."""
@@ -378,8 +398,8 @@ class Payments:
         self.stripe.v1.subscriptions.update(sub.stripe_subscription, params={
             "items": [{"id": item["id"], "plan": price}], "proration_behavior": "none"})
         with write_transaction():
-            mail = self.apply_subscription(self.read_back(sub.stripe_subscription))
-        self.send(sub.user, mail)
+            user, mail = self.apply_subscription(self.read_back(sub.stripe_subscription))
+        self.send(user, mail)
 
     @staticmethod
     def _plan_of(price: str, product: str | None = None) -> Plan | None:
