@@ -30,12 +30,17 @@ def publish(url: str | None) -> None:
 
 class Subscriber:
     """Listens on the channel from the gateway's event loop and calls `on_change` for each
-    message, and once more after every (re)subscription, for what was missed meanwhile."""
+    message, and once more after every (re)subscription, for what was missed meanwhile.
 
-    def __init__(self, url: str, on_change) -> None:
-        self.url, self.on_change = url, on_change
+    A subscription can die silently (a network partition, a Redis frozen or failed over: no
+    packet says so), so a quiet channel is checked: a PING after `ping_every` seconds of
+    silence, and a new connection if that goes unanswered as long."""
+
+    def __init__(self, url: str, on_change, ping_every: float = 5.0) -> None:
+        self.url, self.on_change, self.ping_every = url, on_change, ping_every
         self.task: asyncio.Task | None = None
         self.subscribed = asyncio.Event()
+        self.interruptions = 0
 
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._listen_forever())
@@ -49,17 +54,34 @@ class Subscriber:
             client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2)
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
-                    self.on_change()
-                    self.subscribed.set()
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
-                            self.on_change()
+                    await self._listen(pubsub)
             except asyncio.CancelledError:
                 raise
             except Exception as e:
                 self.subscribed.clear()
+                self.interruptions += 1
                 log.warning("change notices from Redis interrupted (%s); retrying", e)
                 await asyncio.sleep(1)
             finally:
                 await client.aclose()
+
+    async def _listen(self, pubsub) -> None:
+        await pubsub.subscribe(CHANNEL)
+        confirmed = await pubsub.get_message(timeout=self.ping_every)
+        if confirmed is None or confirmed["type"] != "subscribe":
+            raise redis.ConnectionError("Redis did not confirm the subscription")
+        self.on_change()  # subscribed: anything changed before now is dropped
+        self.subscribed.set()
+        pinged = False
+        while True:
+            message = await pubsub.get_message(timeout=self.ping_every)
+            if message is None:
+                if pinged:
+                    raise redis.ConnectionError(
+                        f"no answer to PING within {self.ping_every}s")
+                await pubsub.ping()
+                pinged = True
+                continue
+            pinged = False
+            if message["type"] == "message":
+                self.on_change()

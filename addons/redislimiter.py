@@ -10,12 +10,15 @@ state (a new or flushed server) it is rebuilt from the usage records first.
 Redis that does not answer within REDIS_TIMEOUT is an outage, handled by REDIS_OUTAGE: `closed`
 refuses every call (503 with Retry-After), `open` admits them unchecked, `quota-closed` (the
 default) refuses the plans with a token quota and admits the unlimited ones. The client
-reconnects by itself once Redis is back; settlements wait and are sent then.
+reconnects by itself once Redis is back; settlements wait and are sent then. A reply lost on
+the way (a timeout, a dropped connection) may belong to a command Redis ran: a settlement batch
+is sent again under its id and applied once, and an admission's reservation is released.
 
 Keys (prefix `llm-gateway:`): `w:<user>` and `c:<user>` sorted sets of the last minute's
-requests and token counts, `q:<YYYY-MM>:<user>` a hash of `used` and `reserved` tokens,
-`ready` once the state is rebuilt. One Redis (with replicas or Sentinel), not Redis Cluster: the
-scripts compute the month's key themselves.
+requests and token counts (a reserving request's entry names what it holds),
+`q:<YYYY-MM>:<user>` a hash of `used` and `reserved` tokens, `s:<batch>` the settlement
+batches applied in the last ten minutes, `ready` once the state is rebuilt. One Redis (with
+replicas or Sentinel), not Redis Cluster: the scripts compute the month's key themselves.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import secrets
 import time
 
 import redis
@@ -115,7 +119,8 @@ if n >= rpm then
   local wait = tonumber(slot[2]) + 60000 - now
   return {0, 1, 0, 0, available, wait, 0, wait, month_end - now, period}
 end
-redis.call('ZADD', wkey, now, ARGV[11])
+-- the entry names what it holds, so that a lost reply's reservation can be found (RELEASE)
+redis.call('ZADD', wkey, now, held > 0 and (ARGV[11] .. '|' .. held .. '|' .. period) or ARGV[11])
 redis.call('PEXPIRE', wkey, 61000)
 if held > 0 then
   redis.call('HINCRBY', qkey, 'reserved', held)
@@ -126,12 +131,14 @@ return {1, 0, output, held, available, 0, rpm - n - 1, tonumber(first[2]) + 6000
         month_end - now, period}
 """
 
-# ARGV: prefix, then per settlement: user, the period its reservation is in, reserved, used.
-# The tokens used count in the month they are settled in.
+# ARGV: prefix, the batch's id, then per settlement: user, the period its reservation is in,
+# reserved, used. The tokens used count in the month they are settled in. A batch whose reply
+# was lost is sent again under its id, and applied once.
 SETTLE = _CLOCK + """
 local P = ARGV[1]
+if not redis.call('SET', P .. 's:' .. ARGV[2], 1, 'NX', 'PX', 600000) then return 0 end
 local now, period, month_end = clock()
-for i = 2, #ARGV, 4 do
+for i = 3, #ARGV, 4 do
   local uid, held_in = ARGV[i], ARGV[i + 1]
   local reserved, used = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   if reserved > 0 and held_in ~= '' then
@@ -144,6 +151,34 @@ for i = 2, #ARGV, 4 do
     local k = P .. 'q:' .. period .. ':' .. uid
     redis.call('HINCRBY', k, 'used', used)
     redis.call('PEXPIREAT', k, month_end + 40 * 86400000)
+  end
+end
+return 1
+"""
+
+# ARGV: prefix, then per admission whose reply never came: user, request id. Redis may have
+# run it (a reply lost to a timeout or a dropped connection), holding a reservation that nobody
+# would settle: found by the request's entry in the window and released, once however often
+# this runs.
+RELEASE = """
+local P = ARGV[1]
+for i = 2, #ARGV, 2 do
+  local uid, mark = ARGV[i], ARGV[i + 1] .. '|'
+  local wkey = P .. 'w:' .. uid
+  for _, m in ipairs(redis.call('ZRANGE', wkey, 0, -1)) do
+    if string.find(m, mark, 1, true) == 1 then
+      local held, period = string.match(m, '|(%d+)|(.+)$')
+      if tonumber(held) > 0 then
+        local k = P .. 'q:' .. period .. ':' .. uid
+        if redis.call('HINCRBY', k, 'reserved', -tonumber(held)) < 0 then
+          redis.call('HSET', k, 'reserved', 0)
+        end
+        local score = redis.call('ZSCORE', wkey, m)
+        redis.call('ZREM', wkey, m)
+        redis.call('ZADD', wkey, score, mark .. '0|' .. period)
+      end
+      break
+    end
   end
 end
 return 1
@@ -166,10 +201,16 @@ class RedisLimiter:
         pipelined = resp.PipelinedRedis(url, timeout)
         self._admit = resp.Script(pipelined, ADMIT)
         self._settle = resp.Script(pipelined, SETTLE)
-        self._pending: list = []  # settlements not yet sent
+        self._release = resp.Script(pipelined, RELEASE)
+        self._pending: list = []  # settlements not yet in a batch
+        self._unsent: list[tuple[str, list]] = []  # batches to send again, under their id
+        self._queued = 0  # settlements in both
+        self._lost: list = []  # admissions whose reply never came, to release
         self._standing: dict[tuple[int, bool], Standing] = {}  # the last seen, per customer
         self._rebuilding: asyncio.Future | None = None
-        self._flusher: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._flush_at: asyncio.TimerHandle | None = None  # armed while settlements wait
+        self._sending: set[asyncio.Task] = set()
         self._outage_logged = 0.0
         self.outages = 0  # admissions decided by the outage policy
 
@@ -191,8 +232,10 @@ class RedisLimiter:
 
     def settle(self, customer: Customer, reserved: int, used: int, period: str = "") -> None:
         if reserved or used:
-            if len(self._pending) < MAX_PENDING * 4:
+            if self._queued < MAX_PENDING:
+                self._queued += 1
                 self._pending += (customer.user_id, period, reserved, used)
+                self._flush_later(FLUSH_EVERY)
             else:
                 log.error("shared limits: %d settlements waiting; dropping one", MAX_PENDING)
 
@@ -207,21 +250,27 @@ class RedisLimiter:
     # --- lifecycle ---
 
     def start(self) -> None:
-        self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
+        self._loop = asyncio.get_running_loop()
 
     def stop(self) -> None:
         """At shutdown: send what is left, waiting for Redis as a last act may."""
-        if self._flusher is not None:
-            self._flusher.cancel()
-        if not self._pending:
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+        self._batch()
+        if not self._unsent and not self._lost:
             return
         try:
             client = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
-            client.eval(SETTLE, 0, PREFIX, *self._pending)
-            self._pending = []
+            while self._unsent:
+                batch_id, items = self._unsent[0]
+                client.eval(SETTLE, 0, PREFIX, batch_id, *items)
+                self._unsent.pop(0)
+            if self._lost:
+                client.eval(RELEASE, 0, PREFIX, *self._lost)
+                self._lost = []
         except Exception:
             log.exception("shared limits: %d settlements not sent at shutdown",
-                          len(self._pending) // 4)
+                          sum(len(b) for _, b in self._unsent) // 4 + len(self._lost) // 2)
 
     # --- inside ---
 
@@ -234,7 +283,12 @@ class RedisLimiter:
                 await self._rebuild()
             else:
                 raise redis.ConnectionError("the shared limits could not be rebuilt")
+        except resp.NotSent as e:
+            return self._outage(customer, e)
         except OUTAGES as e:
+            if args[4] and args[10] and len(self._lost) < MAX_PENDING * 2:
+                self._lost += (customer.user_id, args[10])  # it may have run: release it
+                self._flush_later(FLUSH_EVERY)
             return self._outage(customer, e)
         ok, refused, output, held, available, retry_ms, left, reset_ms, month_ms, period = r
         limit = customer.plan.monthly_tokens
@@ -298,19 +352,47 @@ class RedisLimiter:
                 return
             await asyncio.sleep(0.05)
 
-    async def _flush_forever(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY)
-            if not self._pending:
-                continue
-            batch, self._pending = self._pending, []
-            try:
-                await self._settle(PREFIX, *batch)
-            except Exception as e:
-                self._pending[:0] = batch  # kept, in order, for the next try
-                metrics.REDIS_ERRORS.inc()
-                log.warning("shared limits: %d settlements wait (%s)", len(batch) // 4, e)
-                await asyncio.sleep(0.5)
+    def _flush_later(self, delay: float) -> None:
+        """One batch per FLUSH_EVERY while settlements come, on a timer armed only then: an
+        idle process is not woken."""
+        if self._flush_at is None and self._loop is not None:
+            self._flush_at = self._loop.call_later(delay, self._flush)
+
+    def _batch(self) -> None:
+        if self._pending:
+            self._unsent.append((secrets.token_hex(8), self._pending))
+            self._pending = []
+
+    def _flush(self) -> None:
+        self._flush_at = None
+        self._batch()
+        if self._unsent or self._lost:
+            batches, self._unsent = self._unsent, []
+            lost, self._lost = self._lost, []
+            task = self._loop.create_task(self._send(batches, lost))
+            self._sending.add(task)  # a reference until it is done
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batches: list[tuple[str, list]], lost: list) -> None:
+        try:
+            while batches:
+                batch_id, items = batches[0]
+                await self._settle(PREFIX, batch_id, *items)
+                batches.pop(0)
+                self._queued -= len(items) // 4
+            if lost:
+                await self._release(PREFIX, *lost)
+                lost = []
+        except Exception as e:
+            self._unsent[:0] = batches  # kept, in order, for the next try
+            self._lost[:0] = lost
+            metrics.REDIS_ERRORS.inc()
+            log.warning("shared limits: %d settlements wait (%s)",
+                        sum(len(b) for _, b in batches) // 4 + len(lost) // 2, e)
+            if self._flush_at is not None:
+                self._flush_at.cancel()
+                self._flush_at = None
+            self._flush_later(0.5)
 
 
 def _ledger(now: dt.datetime):

@@ -10,16 +10,22 @@ the commands of one loop iteration go out in one write.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from collections import deque
+from collections.abc import Awaitable
 
 import hiredis
 import redis
 from redis.connection import parse_url
 
 
+class NotSent(redis.ConnectionError):
+    """No connection to Redis: the command was not sent."""
+
+
 class _Protocol(asyncio.Protocol):
-    def __init__(self) -> None:
+    def __init__(self, timeout: float) -> None:
         self.reader = hiredis.Reader()
         self.waiting: deque[asyncio.Future] = deque()
         self.sent_at: deque[float] = deque()  # when each waiting command was sent
@@ -27,15 +33,34 @@ class _Protocol(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.lost = self.loop.create_future()
         self.outgoing: list[bytes] = []  # commands of this loop iteration, written together
+        self.timeout = timeout
+        self.deadline: asyncio.TimerHandle | None = None  # armed while commands wait
 
     def send(self, packed: bytes) -> asyncio.Future:
         fut = self.loop.create_future()
+        now = self.loop.time()
         self.waiting.append(fut)
-        self.sent_at.append(self.loop.time())
+        self.sent_at.append(now)
         if not self.outgoing:
             self.loop.call_soon(self.flush)
         self.outgoing.append(packed)
+        if self.deadline is None:
+            self.deadline = self.loop.call_at(now + self.timeout, self.check_deadline)
         return fut
+
+    def check_deadline(self) -> None:
+        """Every command waits at most `timeout`: replies come in order, so the oldest one
+        waiting tells. After a lost reply the connection cannot be trusted: it is dropped.
+        A timer armed only while commands wait: an idle or a busy client is not polled."""
+        self.deadline = None
+        if not self.sent_at or self.lost.done():
+            return
+        oldest = self.sent_at[0]
+        if self.loop.time() - oldest >= self.timeout:
+            self.fail(redis.TimeoutError(f"Redis did not answer within {self.timeout}s"))
+            self.transport.abort()
+        else:
+            self.deadline = self.loop.call_at(oldest + self.timeout, self.check_deadline)
 
     def flush(self) -> None:
         data, self.outgoing = b"".join(self.outgoing), []
@@ -57,6 +82,8 @@ class _Protocol(asyncio.Protocol):
                     fut.set_result(reply)
 
     def connection_lost(self, exc) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
         self.fail(redis.ConnectionError(f"connection to Redis lost: {exc or 'closed'}"))
         if not self.lost.done():
             self.lost.set_result(None)
@@ -75,22 +102,20 @@ class PipelinedRedis:
         self.timeout = timeout
         self._proto: _Protocol | None = None
         self._connecting: asyncio.Future | None = None
-        self._watch: asyncio.Task | None = None
 
     async def _connect(self) -> _Protocol:
         loop = asyncio.get_running_loop()
+        protocol = functools.partial(_Protocol, self.timeout)
         try:
             if "path" in self.params:  # unix:///path/redis.sock: Redis on this host
-                connecting = loop.create_unix_connection(_Protocol, self.params["path"])
+                connecting = loop.create_unix_connection(protocol, self.params["path"])
             else:
                 connecting = loop.create_connection(
-                    _Protocol, self.params.get("host", "127.0.0.1"), self.params.get("port", 6379))
+                    protocol, self.params.get("host", "127.0.0.1"), self.params.get("port", 6379))
             _, proto = await asyncio.wait_for(connecting, self.timeout)
         except (TimeoutError, OSError) as e:
-            raise redis.ConnectionError(f"cannot connect to Redis: {e}") from None
+            raise NotSent(f"cannot connect to Redis: {e}") from None
         self._proto = proto
-        if self._watch is None or self._watch.done():
-            self._watch = loop.create_task(self._watch_timeouts())
         if self.params.get("password"):
             user = self.params.get("username")
             await self.call("AUTH", *([user] if user else []), self.params["password"])
@@ -108,24 +133,16 @@ class PipelinedRedis:
             self._connecting.add_done_callback(lambda _: setattr(self, "_connecting", None))
         return await asyncio.shield(self._connecting)
 
-    async def call(self, *args):
+    def call(self, *args) -> Awaitable:
+        """The reply, awaitable: a future when connected (one coroutine fewer per command)."""
         proto = self._proto
-        if proto is None or proto.lost.done():
-            proto = await self._connected()
+        if proto is not None and not proto.lost.done():
+            return proto.send(hiredis.pack_command(args))
+        return self._call_connecting(args)
+
+    async def _call_connecting(self, args):
+        proto = await self._connected()
         return await proto.send(hiredis.pack_command(args))
-
-    async def _watch_timeouts(self) -> None:
-        """Every command waits at most `timeout`: replies come in order, so the oldest one
-        waiting tells. After a lost reply the connection cannot be trusted: it is dropped."""
-        while True:
-            await asyncio.sleep(min(0.05, self.timeout / 4))
-            proto = self._proto
-            if proto is None or proto.lost.done() or not proto.sent_at:
-                continue
-            if proto.loop.time() - proto.sent_at[0] > self.timeout:
-                proto.fail(redis.TimeoutError(f"Redis did not answer within {self.timeout}s"))
-                proto.transport.abort()
-
 
 class Script:
     """A Lua script run by its SHA1, loaded on first NOSCRIPT (a new or flushed server)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import signal
 
 import pytest
 
@@ -61,5 +62,88 @@ def test_it_admits_as_the_in_memory_limiter_does(redis_server, over):
         assert ledger == {b"used": b"450", b"reserved": b"0"}
         shared.stop()
         await shared.client.aclose()
+
+    asyncio.run(run())
+
+
+def test_a_redis_that_stops_answering_is_an_outage_within_the_timeout(redis_server):
+    """A frozen Redis (SIGSTOP: connections stay open, nothing answers) is the case a timeout
+    exists for: each admission is decided by the policy after REDIS_TIMEOUT, settlements wait,
+    and once Redis answers again both go through, with no restart."""
+    redis_server.client().flushall()
+    redis_server.client().set(PREFIX + "ready", 1)
+
+    async def run():
+        shared = RedisLimiter(redis_server.url, policy="quota-closed", timeout=0.3)
+        shared.start()
+        quota, unlimited = customer(8, 100, 10_000), customer(9, 100, None)
+        ask = {"reserve": True, "fixed": 10, "output": 40, "answers": 1, "least": 1}
+        a = await shared.admit(quota, request_id="before", **ask)
+        assert a.ok
+        redis_server.proc.send_signal(signal.SIGSTOP)
+        try:
+            shared.settle(quota, a.reserved, 30, a.period)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            frozen = await asyncio.gather(shared.admit(quota, request_id="q1", **ask),
+                                          shared.admit(unlimited, request_id="u1"))
+            waited = loop.time() - started
+            assert 0.3 <= waited < 1.0
+            assert [(x.ok, x.refused) for x in frozen] == [(False, "unavailable"), (True, None)]
+            assert shared.outages == 2
+            await asyncio.sleep(0.4)  # the settlement batch tries, and waits
+        finally:
+            redis_server.proc.send_signal(signal.SIGCONT)
+        for _ in range(50):
+            back = await shared.admit(quota, request_id="after", **ask)
+            if back.ok:
+                break
+            await asyncio.sleep(0.1)
+        assert back.ok and shared.outages >= 2
+        # Once Redis is back, the waiting settlement goes, and the admission whose reply was
+        # lost (Redis ran it when it woke up) has its reservation released: only `after`'s
+        # is held.
+        month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+        expected = {b"used": b"30", b"reserved": str(back.reserved).encode()}
+        for _ in range(50):
+            ledger = redis_server.client().hgetall(f"{PREFIX}q:{month}:8")
+            if ledger == expected:
+                break
+            await asyncio.sleep(0.1)
+        assert ledger == expected
+        shared.stop()
+        await shared.client.aclose()
+
+    asyncio.run(run())
+
+
+def test_a_silently_dead_change_subscription_is_noticed_and_renewed(redis_server):
+    """Frozen, Redis keeps the subscription's connection open and says nothing: the
+    subscriber notices by an unanswered PING, subscribes again once Redis answers, and drops
+    the cache then (changes made meanwhile were not heard)."""
+    from addons.changes import Subscriber, publish
+
+    async def run():
+        changes: list[float] = []
+        loop = asyncio.get_running_loop()
+        sub = Subscriber(redis_server.url, lambda: changes.append(loop.time()), ping_every=0.2)
+        sub.start()
+        await asyncio.wait_for(sub.subscribed.wait(), 5)
+        assert len(changes) == 1  # on subscribing
+        await asyncio.to_thread(publish, redis_server.url)
+        await asyncio.sleep(0.2)
+        assert len(changes) == 2 and sub.interruptions == 0
+        redis_server.proc.send_signal(signal.SIGSTOP)
+        try:
+            await asyncio.sleep(0.8)  # a PING, unanswered for 0.2 s
+            assert sub.interruptions >= 1 and not sub.subscribed.is_set()
+        finally:
+            redis_server.proc.send_signal(signal.SIGCONT)
+        await asyncio.wait_for(sub.subscribed.wait(), 5)
+        assert len(changes) == 3  # the cache dropped on subscribing again
+        await asyncio.to_thread(publish, redis_server.url)
+        await asyncio.sleep(0.2)
+        assert len(changes) == 4
+        sub.stop()
 
     asyncio.run(run())
