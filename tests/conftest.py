@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from email import message_from_bytes
 from pathlib import Path
 
@@ -41,11 +42,13 @@ def free_port() -> int:
 class Gateway:
     """A running gateway process and the database it uses."""
 
-    def __init__(self, data_dir: Path, env: dict, port: int) -> None:
+    def __init__(self, data_dir: Path, env: dict, port: int, host: str = "127.0.0.1",
+                 wrap: tuple[str, ...] = ()) -> None:
         self.data_dir = data_dir
         self.env = env
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.host, self.wrap = host, wrap  # wrap: a command it runs under (ip netns exec)
+        self.url = f"http://{host}:{port}"
         self.proc: subprocess.Popen | None = None
         self.log_path = data_dir / "gateway.log"
 
@@ -55,9 +58,10 @@ class Gateway:
 
     def start(self, web: bool = False, *extra: str) -> Gateway:
         self.log = open(self.log_path, "ab")
-        args = ["--port", str(self.port)] + (["--web"] if web else []) + list(extra)
-        self.proc = subprocess.Popen([sys.executable, "-O", "-m", "addons", *args],  # as start.sh
-                                     cwd=ROOT, env=self.env, stdout=self.log,
+        args = ["--host", self.host, "--port", str(self.port)] + (["--web"] if web else []) \
+            + list(extra)
+        self.proc = subprocess.Popen([*self.wrap, sys.executable, "-O", "-m", "addons", *args],
+                                     cwd=ROOT, env=self.env, stdout=self.log,  # as start.sh
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -232,10 +236,10 @@ class Cluster:
         return self.url.rsplit("/", 1)[0] + "/" + name
 
 
-@pytest.fixture(scope="session")
-def postgres():
-    """A throwaway cluster on a free loopback port; run as `postgres` when we are root
-    (PostgreSQL refuses to run as root)."""
+@contextmanager
+def pg_cluster(host: str = "127.0.0.1", trust: str = ""):
+    """A throwaway cluster on a free port of `host` (`trust`: a network whose clients it also
+    trusts); run as `postgres` when we are root (PostgreSQL refuses to run as root)."""
     data = tempfile.mkdtemp(prefix="gw-pg-")
     as_user: list[str] = []
     if os.geteuid() == 0:
@@ -245,25 +249,36 @@ def postgres():
     port = free_port()
     subprocess.run([*as_user, pg_bin("initdb"), "-D", f"{data}/db", "-A", "trust", "-U",
                     "postgres", "--no-sync"], check=True, capture_output=True)
+    if trust:
+        with open(f"{data}/db/pg_hba.conf", "a") as hba:
+            hba.write(f"host all all {trust} trust\n")
     ctl = [*as_user, pg_bin("pg_ctl"), "-D", f"{data}/db", "-l", f"{data}/log", "-w",
-           "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off "
+           "-o", f"-p {port} -k {data} -c listen_addresses={host} -c fsync=off "
                  f"-c max_connections=200"]
     subprocess.run([*ctl, "start"], check=True, capture_output=True)
-    subprocess.run([*as_user, pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-                    "postgres", "gateway"], check=True, capture_output=True)
-    cluster = Cluster(f"postgresql://postgres@127.0.0.1:{port}/gateway", ctl)
-    cluster.as_user = as_user
-    yield cluster
-    subprocess.run([*ctl, "-m", "immediate", "stop"], capture_output=True)
-    shutil.rmtree(data, ignore_errors=True)
+    try:
+        subprocess.run([*as_user, pg_bin("createdb"), "-h", host, "-p", str(port), "-U",
+                        "postgres", "gateway"], check=True, capture_output=True)
+        cluster = Cluster(f"postgresql://postgres@{host}:{port}/gateway", ctl)
+        cluster.as_user = as_user
+        yield cluster
+    finally:
+        subprocess.run([*ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    with pg_cluster() as cluster:
+        yield cluster
 
 
 class RedisServer:
     """Debian's redis-server on a free loopback port, no persistence."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host, self.port = host, free_port()
+        self.url = f"redis://{host}:{self.port}/0"
         self.dir = tempfile.mkdtemp(prefix="gw-redis-")
         self.unix_url = f"unix://{self.dir}/redis.sock"  # the same server, on its socket
         self.proc: subprocess.Popen | None = None
@@ -273,14 +288,14 @@ class RedisServer:
         if binary is None:
             pytest.fail("redis-server is not installed: ./test.sh installs Debian's redis-server")
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            [binary, "--port", str(self.port), "--bind", self.host, "--save", "",
              "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no",
              "--unixsocket", f"{self.dir}/redis.sock", "--unixsocketperm", "700"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                with socket.create_connection((self.host, self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)

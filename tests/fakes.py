@@ -244,13 +244,13 @@ class FakeServer(ThreadingHTTPServer):
     allow_reuse_address = True
     provider = ""
 
-    def __init__(self, secret: str) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
+    def __init__(self, secret: str, host: str = "127.0.0.1") -> None:
+        super().__init__((host, 0), Handler)
         self.state = FakeState(self.provider, secret)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"http://{self.server_address[0]}:{self.server_address[1]}"
 
     def start(self) -> FakeServer:
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -753,9 +753,9 @@ class FakeGemini(FakeServer):
             self.report(u)
 
 
-def start_all(secrets: dict[str, str]) -> dict[str, FakeServer]:
+def start_all(secrets: dict[str, str], host: str = "127.0.0.1") -> dict[str, FakeServer]:
     return {
-        "anthropic": FakeAnthropic(secrets["anthropic"]).start(),
-        "openai": FakeOpenAI(secrets["openai"]).start(),
-        "gemini": FakeGemini(secrets["gemini"]).start(),
+        "anthropic": FakeAnthropic(secrets["anthropic"], host).start(),
+        "openai": FakeOpenAI(secrets["openai"], host).start(),
+        "gemini": FakeGemini(secrets["gemini"], host).start(),
     }

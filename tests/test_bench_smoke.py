@@ -34,3 +34,20 @@ def test_bench_quick_run(tmp_path):
     md = (tmp_path / "results.md").read_text()
     assert "What each part costs" in md
     assert "gateway/bare" in md and "gateway/stock" in md and "python -m bench.chain" in md
+
+
+def test_bench_shared_quick_run():
+    """The scale-out benchmark: one process against two workers, and the shared limits' cost
+    side by side, every request answered 200 (Redis limits that refused would look cheap)."""
+    out = subprocess.run([sys.executable, "-m", "bench.shared", "--rounds", "1", "--duration",
+                          "1", "--pairs", "2"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    report = json.loads(out.stdout[out.stdout.index("\n{") + 1:out.stdout.rindex("}") + 1])
+    assert set(report["scaling"]) == {"redis", "redis, 2 workers"}
+    for pace in ("paced", "flat out"):
+        cost = report["cost"][pace]
+        assert len(cost["difference"]["pairs"]) == 2
+        assert all(cost[t]["non2xx"] == 0 and cost[t]["rps"] > 0 for t in ("memory", "redis"))
+    assert all(t["non2xx"] == 0 for t in report["scaling"].values())
+    assert "shared limits, paced:" in out.stdout and "2 workers:" in out.stdout
