@@ -144,6 +144,7 @@ class PipelinedRedis:
         proto = await self._connected()
         return await proto.send(hiredis.pack_command(args))
 
+
 class Script:
     """A Lua script run by its SHA1, loaded on first NOSCRIPT (a new or flushed server)."""
 

@@ -123,6 +123,24 @@ class Target:
                              {**BODY, "stream": True})
 
 
+def wrk_script(tmp: Path, t: Target, pause_ms: float = 0) -> Path:
+    """The Lua script wrk runs against a target: the chat request, the target's headers, and
+    with `pause_ms` each connection's pause between requests."""
+    script = tmp / f"{t.name}.lua"
+    headers = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in t.headers.items())
+    pause = f"function delay() return {pause_ms:.3f} end\n" if pause_ms else ""
+    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(BODY))}\n'
+                      f'wrk.headers["Content-Type"] = "application/json"\n{headers}{pause}')
+    return script
+
+
+def wrk_counts(out: str) -> tuple[float, int]:
+    """Requests per second and answers that were not a success, from wrk's report."""
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return (float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            int(errors.group(1)) if errors else 0)
+
+
 class Bench:
     def __init__(self, args) -> None:
         self.args = args
@@ -184,10 +202,7 @@ class Bench:
     # --- measurements ---
 
     def wrk(self, t: Target, conc: int, duration: int) -> dict:
-        script = self.tmp / f"{t.name}.lua"
-        headers = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in t.headers.items())
-        script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(BODY))}\n'
-                          f'wrk.headers["Content-Type"] = "application/json"\n{headers}')
+        script = wrk_script(self.tmp, t)
         cpu0 = cpu_seconds(t.proc.pid)
         out = subprocess.run(["wrk", "-t1", f"-c{conc}", f"-d{duration}s", "--latency",
                               "-s", str(script), t.url], capture_output=True, text=True,
@@ -195,10 +210,9 @@ class Bench:
         cpu = (cpu_seconds(t.proc.pid) - cpu0) / duration
         lat = {p: to_ms(v, u)
                for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)}
-        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        rps, non2xx = wrk_counts(out)
         return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"),
-                "non2xx": int(errors.group(1)) if errors else 0, "cpu": round(cpu, 3),
+                "non2xx": non2xx, "cpu": round(cpu, 3),
                 "cpu_us_per_request": round(cpu * 1e6 / rps) if rps else None,
                 "rss_mib": round(rss_kib(t.proc.pid) / 1024, 1)}
 

@@ -28,7 +28,16 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .__main__ import BODY, Bench, Target, cpu_seconds, free_port, provision, wait_port
+from .__main__ import (
+    Bench,
+    Target,
+    cpu_seconds,
+    free_port,
+    provision,
+    wait_port,
+    wrk_counts,
+    wrk_script,
+)
 
 
 @contextmanager
@@ -77,11 +86,7 @@ def wrk_together(targets: list[Target], tmp: Path, conc: int, duration: int,
     """One wrk per target, all at once: each target's figures over the same seconds."""
     started = []
     for t in targets:
-        script = tmp / f"{t.name}.lua"
-        headers = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in t.headers.items())
-        pause = f"function delay() return {pause_ms:.3f} end\n" if pause_ms else ""
-        script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(BODY))}\n'
-                          f'wrk.headers["Content-Type"] = "application/json"\n{headers}{pause}')
+        script = wrk_script(tmp, t, pause_ms)
         started.append((t, tree_cpu(t.proc.pid), subprocess.Popen(
             ["wrk", "-t1", f"-c{conc}", f"-d{duration}s", "-s", str(script), t.url],
             stdout=subprocess.PIPE, text=True)))
@@ -91,9 +96,7 @@ def wrk_together(targets: list[Target], tmp: Path, conc: int, duration: int,
         cpu = tree_cpu(t.proc.pid) - cpu0
         if proc.returncode:
             raise RuntimeError(f"wrk failed against {t.name}: {out}")
-        rps = float(out.split("Requests/sec:")[1].split()[0])
-        non2xx = int(out.split("Non-2xx or 3xx responses:")[1].split()[0]) \
-            if "Non-2xx" in out else 0
+        rps, non2xx = wrk_counts(out)
         found[t.name] = {"rps": rps, "cpu_us_per_request": cpu * 1e6 / (rps * duration),
                          "requests_per_cpu_s": rps * duration / cpu if cpu else 0.0,
                          "non2xx": non2xx}

@@ -169,10 +169,11 @@ def make_gateway(tmp_path, fake_servers):
     previous = db.obj
     made: list[Gateway] = []
 
-    def make(**env: str) -> Gateway:
+    def make(host: str = "127.0.0.1", wrap: tuple[str, ...] = (), **env: str) -> Gateway:
         data_dir = tmp_path / f"gw{len(made)}"
         data_dir.mkdir()
-        gw = Gateway(data_dir, gateway_env(data_dir, fake_servers, **env), free_port())
+        gw = Gateway(data_dir, gateway_env(data_dir, fake_servers, **env), free_port(), host,
+                     wrap)
         gw.admin("init-db")
         bind(gw.env["DATABASE_URL"])
         made.append(gw)

@@ -18,12 +18,9 @@ import pytest
 from tests import fakes
 from tests.conftest import (
     UPSTREAM_SECRETS,
-    Gateway,
     RedisServer,
     chat,
     customer,
-    free_port,
-    gateway_env,
     pg_cluster,
 )
 
@@ -107,75 +104,59 @@ def servers(hosts):
 
 
 def test_gateways_on_separate_hosts_share_one_plan_and_survive_a_partition(
-        hosts, servers, tmp_path):
-    from models import bind, db
-
+        hosts, servers, make_gateway):
     redis, pg, providers = servers
-    previous = db.obj
+    upstreams = {f"UPSTREAM_{name.upper()}_URL": s.url for name, s in providers.items()}
     placed = [hosts.add(), hosts.add()]
-    gateways = []
-    try:
-        for n, (ns, address) in enumerate(placed):
-            data = tmp_path / f"host{n}"
-            data.mkdir()
-            env = gateway_env(data, providers, DATABASE_URL=pg.url, REDIS_URL=redis.url,
-                              REDIS_TIMEOUT="0.5", KEY_CACHE_TTL="600")
-            gw = Gateway(data, env, free_port(), address, ("ip", "netns", "exec", ns))
-            if n == 0:
-                gw.admin("init-db")
-                bind(pg.url)
-            gateways.append(gw.start())
-        a, b = gateways
+    a, b = (make_gateway(address, ("ip", "netns", "exec", ns), DATABASE_URL=pg.url,
+                         REDIS_URL=redis.url, REDIS_TIMEOUT="0.5", KEY_CACHE_TTL="600",
+                         **upstreams).start()
+            for ns, address in placed)
+    # One plan across the hosts: Explorer's 20 requests a minute, exactly.
+    key = customer(a, "Explorer")
+    with cf.ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(lambda i: chat((a, b)[i % 2], key).status_code, range(40)))
+    assert statuses.count(200) == 20 and statuses.count(429) == 20
 
-        # One plan across the hosts: Explorer's 20 requests a minute, exactly.
-        key = customer(a, "Explorer")
-        with cf.ThreadPoolExecutor(12) as pool:
-            statuses = list(pool.map(lambda i: chat((a, b)[i % 2], key).status_code, range(40)))
-        assert statuses.count(200) == 20 and statuses.count(429) == 20
-
-        # A revoked key stops on both hosts within a second (the notice crosses the network).
-        revoked = customer(a, "Growth")
-        assert chat(a, revoked).status_code == 200 and chat(b, revoked).status_code == 200
-        a.admin("revoke-key", revoked[:11])
-        started = time.monotonic()
-        for gw in (a, b):
-            while chat(gw, revoked).status_code != 401:
-                assert time.monotonic() - started < 1.0
-                time.sleep(0.02)
-
-        # A partition: host b loses Redis, PostgreSQL and the providers; their packets vanish.
-        # Its quota plans are refused by the outage policy within REDIS_TIMEOUT, host a carries
-        # on, and b comes back by itself once the route is back.
-        paying = customer(a, "Startup")
-        assert chat(b, paying).status_code == 200  # b's key cache knows the key
-        hosts.cut(placed[1][0])
-        try:
-            started = time.monotonic()
-            r = chat(b, paying)
-            assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1
-            assert "cannot check your plan's limits" in r.json()["error"]["message"]
-            assert time.monotonic() - started < 3
-            assert chat(a, paying).status_code == 200
-        finally:
-            hosts.cut(placed[1][0], cut=False)
-        deadline = time.monotonic() + 10
-        while (status := chat(b, paying).status_code) != 200:
-            assert status == 503 and time.monotonic() < deadline, "b did not come back"
-            time.sleep(0.2)
-
-        # Every answered request was written once, whichever host answered it: b's before the
-        # cut, a's during it and b's after it; none of the refused ones.
-        assert len(a.records(key, count=20)) == 20
-        time.sleep(1)  # a record written twice would show by now
-        assert len(a.records(paying, count=3, timeout=15)) == 3
-
-        # b hears change notices again: a revocation reaches it within a second.
-        a.admin("revoke-key", paying[:11])
-        started = time.monotonic()
-        while chat(b, paying).status_code != 401:
+    # A revoked key stops on both hosts within a second (the notice crosses the network).
+    revoked = customer(a, "Growth")
+    assert chat(a, revoked).status_code == 200 and chat(b, revoked).status_code == 200
+    a.admin("revoke-key", revoked[:11])
+    started = time.monotonic()
+    for gw in (a, b):
+        while chat(gw, revoked).status_code != 401:
             assert time.monotonic() - started < 1.0
             time.sleep(0.02)
+
+    # A partition: host b loses Redis, PostgreSQL and the providers; their packets vanish.
+    # Its quota plans are refused by the outage policy within REDIS_TIMEOUT, host a carries
+    # on, and b comes back by itself once the route is back.
+    paying = customer(a, "Startup")
+    assert chat(b, paying).status_code == 200  # b's key cache knows the key
+    hosts.cut(placed[1][0])
+    try:
+        started = time.monotonic()
+        r = chat(b, paying)
+        assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1
+        assert "cannot check your plan's limits" in r.json()["error"]["message"]
+        assert time.monotonic() - started < 3
+        assert chat(a, paying).status_code == 200
     finally:
-        for gw in gateways:
-            gw.stop()
-        db.initialize(previous)
+        hosts.cut(placed[1][0], cut=False)
+    deadline = time.monotonic() + 10
+    while (status := chat(b, paying).status_code) != 200:
+        assert status == 503 and time.monotonic() < deadline, "b did not come back"
+        time.sleep(0.2)
+
+    # Every answered request was written once, whichever host answered it: b's before the
+    # cut, a's during it and b's after it; none of the refused ones.
+    assert len(a.records(key, count=20)) == 20
+    time.sleep(1)  # a record written twice would show by now
+    assert len(a.records(paying, count=3, timeout=15)) == 3
+
+    # b hears change notices again: a revocation reaches it within a second.
+    a.admin("revoke-key", paying[:11])
+    started = time.monotonic()
+    while chat(b, paying).status_code != 401:
+        assert time.monotonic() - started < 1.0
+        time.sleep(0.02)
