@@ -5,6 +5,7 @@ from .billing import Invoice, Notice, StripeEvent, Subscription
 from .tables import (
                      ALL_TABLES,
                      ApiKey,
+                     DeadLetter,
                      ModelPrice,
                      OwnedObject,
                      Plan,
@@ -15,6 +16,6 @@ from .tables import (
                      utcnow,
 )
 
-__all__ = ["ALL_TABLES", "ApiKey", "Invoice", "ModelPrice", "Notice", "OwnedObject", "Plan",
-           "StripeEvent", "Subscription", "ToolPrice", "UsageRecord", "User", "bind", "db", "usd",
-           "utcnow", "write_transaction"]
+__all__ = ["ALL_TABLES", "ApiKey", "DeadLetter", "Invoice", "ModelPrice", "Notice",
+           "OwnedObject", "Plan", "StripeEvent", "Subscription", "ToolPrice", "UsageRecord",
+           "User", "bind", "db", "usd", "utcnow", "write_transaction"]

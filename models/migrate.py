@@ -1,47 +1,196 @@
-"""Schema changes for databases made by earlier versions: columns added, money made exact."""
+"""The schema's history: numbered migrations, each run once, and the version a database is at.
 
-from playhouse.migrate import SchemaMigrator, migrate
+A database records the migrations applied to it (table `schemaversion`). A new database is made
+at the models' schema and marked with every migration. One made before versions were recorded
+(4035676 and the releases up to 7f3cf9a) starts at 0: its migrations check what is there, since
+those releases changed their tables in place, a column at a time.
 
-from .base import db, write_transaction
-from .tables import ModelPrice, Plan, UsageRecord, User
+A migration, once released, is never edited: a later change is a new number. Each runs in one
+transaction; on SQLite with the foreign keys off meanwhile (SQLite's own procedure for schema
+changes: a table rebuilt under a foreign key fails) and checked before it commits.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from peewee import CharField, DateTimeField, IntegerField
+
+from .base import BaseModel, db, is_sqlite, write_transaction
+from .tables import User, utcnow
+
+log = logging.getLogger(__name__)
 
 
-def _columns(model) -> set[str]:
-    return {c.name for c in db.get_columns(model._meta.table_name)}
+class SchemaVersion(BaseModel):
+    version = IntegerField(primary_key=True)
+    name = CharField()
+    applied_at = DateTimeField(default=utcnow)
 
 
-def upgrade() -> None:
-    """Bring tables made by an earlier version up to the models (idempotent)."""
-    migrator = SchemaMigrator.from_database(db.obj)
-    usage, prices, users = _columns(UsageRecord), _columns(ModelPrice), _columns(User)
-    plans = _columns(Plan)
-    steps = [migrator.add_column("plan", c, getattr(Plan, c))
-             for c in ("stripe_product", "stripe_price") if c not in plans]
-    if "session_epoch" not in users:
-        steps.append(migrator.add_column("user", "session_epoch", User.session_epoch))
-    if "email_verified_at" not in users:  # users made before are taken as verified
-        steps.append(migrator.add_column("user", "email_verified_at", User.email_verified_at))
-    # Sign-in lockouts gave way to throttling (admin/throttle.py).
-    steps += [migrator.drop_column("user", c) for c in ("failed_logins", "locked_until")
-              if c in users]
-    if "tool_calls" not in usage:
-        steps.append(migrator.add_column("usagerecord", "tool_calls", UsageRecord.tool_calls))
-    if "max_output_tokens" not in prices:
-        steps.append(migrator.add_column("modelprice", "max_output_tokens",
-                                         ModelPrice.max_output_tokens))
-    # Each call's record once, however often a batch is retried (the writer ignores a second).
-    db.execute_sql("CREATE UNIQUE INDEX IF NOT EXISTS usagerecord_request_id_once ON usagerecord "
-                   "(request_id) WHERE request_id <> ''")
-    money = "cost_nanousd" not in usage
-    if money:
-        steps.append(migrator.add_column("usagerecord", "cost_nanousd",
-                                         UsageRecord.cost_nanousd))
-    if not steps:
-        return
-    with write_transaction():
-        migrate(*steps)
-        if money and "cost_usd" in usage:
-            # Earlier versions kept USD in a decimal column (a double on SQLite).
-            db.execute_sql("UPDATE usagerecord SET cost_nanousd = "
-                           "CAST(ROUND(cost_usd * 1000000000) AS BIGINT)")
-            migrate(migrator.drop_column("usagerecord", "cost_usd"))
+class SchemaError(RuntimeError):
+    pass
+
+
+def _columns(table: str) -> set[str]:
+    return {c.name for c in db.get_columns(table)}
+
+
+def add_column(table: str, field, default: str | None = None) -> bool:
+    """ALTER TABLE ... ADD COLUMN with the field's own type and nullity and a literal
+    DEFAULT: one statement on every database (SQLite takes a NOT NULL column with a default
+    without rebuilding the table). False when the column is there already."""
+    if field.column_name in _columns(table):
+        return False
+    ctx = db.obj.get_sql_context()
+    ddl, _ = ctx.sql(field.ddl(ctx)).query()
+    if default is not None:
+        ddl += f" DEFAULT {default}"
+    db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {ddl}')
+    return True
+
+
+def drop_column(table: str, column: str) -> None:
+    if column in _columns(table):
+        db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+
+
+def create_missing(*models) -> None:
+    db.create_tables(models, safe=True)
+
+
+# --- the migrations ------------------------------------------------------------------------
+
+def m1_baseline() -> None:
+    """4035676's tables: plan, user, apikey, modelprice, usagerecord (nothing to change)."""
+
+
+def m2_billing_and_sign_in() -> None:
+    """What 7f3cf9a added in place: Stripe ids, sessions, verified addresses, tool calls,
+    output caps, exact money, one record per request, and the billing and ownership tables."""
+    from .billing import BILLING_TABLES
+    from .tables import ModelPrice, OwnedObject, Plan, ToolPrice, UsageRecord
+
+    add_column("plan", Plan.stripe_product, "''")
+    add_column("plan", Plan.stripe_price, "''")
+    add_column("user", User.session_epoch, "0")
+    if add_column("user", User.email_verified_at):
+        # Customers made before sign-up existed were vouched for by the operator.
+        db.execute_sql('UPDATE "user" SET email_verified_at = created_at')
+    drop_column("user", "failed_logins")  # sign-in lockouts gave way to throttling
+    drop_column("user", "locked_until")
+    add_column("usagerecord", UsageRecord.tool_calls, "''")
+    add_column("modelprice", ModelPrice.max_output_tokens)
+    if add_column("usagerecord", UsageRecord.cost_nanousd, "0") and \
+            "cost_usd" in _columns("usagerecord"):
+        # Earlier releases kept USD in a decimal column (a double on SQLite).
+        db.execute_sql("UPDATE usagerecord SET cost_nanousd = "
+                       "CAST(ROUND(cost_usd * 1000000000) AS BIGINT)")
+        drop_column("usagerecord", "cost_usd")
+    db.execute_sql("CREATE UNIQUE INDEX IF NOT EXISTS usagerecord_request_id_once ON "
+                   "usagerecord (request_id) WHERE request_id <> ''")
+    create_missing(ToolPrice, OwnedObject, *BILLING_TABLES)
+
+
+def m3_verified_customers() -> None:
+    """Repair: 7f3cf9a's in-place upgrade on PostgreSQL added the verification column empty,
+    so every existing customer's keys were refused. Whoever the operator vouched for counts as
+    verified since joining: an operator, a seeded demo user, and anyone holding a key, usage or
+    a subscription (an unconfirmed sign-up can have none of these)."""
+    from .seed import DEMO_USERS
+
+    demo = [email for email, _, _ in DEMO_USERS]
+    db.execute_sql(
+        'UPDATE "user" SET email_verified_at = created_at WHERE email_verified_at IS NULL AND ('
+        f"role = 'admin' OR email IN ({', '.join([db.obj.param] * len(demo))}) "
+        "OR id IN (SELECT user_id FROM apikey) OR id IN (SELECT user_id FROM usagerecord) "
+        "OR id IN (SELECT user_id FROM subscription))", demo)
+
+
+def m4_dead_letters() -> None:
+    """Usage records the database refused, set aside instead of blocking the others."""
+    from .tables import DeadLetter
+
+    create_missing(DeadLetter)
+
+
+def m5_public_plans() -> None:
+    """Plans a customer may choose for themselves; the others are the operator's to give."""
+    from .tables import Plan
+
+    add_column("plan", Plan.public, "TRUE" if not is_sqlite() else "1")
+
+
+MIGRATIONS = [  # (number, name, step): append only
+    (1, "baseline (4035676)", m1_baseline),
+    (2, "billing, sign-in, exact money (7f3cf9a)", m2_billing_and_sign_in),
+    (3, "existing customers verified", m3_verified_customers),
+    (4, "usage dead letters", m4_dead_letters),
+    (5, "public plans", m5_public_plans),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version() -> int | None:
+    """The database's version; None for an empty database, 0 for one made before versions."""
+    tables = set(db.get_tables())
+    if "schemaversion" in tables:
+        return SchemaVersion.select(SchemaVersion.version).order_by(
+            SchemaVersion.version.desc()).scalar() or 0
+    return 0 if "user" in tables else None
+
+
+class _SchemaChange:
+    """One migration's transaction: on SQLite the foreign keys off around it (the pragma is
+    ignored inside a transaction) and checked before the commit; on PostgreSQL a lock that
+    makes a second process starting at the same time wait, then find the work done."""
+
+    def __enter__(self):
+        if is_sqlite():
+            db.execute_sql("PRAGMA foreign_keys = OFF")
+        self.tx = write_transaction()
+        self.tx.__enter__()
+        if not is_sqlite():
+            db.execute_sql("SELECT pg_advisory_xact_lock(7239001)")
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if exc[0] is None and is_sqlite():
+                broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise SchemaError(f"foreign keys broken by the migration: {broken[:5]}")
+            return self.tx.__exit__(*exc)
+        except BaseException:
+            self.tx.__exit__(*exc)
+            raise
+        finally:
+            if is_sqlite():
+                db.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def upgrade(all_tables) -> list[int]:
+    """Bring the database to LATEST; returns the migrations applied now. A new database is
+    created at the models' schema. A database newer than this code is refused, unchanged."""
+    version = current_version()
+    if version is None:
+        with write_transaction():
+            db.create_tables([*all_tables, SchemaVersion], safe=True)
+            SchemaVersion.insert_many(
+                [{"version": n, "name": name} for n, name, _ in MIGRATIONS]
+            ).on_conflict_ignore().execute()
+        return []
+    if version > LATEST:
+        raise SchemaError(f"the database is at schema version {version}, newer than this "
+                          f"release knows ({LATEST}); run the release that made it")
+    db.create_tables([SchemaVersion], safe=True)
+    applied = []
+    for number, name, step in MIGRATIONS[version:]:
+        with _SchemaChange():
+            if SchemaVersion.get_or_none(SchemaVersion.version == number) is not None:
+                continue  # another process applied it while this one waited
+            step()
+            SchemaVersion.create(version=number, name=name)
+        log.warning("database migrated: %d %s", number, name)
+        applied.append(number)
+    return applied

@@ -2,7 +2,7 @@
 
 import json
 
-from .base import db, write_transaction
+from .base import write_transaction
 from .billing import BILLING_TABLES
 from .catalog import load_catalog
 from .migrate import upgrade
@@ -35,9 +35,9 @@ DEMO_USERS = [
 ]
 
 
-def create_tables() -> None:
-    db.create_tables(ALL_TABLES + BILLING_TABLES, safe=True)
-    upgrade()
+def create_tables() -> list[int]:
+    """The schema made or brought up to date; returns the migrations applied now."""
+    return upgrade(ALL_TABLES + BILLING_TABLES)
 
 
 def seed(admin_password: str | None = None) -> dict[str, str]:

@@ -34,6 +34,8 @@ class Plan(BaseModel):
     # Stripe's product and monthly price (a Stripe "plan" id) for this plan, once synced.
     stripe_product = CharField(default="")
     stripe_price = CharField(default="")
+    # Offered to customers (sign-up, the billing page); a private plan is the operator's to give.
+    public = BooleanField(default=True)
 
     @property
     def unlimited(self) -> bool:
@@ -177,6 +179,18 @@ def usd(nanos) -> Decimal:
     return Decimal(int(nanos or 0)).scaleb(-9)
 
 
+class DeadLetter(BaseModel):
+    """A usage record the database refused (a value it cannot store), set aside whole so it
+    blocks no other record. Its tokens still count against the customer's month; the operator
+    reads it with `python -m admin dead-letters`."""
+
+    created_at = DateTimeField(default=utcnow, index=True)  # the call's time
+    user_id = IntegerField()  # not a foreign key: nothing may refuse this row
+    total_tokens = BigIntegerField(default=0)
+    record = TextField()  # the record as JSON, ASCII-escaped: any string fits
+    error = TextField()
+
+
 class OwnedObject(BaseModel):
     """Who created an object stored upstream under the business's account (an OpenAI stored
     response): only that customer may read, change or continue it."""
@@ -187,4 +201,4 @@ class OwnedObject(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
-ALL_TABLES = [Plan, User, ApiKey, ModelPrice, ToolPrice, UsageRecord, OwnedObject]
+ALL_TABLES = [Plan, User, ApiKey, ModelPrice, ToolPrice, UsageRecord, OwnedObject, DeadLetter]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -108,6 +109,26 @@ class Gateway:
             if len(rows) >= count or time.monotonic() > deadline:
                 return rows
             time.sleep(0.1)
+
+
+# --- a browser's part, over plain HTTP ---
+
+
+def client(gw, address: str = "127.0.0.1") -> httpx.Client:
+    """A browser at `address` (any of loopback's 127/8: another client, as far as the
+    gateway can tell)."""
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=gw.url, transport=transport, follow_redirects=False)
+
+
+def csrf(c: httpx.Client, path: str = "/login") -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', c.get(path).text)[1]
+
+
+def sign_in(c: httpx.Client, email: str, password: str, next_: str = "") -> httpx.Response:
+    return c.post("/login" + (f"?next={next_}" if next_ else ""),
+                  data={"email": email, "password": password, "csrf_token": csrf(c)})
+
 
 
 def gateway_env(data_dir: Path, fake_servers: dict, **extra: str) -> dict:

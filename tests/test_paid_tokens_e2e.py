@@ -245,30 +245,6 @@ def test_money_is_stored_and_summed_exactly(gateway):
         == "integer"
 
 
-def test_an_earlier_database_is_upgraded_with_its_costs(make_gateway):
-    gw = make_gateway()
-    db = sqlite3.connect(gw.data_dir / "gateway.db")
-    # As the previous version left it: USD in a decimal column, no tool calls, no maxima.
-    db.executescript("""
-        ALTER TABLE usagerecord DROP COLUMN cost_nanousd;
-        ALTER TABLE usagerecord DROP COLUMN tool_calls;
-        ALTER TABLE usagerecord ADD COLUMN cost_usd DECIMAL(18, 9) DEFAULT 0;
-        ALTER TABLE modelprice DROP COLUMN max_output_tokens;
-        INSERT INTO usagerecord (created_at, request_id, user_id, provider, endpoint, model,
-            status, streamed, latency_ms, input_tokens, cache_read_tokens, cache_write_tokens,
-            output_tokens, reasoning_tokens, total_tokens, cost_usd, priced, complete, estimated)
-        VALUES ('2026-12-01 10:00:00', 'req_old', 2, 'openai', 'chat.completions', 'gpt-4o',
-            200, 0, 5, 10, 0, 0, 5, 0, 15, 0.000075, 1, 1, 0);
-    """)
-    db.commit()
-    gw.admin("init-db")
-    row = db.execute("SELECT cost_nanousd, tool_calls FROM usagerecord "
-                     "WHERE request_id = 'req_old'").fetchone()
-    assert row == (75_000, "")
-    assert db.execute("SELECT max_output_tokens FROM modelprice WHERE model = 'gpt-4o'"
-                      ).fetchone() == (16384,)
-
-
 # --- How streams end ----------------------------------------------------------------------------
 
 

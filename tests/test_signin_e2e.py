@@ -14,26 +14,10 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, client, csrf, sign_in
 
 ADMIN = "admin@llm-gateway.io"
 MSG = [{"role": "user", "content": "Hi"}]
-
-
-def client(gw, address: str = "127.0.0.1") -> httpx.Client:
-    """A browser at `address` (any of loopback's 127/8: another client, as far as the
-    gateway can tell)."""
-    transport = httpx.HTTPTransport(local_address=address)
-    return httpx.Client(base_url=gw.url, transport=transport, follow_redirects=False)
-
-
-def csrf(c: httpx.Client, path: str = "/login") -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', c.get(path).text)[1]
-
-
-def sign_in(c: httpx.Client, email: str, password: str, next_: str = "") -> httpx.Response:
-    return c.post("/login" + (f"?next={next_}" if next_ else ""),
-                  data={"email": email, "password": password, "csrf_token": csrf(c)})
 
 
 def sign_up(c: httpx.Client, email: str, password: str = "a fine password") -> httpx.Response:

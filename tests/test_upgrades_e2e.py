@@ -1,0 +1,119 @@
+"""Upgrades: databases made by earlier releases (tests/releases, made by those commits' own code
+with tests/releases/make.py) opened by this one, on SQLite and PostgreSQL. Every customer,
+key, plan, password and usage record must keep working, and the migrations run once."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Gateway, client, csrf, free_port, gateway_env, pg_bin, sign_in
+
+RELEASES = Path(__file__).parent / "releases"
+# The fixtures' records, per customer: cost in nano-dollars and tokens, as the release wrote them.
+FIXTURE_COST = 360_000 + 4_500_000 + 740_000
+FIXTURE_TOKENS = 1500 + 2500 + 1000
+SEEDED = {"Explorer": (20, 100_000, 0), "Startup": (60, 1_000_000, 2900),
+          "Growth": (200, 10_000_000, 9900), "Enterprise": (1000, None, None)}
+
+
+def load(backend: str, release: str, tmp_path: Path, postgres) -> str:
+    dump = (RELEASES / f"{release}.{backend}.sql").read_text()
+    if backend == "sqlite":
+        path = tmp_path / "gateway.db"
+        con = sqlite3.connect(path)
+        con.executescript(dump)
+        con.close()
+        return f"sqlite:///{path}"
+    url = postgres.new_database()
+    subprocess.run([pg_bin("psql"), "-q", "-v", "ON_ERROR_STOP=1", url], input=dump,
+                   text=True, check=True, capture_output=True)
+    return url
+
+
+@pytest.fixture
+def upgraded(request, tmp_path, fake_servers):
+    """A gateway over a release's database, after `init-db` upgraded it."""
+    from models import bind, db
+
+    backend, release = request.param
+    postgres = request.getfixturevalue("postgres") if backend == "postgresql" else None
+    url = load(backend, release, tmp_path, postgres)
+    gw = Gateway(tmp_path, gateway_env(tmp_path, fake_servers, DATABASE_URL=url), free_port())
+    made = json.loads((RELEASES / f"{release}.json").read_text())[backend]
+    previous = db.obj
+    first = gw.admin("init-db")
+    bind(url)
+    yield gw, made, first
+    gw.stop()
+    db.close()
+    db.initialize(previous)
+
+
+# 4035676-7f3cf9a: a PostgreSQL database that 7f3cf9a's in-place upgrade had already left with
+# every customer unverified (their keys refused): repaired.
+CASES = [(b, r) for r in ("4035676", "7f3cf9a") for b in ("sqlite", "postgresql")] + [
+    ("postgresql", "4035676-7f3cf9a")]
+
+
+@pytest.mark.parametrize("upgraded", CASES, indirect=True, ids=[f"{r}-{b}" for b, r in CASES])
+def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upgraded):
+    from models import ApiKey, Plan, UsageRecord, User
+    from models.migrate import LATEST, SchemaVersion
+
+    gw, made, first = upgraded
+    assert "database migrated" in first.stderr + first.stdout or "ready" in first.stdout
+    assert SchemaVersion.select().count() == LATEST
+    again = gw.admin("init-db")
+    assert "database migrated" not in again.stderr and "database ready" in again.stdout
+    # Plans as seeded, nothing duplicated.
+    plans = {p.name: (p.requests_per_minute, p.monthly_tokens, p.price_cents)
+             for p in Plan.select()}
+    assert plans == SEEDED
+    assert not User.select().where(User.email_verified_at.is_null()).exists()
+    gw.start()
+    for c in made["customers"]:
+        user = User.get(User.email == c["email"])
+        assert user.plan.name == c["plan"] and user.email_verified_at is not None
+        # Their usage, to the nano-dollar, and counted against their month.
+        records = list(UsageRecord.select().where(UsageRecord.user == user,
+                                                  UsageRecord.request_id.startswith("fixture-")))
+        assert len(records) == 3
+        assert sum(r.cost_nanousd for r in records) == FIXTURE_COST
+        assert sum(r.total_tokens for r in records) == FIXTURE_TOKENS
+        # Their key answers; the revoked one does not.
+        r = httpx.post(f"{gw.url}/v1/openai/chat/completions",
+                       headers={"authorization": f"Bearer {c['key']}"},
+                       json={"model": "gpt-4o-mini", "max_tokens": 5,
+                             "messages": [{"role": "user", "content": "Hi"}]})
+        assert r.status_code == 200, r.text
+        assert int(r.headers["x-ratelimit-limit-requests"]) == SEEDED[c["plan"]][0]
+        for revoked in c["revoked"]:
+            r = httpx.get(f"{gw.url}/v1/models", headers={"authorization": f"Bearer {revoked}"})
+            assert r.status_code == 401
+    # A customer signs in with their old password and makes a new key on the keys page.
+    alice = made["customers"][0]
+    browser = client(gw)
+    assert sign_in(browser, alice["email"], made["password"]).status_code == 302
+    before = ApiKey.select().join(User).where(User.email == alice["email"]).count()
+    r = browser.post("/keys", data={"name": "after-upgrade", "csrf_token": csrf(browser, "/keys")})
+    assert r.status_code in (200, 302)
+    assert ApiKey.select().join(User).where(User.email == alice["email"]).count() == before + 1
+    usage = json.loads(gw.admin("usage", alice["email"]).stdout)
+    assert Decimal(usage["cost_usd"]) >= Decimal(FIXTURE_COST).scaleb(-9)
+
+
+def test_a_database_newer_than_the_release_is_refused_unchanged(make_gateway):
+    from models.migrate import LATEST, SchemaVersion
+
+    gw = make_gateway()
+    SchemaVersion.create(version=LATEST + 1, name="from the future")
+    r = gw.admin("init-db", check=False)
+    assert r.returncode != 0 and f"schema version {LATEST + 1}" in r.stderr
+    assert SchemaVersion.select().count() == LATEST + 1
