@@ -94,7 +94,8 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
     """The gateway's chain and the services its members share (the database bound)."""
     prices = PriceBook()
     prices.reload()  # the limits need each model's output maximum from the first request
-    writer = UsageWriter(prices, interval=cfg.usage_flush_interval)
+    writer = UsageWriter(prices, interval=cfg.usage_flush_interval,
+                         dead_letter_file=cfg.data_dir / "usage-dead-letters.jsonl")
     keys = KeyCache(ttl=cfg.key_cache_ttl)
     if cfg.redis_url:  # shared by every gateway process; rebuilt from the records when empty
         limiter = RedisLimiter(cfg.redis_url, cfg.token_count_rpm, cfg.redis_outage,

@@ -7,7 +7,7 @@ import datetime as dt
 
 from peewee import fn
 
-from models import UsageRecord
+from models import DeadLetter, UsageRecord
 
 WINDOW = 60.0
 
@@ -23,8 +23,15 @@ def tokens_this_month(now: dt.datetime, users=None) -> dict[int, int]:
         UsageRecord.created_at >= month_start(now))
     if users is not None:
         query = query.where(UsageRecord.user.in_(list(users)))
-    rows = query.group_by(UsageRecord.user).tuples()
-    return {uid: int(total or 0) for uid, total in rows}
+    used = {uid: int(total or 0) for uid, total in query.group_by(UsageRecord.user).tuples()}
+    # Records set aside by the writer were used all the same.
+    letters = DeadLetter.select(DeadLetter.user_id, fn.SUM(DeadLetter.total_tokens)).where(
+        DeadLetter.created_at >= month_start(now))
+    if users is not None:
+        letters = letters.where(DeadLetter.user_id.in_(list(users)))
+    for uid, total in letters.group_by(DeadLetter.user_id).tuples():
+        used[uid] = used.get(uid, 0) + int(total or 0)
+    return used
 
 
 def recent_requests(now: dt.datetime) -> dict[int, list[tuple[float, str]]]:

@@ -27,7 +27,6 @@ from .usage import FORMATS, BodyResult, Settlement, StreamParser, Usage, settle
 log = logging.getLogger(__name__)
 
 ZERO = Usage()
-CLIENT_DISCONNECTED = "Client disconnected."  # mitmproxy's error when the client hangs up
 NO_RESULT = BodyResult(None, None)
 
 
@@ -62,12 +61,24 @@ def _is_success(flow: http.HTTPFlow) -> bool:
     return flow.response is not None and 200 <= flow.response.status_code < 300
 
 
-def _failed_unsent(flow: http.HTTPFlow, call: Call) -> bool:
-    """An answer that failed upstream (cut, refused for its size, timed out) while it was being
-    read whole: the client got none of it, so there is nothing to charge. A client that hung up
-    meanwhile is charged as one leaving a stream is: what was generated, estimated if need be."""
-    return (flow.error is not None and not call.streamed
-            and flow.error.msg != CLIENT_DISCONNECTED)
+def _generated_unseen(flow: http.HTTPFlow, call: Call) -> bool:
+    """A buffered answer that never reached the gateway whole although the request reached the
+    provider and nothing refused it: the client hung up while it was generated, the upstream
+    went quiet past the read timeout, or it was cut mid-body after a 2xx head. The provider
+    generated it (a non-streamed call runs to its end) and bills the business for it."""
+    if flow.error is None or call.parser is not None:
+        return False
+    if flow.response is not None and not _is_success(flow):
+        return False  # refused upstream: nothing generated
+    return flow.server_conn.timestamp_tcp_setup is not None  # the request was sent
+
+
+def unseen_charge(call: Call) -> Usage:
+    """What a generated, unseen answer is charged: what was reserved for it (the input
+    estimate and the full output cap, times the answers asked for), never less than the
+    input estimate; the record is marked estimated and incomplete."""
+    output = max(0, call.reserved - call.input_estimate)
+    return Usage.of(input_tokens=call.input_estimate, output_tokens=output)
 
 
 class Metering:
@@ -166,9 +177,10 @@ class Metering:
         ep = call.endpoint
         status = flow.response.status_code if flow.response else 0
         consumed = ep.usage is not None and not ep.free
-        if not consumed or not _is_success(flow) or _failed_unsent(flow, call):
-            # Counting, listing, an upstream refusal or no answer at all: nothing generated;
-            # or an answer that failed upstream before any of it was sent: nothing delivered.
+        if consumed and _generated_unseen(flow, call):
+            s_usage, s_complete, estimated, tools = unseen_charge(call), False, True, None
+        elif not consumed or not _is_success(flow):
+            # Counting, listing, an upstream refusal or no answer at all: nothing generated.
             s_usage, s_complete, estimated, tools = ZERO, flow.error is None, False, None
         else:
             s = settle(usage, complete, out_chars, call.input_estimate)

@@ -39,6 +39,8 @@ WRITER_QUEUE = Gauge("llm_gateway_usage_writer_queue", "Usage records waiting to
                      registry=REGISTRY)
 REDIS_ERRORS = Counter("llm_gateway_redis_errors", "Shared-limit operations Redis failed",
                        registry=REGISTRY)
+DEAD_LETTERS = Counter("llm_gateway_usage_dead_letters", "Usage records the database refused, "
+                       "set aside (python -m admin dead-letters)", registry=REGISTRY)
 DATABASE_ERRORS = Counter("llm_gateway_database_errors", "Usage batches the database failed",
                           registry=REGISTRY)
 

@@ -4,6 +4,12 @@ The loop only enqueues (`submit`, and `claim` for the owner of an object stored 
 Every `interval` seconds the writer prices the queued records from the catalog and inserts
 them, with the claims, in one transaction. A graceful stop writes everything queued;
 a crash loses at most the records of the last `interval` (see README, "Durability").
+
+A batch the database cannot take for want of the database (locked, unreachable) is retried
+whole. A batch it refuses for a record's content (a value too long for its column, a string
+the driver cannot encode) is split until the refused records stand alone: the others are
+written, and each refused one is set aside as a dead letter (a table, or a file when even
+that fails), alerted on, and still counted against its customer's month.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ import sqlite3
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 
-from peewee import DecimalField
+from peewee import DecimalField, InterfaceError, OperationalError
 
-from models import ApiKey, OwnedObject, UsageRecord, db, write_transaction
+from models import ApiKey, DeadLetter, OwnedObject, UsageRecord, db, write_transaction
 from models.base import is_sqlite
 
 from . import metrics
@@ -91,9 +98,21 @@ def insert_rows(rows: list[dict]) -> None:
         cursor.execute(_statement(sample, size), params)
 
 
+# The database itself failed, not a record: the batch waits and is tried again whole.
+UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def _mark_used(last_used: dict) -> None:
+    for key_id, when in last_used.items():
+        ApiKey.update(last_used_at=when).where(ApiKey.id == key_id).execute()
+
+
 class UsageWriter:
-    def __init__(self, prices: PriceBook, interval: float = 0.5, reload_every: float = 30.0):
+    def __init__(self, prices: PriceBook, interval: float = 0.5, reload_every: float = 30.0,
+                 dead_letter_file: Path | None = None):
         self.prices = prices
+        self.dead_letter_file = dead_letter_file  # where a dead letter goes if its table fails
+        self.dead_letters = 0
         self.interval = interval
         self.reload_every = reload_every
         self.written = 0
@@ -172,13 +191,21 @@ class UsageWriter:
             if r.get("api_key"):
                 last_used[r["api_key"]] = max(r["created_at"], last_used.get(r["api_key"],
                                                                            r["created_at"]))
-        with write_transaction():
-            if rows:
-                insert_rows(rows)
-            if self._pending_claims:
-                OwnedObject.insert_many(self._pending_claims).on_conflict_ignore().execute()
-            for key_id, when in last_used.items():
-                ApiKey.update(last_used_at=when).where(ApiKey.id == key_id).execute()
+        claims = self._pending_claims
+        try:
+            with write_transaction():
+                if rows:
+                    insert_rows(rows)
+                if claims:
+                    OwnedObject.insert_many(claims).on_conflict_ignore().execute()
+                _mark_used(last_used)
+        except UNAVAILABLE:
+            raise
+        except Exception as e:  # a record the database refuses: write the others around it
+            rows = self._write_halves(rows, e)
+            self._claim_apart(claims)
+            with write_transaction():
+                _mark_used(last_used)
         self.written += len(rows)
         for r in rows:
             metrics.COST.labels(r["provider"]).inc(r["cost_nanousd"] / 1e9)
@@ -189,6 +216,57 @@ class UsageWriter:
                 fn(rows)
             except Exception:
                 log.exception("usage writer: %s failed after a batch", fn)
+
+    def _write_halves(self, rows: list[dict], error: Exception | None = None) -> list[dict]:
+        """`rows` were refused: write each half apart, until a refused row stands alone and
+        is set aside. Returns the rows written."""
+        if len(rows) <= 1:
+            for row in rows:
+                self._set_aside(row, error)
+            return []
+        half = len(rows) // 2
+        return self._write_apart(rows[:half]) + self._write_apart(rows[half:])
+
+    def _write_apart(self, rows: list[dict]) -> list[dict]:
+        try:
+            with write_transaction():
+                insert_rows(rows)
+            return rows
+        except UNAVAILABLE:
+            raise
+        except Exception as e:
+            return self._write_halves(rows, e)
+
+    def _claim_apart(self, claims: list[dict]) -> None:
+        for claim in claims:
+            try:
+                with write_transaction():
+                    OwnedObject.insert(claim).on_conflict_ignore().execute()
+            except UNAVAILABLE:
+                raise
+            except Exception:
+                log.error("usage writer: ownership of %r refused by the database; dropped",
+                          str(claim.get("object_id"))[:80])
+
+    def _set_aside(self, row: dict, error: Exception | None) -> None:
+        letter = {"created_at": row["created_at"], "user_id": row["user"],
+                  "total_tokens": row.get("total_tokens") or 0,
+                  "record": json.dumps(row, default=str, sort_keys=True),  # ASCII: always fits
+                  "error": f"{type(error).__name__}: {error}"[:2000]}
+        self.dead_letters += 1
+        metrics.DEAD_LETTERS.inc()
+        log.error("usage writer: the database refused request %r's record (%s); set aside as "
+                  "a dead letter", str(row.get("request_id"))[:80], letter["error"][:200])
+        try:
+            with write_transaction():
+                DeadLetter.create(**letter)
+            return
+        except Exception:
+            log.exception("usage writer: the dead letter could not be stored either")
+        if self.dead_letter_file is None:
+            return
+        with open(self.dead_letter_file, "a") as f:
+            f.write(json.dumps({**letter, "created_at": str(letter["created_at"])}) + "\n")
 
     def _priced(self, rec: dict) -> dict:
         if "cost_nanousd" in rec:

@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from peewee import fn
 
-from models import ApiKey, ModelPrice, Plan, UsageRecord, User
+from models import ApiKey, DeadLetter, ModelPrice, Plan, UsageRecord, User
 from models.catalog import CATALOG_FILE, catalog_name, load_catalog
 from models.seed import seed
 
@@ -247,6 +247,16 @@ def unpriced_models():
             click.echo(f"{model}\t{provider}\t{n} requests\t{int(tokens or 0)} tokens")
 
 
+@click.command("dead-letters")
+@with_appcontext
+def dead_letters():
+    """Usage records the database refused, set aside by the writer: one JSON line each."""
+    for letter in DeadLetter.select().order_by(DeadLetter.id):
+        click.echo(json.dumps({"id": letter.id, "created_at": str(letter.created_at),
+                               "user_id": letter.user_id, "total_tokens": letter.total_tokens,
+                               "error": letter.error, "record": json.loads(letter.record)}))
+
+
 def _payments():
     found = current_app.extensions.get("payments")
     if found is None:
@@ -280,8 +290,8 @@ def billing_clock():
 
 
 COMMANDS = (init_db, create_user, set_password, create_key, revoke_key, set_plan, set_active,
-            list_users, create_plan, edit_plan, usage, load_prices, unpriced_models, stripe_sync,
-            billing, billing_clock)
+            list_users, create_plan, edit_plan, usage, load_prices, unpriced_models, dead_letters,
+            stripe_sync, billing, billing_clock)
 
 
 def register(app: Flask) -> None:

@@ -17,6 +17,8 @@ headers the gateway passes through untouched:
                 text:N          generate N words of text
                 cut-body        a JSON answer: half its body, then hang up
                 slow-body       a JSON answer: half its body, the rest 1.5 s later
+                think:MS        take MS milliseconds before answering (a long generation:
+                                it runs to its end and is reported, though the client left)
   x-fake-searches: N   searches a server-side search tool makes, when the request enables one
                        (Anthropic web_search, OpenAI Responses web_search, Gemini google_search)
 A provider never generates past the request's output cap (times `n` / `candidateCount`): the
@@ -214,6 +216,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.failing(mode):
             return
+        if mode.startswith("think:"):
+            time.sleep(int(mode.split(":")[1]) / 1000)
         try:
             req = json.loads(body) if body else {}
         except ValueError:
@@ -251,6 +255,12 @@ class FakeServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://{self.server_address[0]}:{self.server_address[1]}"
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)  # a client that left is no fault
 
     def start(self) -> FakeServer:
         threading.Thread(target=self.serve_forever, daemon=True).start()

@@ -18,7 +18,7 @@ from addons.errors import ErrorResponses
 from addons.inflight import InFlight
 from addons.limiter import Limiter
 from addons.limits import Limits
-from addons.metering import CLIENT_DISCONNECTED, Metering
+from addons.metering import Metering
 from addons.providers import configured
 from addons.send import Send
 from addons.timeouts import Timeouts
@@ -55,6 +55,9 @@ def chat_flow(body: dict, provider=OPENAI, path="chat/completions"):
                 model=body.get("model"), input_estimate=10)
     f.metadata[CALL] = call
     return f, call
+
+
+CLIENT_DISCONNECTED = "Client disconnected."  # mitmproxy's error when the client hangs up
 
 
 def answer(f, status=200, usage=None, content_type="application/json") -> None:
@@ -127,6 +130,25 @@ def test_a_call_refused_before_it_went_holds_nothing_and_is_not_recorded(parts):
     assert limiter.standing(CUSTOMER).remaining_tokens == 100_000
 
 
+@pytest.mark.parametrize("how", [CLIENT_DISCONNECTED, "read timed out", "cut mid-body"])
+def test_a_buffered_answer_generated_but_never_seen_is_charged_what_was_reserved(parts, how):
+    """The client hung up (or the upstream went quiet, or cut its body) after the request
+    reached the provider: the provider generated the answer and bills for it."""
+    chain, m, inflight, writer, limiter = parts
+    f, call = chat_flow({"model": "gpt-4o-mini", "messages": [], "max_tokens": 3000})
+    go(chain, f, "request")
+    assert call.reserved == 10 + 3000
+    if how == "cut mid-body":
+        answer(f, usage=None)
+        go(chain, f, "responseheaders")
+    f.error = tflow.terr(how)
+    go(chain, f, "error")
+    (row,) = writer.rows
+    assert (row["input_tokens"], row["output_tokens"], row["total_tokens"]) == (10, 3000, 3010)
+    assert row["estimated"] and not row["complete"]
+    assert limiter.standing(CUSTOMER).remaining_tokens == 100_000 - 3010
+
+
 def test_the_quota_refuses_in_the_providers_shape_and_reserves_nothing(parts):
     chain, m, inflight, writer, limiter = parts
     limiter.settle(CUSTOMER, 0, 100_000 - 500)
@@ -178,8 +200,10 @@ def test_an_unreachable_upstream_gets_the_providers_error_not_mitmproxys_page(pa
     f, call = chat_flow({"model": "claude-haiku-4-5", "max_tokens": 5, "messages": []},
                         provider=ANTHROPIC, path="messages")
     go(chain, f, "request")
+    f.server_conn.timestamp_tcp_setup = None  # never connected: nothing reached the provider
     f.error = tflow.terr("Connection refused")
     go(chain, f, "error")
+    assert [(r["total_tokens"], r["estimated"]) for r in writer.rows] == [(0, False)]
     r = call.error_response
     assert r.status_code == 502 and r.headers["x-request-id"] == "req_test"
     assert json.loads(r.content)["error"]["type"] == "api_error"

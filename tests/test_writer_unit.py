@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
+from peewee import OperationalError
 
-from addons import writer
+from addons import ledger, writer
 from addons.pricebook import PriceBook
 from addons.writer import UsageWriter
-from models import ApiKey, ModelPrice, Plan, UsageRecord, User, bind, db
+from models import ApiKey, DeadLetter, ModelPrice, Plan, UsageRecord, User, bind, db
+from models.base import is_sqlite
 from models.seed import create_tables
 
 
@@ -92,3 +95,67 @@ def test_listeners_see_each_committed_batch_and_their_failures_change_nothing(da
     w._flush()  # nothing pending: no batch, no call
     assert seen == [3]  # the second listener ran although the first raised
     assert UsageRecord.select().count() == 3 == w.written  # written once, not retried
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def each_database(request, tmp_path):
+    """The `database` set-up on SQLite, then on a private PostgreSQL."""
+    if request.param == "sqlite":
+        bind(f"sqlite:///{tmp_path / 'gateway.db'}")
+    else:
+        bind(request.getfixturevalue("postgres").new_database())
+    create_tables()
+    plan = Plan.create(name="Startup", requests_per_minute=60, monthly_tokens=1_000_000)
+    user = User.create(email="demo@startup.ai", password_hash="x", plan=plan)
+    key = ApiKey.create(user=user, prefix="gw-abc", secret_hash="h")
+    yield user, key
+    db.close()
+
+
+# What each database refuses (the audit's two cases): SQLite's driver cannot encode a lone
+# surrogate; PostgreSQL will not put 300 characters in a VARCHAR(255).
+REFUSED_MODEL = {"sqlite": "\ud800", "postgresql": "m" * 300}
+
+
+def test_a_record_the_database_refuses_is_set_aside_and_blocks_no_other(each_database,
+                                                                        tmp_path):
+    user, key = each_database
+    w = UsageWriter(PriceBook(), dead_letter_file=tmp_path / "dead.jsonl")
+    w.prices.reload()
+    bad = 5
+    for i in range(12):
+        model = REFUSED_MODEL["sqlite" if is_sqlite() else "postgresql"] if i == bad \
+            else "gpt-4o-mini"
+        w.submit({**record(i, user, key), "model": model})
+    w._flush()  # raises nothing: the batch is not retried forever
+    assert UsageRecord.select().count() == 11 == w.written
+    assert w.backlog() == 0
+    (letter,) = DeadLetter.select()
+    assert letter.user_id == user.id and letter.total_tokens == 1000 + bad
+    assert json.loads(letter.record)["request_id"] == f"req_{bad}"
+    # The next batch is written as ever, and the month still counts the refused record.
+    w.submit(record(100, user, key))
+    w._flush()
+    assert UsageRecord.select().count() == 12
+    month = ledger.tokens_this_month(record(0, user, key)["created_at"])
+    assert month[user.id] == sum(1000 + i for i in range(12)) + 1100
+
+
+def test_a_batch_is_retried_whole_while_the_database_itself_fails(database, monkeypatch):
+    user, key = database
+    w = UsageWriter(PriceBook())
+    w.prices.reload()
+    for i in range(3):
+        w.submit(record(i, user, key))
+    real = writer.insert_rows
+
+    def locked(rows):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(writer, "insert_rows", locked)
+    with pytest.raises(OperationalError):
+        w._flush()
+    assert w.backlog() == 3 and not DeadLetter.select().exists()  # nothing set aside
+    monkeypatch.setattr(writer, "insert_rows", real)
+    w._flush()
+    assert UsageRecord.select().count() == 3 and w.backlog() == 0

@@ -1,0 +1,113 @@
+"""Money that cannot walk out of the door, through the real gateway process: a customer cannot
+take tokens unpaid by hanging up, by masking usage out of the answer or by gaming the input
+estimate, and one record the database refuses stops no other customer's metering."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import customer
+
+MSG = [{"role": "user", "content": "Write me a long essay."}]
+
+
+def wait_for(fn, timeout: float = 10.0, what: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := fn():
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what or fn}")
+
+
+def remaining_tokens(gw, key: str) -> int:
+    r = httpx.get(f"{gw.url}/v1/openai/models", headers={"authorization": f"Bearer {key}"})
+    return int(r.headers["x-ratelimit-remaining-tokens"])
+
+
+# --- Hanging up on a non-streamed call ------------------------------------------------------
+
+
+def test_hanging_up_on_a_long_answer_with_the_openai_sdk_is_charged_each_generation(
+        gateway, fake_servers):
+    """The audit's case: the SDK's timeout and retries got three generations for nothing."""
+    key = customer(gateway, "Startup")
+    before = remaining_tokens(gateway, key)
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1/openai", api_key=key, timeout=1,
+                           max_retries=2)
+    with pytest.raises(openai.APITimeoutError):
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=MSG, max_tokens=7000,
+            extra_headers={"x-fake-mode": "think:2500", "x-fake-usage": "in=40,out=7000"})
+    # The provider generated all three answers and bills the business for them.
+    wait_for(lambda: len(fake_servers["openai"].state.reported) == 3, what="3 generations")
+    records = [r for r in gateway.records(key, count=4) if r.endpoint != "models"]
+    assert len(records) == 3
+    for r in records:
+        assert r.estimated and not r.complete and r.status == 0
+        assert r.output_tokens == 7000 and r.total_tokens >= 7000  # what was reserved
+    assert before - remaining_tokens(gateway, key) >= 3 * 7000
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_hanging_up_on_a_long_answer_is_charged_for_every_provider(gateway, fake_servers,
+                                                                   provider):
+    key = customer(gateway, "Startup")
+    if provider == "anthropic":
+        url = f"{gateway.url}/v1/anthropic/v1/messages"
+        body = {"model": "claude-haiku-4-5", "max_tokens": 5000, "messages": MSG}
+        headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
+    else:
+        url = f"{gateway.url}/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent"
+        body = {"contents": [{"role": "user", "parts": [{"text": MSG[0]["content"]}]}],
+                "generationConfig": {"maxOutputTokens": 5000}}
+        headers = {"x-goog-api-key": key}
+    headers |= {"x-fake-mode": "think:2500", "x-fake-usage": "in=40,out=5000"}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(url, json=body, headers=headers, timeout=1)
+    wait_for(lambda: fake_servers[provider].state.reported, what="the generation")
+    (record,) = gateway.records(key)
+    assert record.estimated and record.output_tokens == 5000
+
+
+def test_a_call_that_never_reached_the_provider_is_not_charged(make_gateway):
+    gw = make_gateway(UPSTREAM_OPENAI_URL="http://127.0.0.1:9").start()  # nothing listens
+    key = customer(gw, "Startup")
+    r = httpx.post(f"{gw.url}/v1/openai/chat/completions",
+                   headers={"authorization": f"Bearer {key}"},
+                   json={"model": "gpt-4o-mini", "max_tokens": 5000, "messages": MSG})
+    assert r.status_code == 502
+    (record,) = gw.records(key)
+    assert record.total_tokens == 0 and not record.estimated
+
+
+# --- A record the database refuses -----------------------------------------------------------
+
+
+def test_a_record_the_database_refuses_is_set_aside_and_others_are_still_metered(make_gateway):
+    gw = make_gateway(UNPRICED_MODELS="serve").start()
+    bad, good = customer(gw, "Startup"), customer(gw, "Startup")
+    # A lone surrogate is valid JSON, and Anthropic answers with the model asked for; SQLite's
+    # driver cannot store it.
+    r = httpx.post(f"{gw.url}/v1/anthropic/v1/messages", content=json.dumps(
+        {"model": "\ud800", "max_tokens": 5, "messages": MSG}),
+        headers={"x-api-key": bad, "anthropic-version": "2023-06-01",
+                 "content-type": "application/json"})
+    assert r.status_code == 200
+    for _ in range(3):
+        r = httpx.post(f"{gw.url}/v1/openai/chat/completions",
+                       headers={"authorization": f"Bearer {good}"},
+                       json={"model": "gpt-4o-mini", "max_tokens": 5, "messages": MSG})
+        assert r.status_code == 200
+    assert len(gw.records(good, count=3)) == 3
+    letters = wait_for(lambda: gw.admin("dead-letters").stdout.splitlines(), what="a letter")
+    (letter,) = [json.loads(line) for line in letters]
+    assert letter["record"]["model"] == "\ud800" and letter["total_tokens"] > 0
+    assert "set aside as a dead letter" in gw.log_path.read_text()
+    # Stopping writes what is queued: nothing waits on the refused record.
+    assert gw.stop() == 0
