@@ -27,6 +27,7 @@ from .inflight import InFlight
 from .modellist import model_list
 from .patches import MAX_HEAD_BYTES
 from .providers import Provider
+from .providers.base import QueryRefused
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,13 @@ class Router:
                 "invalid_request", "Protocol upgrades (WebSocket) are not available on API "
                 "routes; send plain HTTP requests.", request_id=request_id)
             return
+        try:
+            query = provider.query(query)
+        except QueryRefused as e:
+            flow.response = provider.error_response("invalid_request", str(e),
+                                                    request_id=request_id)
+            return
+        sep = "?" if query else ""
         raw_rest = path.split("/", 3)[3]
         if segments[2] not in provider.versions:
             raw_rest = f"{version}/{raw_rest}"

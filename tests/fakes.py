@@ -52,6 +52,17 @@ def parse_usage(header: str | None) -> dict:
     return usage
 
 
+def field_mask(path: str, obj: dict) -> dict:
+    """Google's `fields` / `$fields` system parameter, at the top level: only the fields named."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    for name, value in parse_qsl(urlsplit(path).query):
+        if name in ("fields", "$fields"):
+            keep = {f.strip().split("(")[0].split("/")[0] for f in value.split(",")}
+            return {k: v for k, v in obj.items() if k in keep}
+    return obj
+
+
 class FakeState:
     def __init__(self, provider: str, secret: str) -> None:
         self.provider = provider
@@ -735,8 +746,8 @@ class FakeGemini(FakeServer):
         text = words(nwords)
         if not stream:
             self.report(u)
-            h.send_json(200, self.chunk_obj("".join(text), self.usage_meta(u), True, searches,
-                                            candidates, model))
+            h.send_json(200, field_mask(h.path, self.chunk_obj(
+                "".join(text), self.usage_meta(u), True, searches, candidates, model)))
             return
         # Running totals: candidates grow chunk by chunk, the last one is final.
         n = max(1, len(text))

@@ -111,3 +111,34 @@ def test_a_record_the_database_refuses_is_set_aside_and_others_are_still_metered
     assert "set aside as a dead letter" in gw.log_path.read_text()
     # Stopping writes what is queued: nothing waits on the refused record.
     assert gw.stop() == 0
+
+
+# --- Request parameters that would hide usage ------------------------------------------------
+
+
+@pytest.mark.parametrize("mask", ["fields=candidates", "%24fields=candidates",
+                                  "fields=candidates(content)&prettyPrint=false"])
+def test_a_field_mask_cannot_hide_usage_from_the_gateway(gateway, fake_servers, mask):
+    key = customer(gateway, "Startup")
+    r = httpx.post(
+        f"{gateway.url}/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent?{mask}",
+        json={"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]},
+        headers={"x-goog-api-key": key, "x-fake-usage": "in=20000,out=30000"})
+    assert r.status_code == 200 and r.json()["candidates"]
+    (sent,) = fake_servers["gemini"].state.requests
+    assert "fields" not in sent["path"]
+    assert ("prettyPrint=false" in sent["path"]) == ("prettyPrint" in mask)
+    (record,) = gateway.records(key)
+    assert record.total_tokens == 50_000 and record.complete and not record.estimated
+
+
+@pytest.mark.parametrize("alt", ["alt=proto", "%24alt=proto", "alt=media"])
+def test_an_answer_in_a_format_the_gateway_cannot_read_is_refused(gateway, fake_servers, alt):
+    key = customer(gateway, "Startup")
+    r = httpx.post(
+        f"{gateway.url}/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent?{alt}",
+        json={"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]},
+        headers={"x-goog-api-key": key})
+    assert r.status_code == 400
+    assert r.json()["error"]["status"] == "INVALID_ARGUMENT" and "alt=sse" in r.text
+    assert fake_servers["gemini"].state.requests == []

@@ -96,6 +96,10 @@ class Provider:
     # A request the gateway will not forward though the provider would take it: (path, body)
     # -> (message, param), or None.
     refuse: Callable[[str, dict], tuple[str, str] | None] = lambda path, body: None
+    # The query sent upstream for the client's (raw, percent-encoded): parameters that would
+    # change the answer's shape so that its usage cannot be read are dropped, or the request
+    # refused (QueryRefused). The default sends it as it came.
+    query: Callable[[str], str] = lambda raw: raw
     # Other APIs served under this provider's route (Gemini's OpenAI-compatible one): the first
     # segment after the version names one; it shares the name, origin and credential.
     dialects: dict[str, Provider] = field(default_factory=dict)
@@ -117,6 +121,10 @@ class Provider:
         status, body = self.errors.body(kind, message, **extra)
         return http.Response.make(status, body, {"content-type": "application/json",
                                                  **(headers or {})})
+
+
+class QueryRefused(ValueError):
+    """A query parameter the gateway cannot honour and still meter; the message says why."""
 
 
 def body_model(path: str, body: dict | None) -> str | None:

@@ -1,9 +1,18 @@
 """Google Gemini (Generative Language API), and its OpenAI-compatible API under `openai/`."""
 
 import re
+from urllib.parse import unquote_plus
 
 from . import openai
-from .base import ErrorStyle, OutputCap, Provider, body_model, endpoint, positive_int
+from .base import (
+    ErrorStyle,
+    OutputCap,
+    Provider,
+    QueryRefused,
+    body_model,
+    endpoint,
+    positive_int,
+)
 
 STATUSES = {
     "invalid_request": "INVALID_ARGUMENT",
@@ -78,6 +87,32 @@ def _choices(body: dict) -> int:
     return 1
 
 
+# Google's system parameters that shape the answer: a field mask (`fields`) can leave
+# `usageMetadata` out, and `alt=proto` answers in protobuf, which no parser here reads.
+MASKS = frozenset({"fields", "$fields"})
+ALTS = frozenset({"alt", "$alt"})
+READABLE_ALTS = frozenset({"json", "sse"})
+
+
+def clean_query(raw: str) -> str:
+    """The query without field masks (the answer comes whole: a superset of what was asked);
+    `alt` other than json or sse refused."""
+    if not raw:
+        return raw
+    kept = []
+    for part in raw.split("&"):
+        name, _, value = part.partition("=")
+        name = unquote_plus(name)
+        if name in MASKS:
+            continue
+        if name in ALTS and unquote_plus(value).lower() not in READABLE_ALTS:
+            raise QueryRefused(f"{name}={unquote_plus(value)} is not available through this "
+                               "gateway, which reads each answer's usage: ask for JSON (the "
+                               "default) or alt=sse.")
+        kept.append(part)
+    return "&".join(kept)
+
+
 GENERATE_OUTPUT = OutputCap(asked=_asked, apply=_apply, choices=_choices)
 
 M = r"models/[A-Za-z0-9._-]+"
@@ -98,6 +133,7 @@ OPENAI_COMPATIBLE = Provider(
     errors=ErrorStyle(openai.error_body),
     credential_in="authorization",
     model_of=body_model,
+    query=clean_query,  # Google's system parameters apply here too
 )
 
 PROVIDER = Provider(
@@ -119,6 +155,7 @@ PROVIDER = Provider(
     ),
     errors=ErrorStyle(_error),
     credential_in="?key",
+    query=clean_query,
     model_of=_model_of,
     forward_headers=frozenset({"x-goog-api-client", "x-server-timeout"}),
     dialects={"openai": OPENAI_COMPATIBLE},
