@@ -39,31 +39,73 @@ def estimate_tokens(chars: int) -> int:
     return math.ceil(chars / 4) if chars > 0 else 0
 
 
-# A long string of base64's alphabet alone is an image, audio or a file inlined in the request,
-# not text: the providers bill such media at a bounded number of tokens (Anthropic's largest
-# image is about 1,600), far fewer than its characters would suggest.
-_BLOB = re.compile(r"(?:data:[\w/.+-]+;base64,)?[A-Za-z0-9+/=_-]+")
-BLOB_MIN_CHARS = 1024
-BLOB_TOKENS = 1600
+# The input estimate is what a call is reserved for before the provider counts it, and what it
+# is charged when no count ever comes: it must never fall below what a provider's tokenizer
+# will count, whatever the text looks like. Per string:
+# - ASCII text in words: four characters a token (English runs at about 4.5);
+# - runs of more than 16 characters without white space (identifiers, hashes, base64, one
+#   letter repeated): two characters a token (random base64 runs at about 2.5);
+# - other characters: a token per UTF-8 byte past the first (accented letters 1, CJK 2 where
+#   tokenizers take about 1, emoji 3);
+# - token ids (integers in lists: embeddings and completions take prompts as token arrays):
+#   one token each;
+# - media, only where the request labels it so (a `data:` URL, or a `data` field beside its
+#   media type): an image IMAGE_TOKENS (the providers downscale images: Anthropic's largest is
+#   about 1,600 tokens, OpenAI's patch models about 2,500), anything else (PDF, audio, video)
+#   a token per MEDIA_BYTES_PER_TOKEN decoded bytes, and never less than an image.
+LONG_RUN = 16
+_LONG_RUNS = re.compile(r"\S{" + str(LONG_RUN + 1) + ",}")
+IMAGE_TOKENS = 2500
+MEDIA_BYTES_PER_TOKEN = 64
+_MEDIA_TYPE_KEYS = ("media_type", "mime_type", "mimeType", "format")
+_DATA_URL = re.compile(r"data:([\w/.+-]*);base64,")
+
+
+def _media_tokens(b64_chars: int, media_type: str) -> int:
+    if media_type.startswith("image/") or media_type in ("png", "jpeg", "jpg", "gif", "webp"):
+        return IMAGE_TOKENS
+    return max(IMAGE_TOKENS, math.ceil(b64_chars * 3 / 4 / MEDIA_BYTES_PER_TOKEN))
 
 
 def estimate_input(body) -> int:
-    """The prompt's tokens, estimated from its text: every string value in the request (keys,
-    numbers and JSON punctuation are not tokens), media counted as BLOB_TOKENS each."""
-    chars = blobs = 0
+    """The prompt's tokens, estimated from its text (keys, numbers and JSON punctuation are
+    not tokens) by the rules above: never below what the providers count."""
+    quarters = halves = units = 0  # characters at 4 a token, at 2 a token; whole tokens
     stack = [body]
     while stack:
         v = stack.pop()
         if isinstance(v, str):
-            if len(v) >= BLOB_MIN_CHARS and _BLOB.fullmatch(v):
-                blobs += 1
+            if v.startswith("data:") and (m := _DATA_URL.match(v)):
+                units += _media_tokens(len(v) - m.end(), m.group(1))
+                continue
+            if not v.isascii():
+                units += len(v.encode("utf-8", "surrogatepass")) - len(v)  # bytes past the first
+                v = v.encode("ascii", "ignore").decode()
+            n = len(v)
+            # Runs are looked for only where words average over 8 characters (two C-level
+            # counts; natural text and code average 5 to 6).
+            if n > LONG_RUN and n > (v.count(" ") + 1) * 8 and \
+                    n > (v.count(" ") + v.count("\n") + 1) * 8:
+                long = sum(map(len, _LONG_RUNS.findall(v)))
+                halves += long
+                quarters += n - long
             else:
-                chars += len(v)
+                quarters += n
         elif isinstance(v, dict):
-            stack.extend(v.values())
+            data = v.get("data")
+            if isinstance(data, str) and len(data) > LONG_RUN and (
+                    v.get("type") == "base64" or any(k in v for k in _MEDIA_TYPE_KEYS)):
+                kind = next((v[k] for k in _MEDIA_TYPE_KEYS if isinstance(v.get(k), str)), "")
+                units += _media_tokens(len(data), kind)
+                stack.extend(x for k, x in v.items() if k != "data")
+            else:
+                stack.extend(v.values())
         elif isinstance(v, list):
-            stack.extend(v)
-    return estimate_tokens(chars) + blobs * BLOB_TOKENS
+            if v and type(v[0]) is int:
+                units += len(v)  # token ids: the APIs take arrays of ints alone
+            else:
+                stack.extend(v)
+    return math.ceil(quarters / 4) + math.ceil(halves / 2) + units
 
 
 # --- Server-side tools: billed per call, on top of tokens ------------------------------------

@@ -633,8 +633,9 @@ class FakeGemini(FakeServer):
 
     def output_cap(self, req: dict) -> int | None:
         cfg = req.get("generationConfig") or req.get("generation_config") or {}
-        cap = cfg.get("maxOutputTokens") or cfg.get("max_output_tokens")
-        return cap * (cfg.get("candidateCount") or 1) if cap else None
+        # proto3's JSON mapping: integers also as strings ("8") or whole floats (8.0).
+        cap = int(cfg.get("maxOutputTokens") or cfg.get("max_output_tokens") or 0)
+        return cap * int(cfg.get("candidateCount") or 1) if cap else None
 
     def authorized(self, h: Handler) -> bool:
         if h.path.startswith("/v1beta/openai/"):
@@ -683,6 +684,7 @@ class FakeGemini(FakeServer):
             searched = any("google_search" in t or "googleSearch" in t
                            for t in req.get("tools") or [] if isinstance(t, dict))
             candidates = (req.get("generationConfig") or {}).get("candidateCount") or 1
+            candidates = int(candidates)  # proto3 JSON: "8" and 8.0 are 8
             self.generate(h, m.group(3) == "streamGenerateContent", u, mode, nwords,
                           h.searches if searched else 0, candidates, m.group(2))
         elif m and m.group(3) == "countTokens":

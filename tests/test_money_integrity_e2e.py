@@ -4,6 +4,7 @@ estimate, and one record the database refuses stops no other customer's metering
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import time
 
@@ -142,3 +143,53 @@ def test_an_answer_in_a_format_the_gateway_cannot_read_is_refused(gateway, fake_
     assert r.status_code == 400
     assert r.json()["error"]["status"] == "INVALID_ARGUMENT" and "alt=sse" in r.text
     assert fake_servers["gemini"].state.requests == []
+
+
+# --- Estimates that cannot be gamed -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_plan(gateway):
+    """A plan of 20,000 tokens a month, the audit's."""
+    gateway.admin("create-plan", "Small20k", "--rpm", "1000", "--monthly-tokens", "20000")
+    return "Small20k"
+
+
+def test_concurrent_long_unbroken_prompts_cannot_overdraw_the_quota(gateway, fake_servers,
+                                                                    small_plan):
+    key = customer(gateway, small_plan)
+    body = {"model": "gpt-4o-mini", "max_tokens": 1,
+            "messages": [{"role": "user", "content": "a" * 400_000}]}
+    with cf.ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda _: httpx.post(
+            f"{gateway.url}/v1/openai/chat/completions", json=body, timeout=30,
+            headers={"authorization": f"Bearer {key}"}), range(20)))
+    assert {r.status_code for r in answers} == {429}
+    assert all("quota" in r.json()["error"]["message"] for r in answers)
+    assert fake_servers["openai"].state.requests == []
+
+
+def test_embeddings_sent_as_token_ids_are_reserved_for_every_token(gateway, fake_servers,
+                                                                   small_plan):
+    key = customer(gateway, small_plan)
+    r = httpx.post(f"{gateway.url}/v1/openai/embeddings",
+                   headers={"authorization": f"Bearer {key}"},
+                   json={"model": "text-embedding-3-small", "input": [[1, 2, 3] * 1000] * 80})
+    assert r.status_code == 429 and "needs at least 240,0" in r.json()["error"]["message"]
+    assert fake_servers["openai"].state.requests == []
+
+
+@pytest.mark.parametrize("count", ["8", 8.0])
+def test_gemini_candidate_counts_in_any_json_spelling_are_reserved_for_each(
+        gateway, fake_servers, small_plan, count):
+    key = customer(gateway, small_plan)
+    r = httpx.post(
+        f"{gateway.url}/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent",
+        json={"contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
+              "generationConfig": {"candidateCount": count, "maxOutputTokens": 5000}},
+        headers={"x-goog-api-key": key})
+    assert r.status_code == 200
+    # Eight answers: each capped so that all eight fit in what the quota had left (20,000).
+    (sent,) = fake_servers["gemini"].state.requests
+    cap = json.loads(sent["body"])["generationConfig"]["maxOutputTokens"]
+    assert 8 * int(cap) <= 20_000

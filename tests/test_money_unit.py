@@ -3,6 +3,7 @@ from the limiter, exact prices, credential-like query parameters."""
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,8 @@ from addons.limiter import Limiter
 from addons.pricebook import PriceBook
 from addons.providers import BUILTIN
 from addons.usage import (
-    BLOB_TOKENS,
+    IMAGE_TOKENS,
+    MEDIA_BYTES_PER_TOKEN,
     AnthropicStream,
     GeminiSSEStream,
     OpenAIResponsesStream,
@@ -25,14 +27,49 @@ from tests.test_limiter_unit import Clock, customer
 
 
 def test_input_estimate_counts_the_text_not_the_json():
+    words = "Tell me about the printing press. " * 12
     body = {"model": "gpt-4o-mini", "temperature": 0.5,
-            "messages": [{"role": "user", "content": "x" * 400}]}
-    assert estimate_input(body) == (len("gpt-4o-mini") + len("user") + 400 + 3) // 4
+            "messages": [{"role": "user", "content": words}]}
+    assert estimate_input(body) == math.ceil((len("gpt-4o-mini") + len("user") + len(words)) / 4)
     image = "iVBORw0KGgo" + "A" * 200_000  # an inlined PNG: media, not 50,000 tokens
     with_image = {"messages": [{"role": "user", "content": [
-        {"type": "image", "source": {"type": "base64", "data": image}}]}]}
-    assert estimate_input(with_image) == BLOB_TOKENS + (len("user image base64") - 2 + 3) // 4
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                     "data": image}}]}]}
+    assert estimate_input(with_image) == IMAGE_TOKENS + math.ceil(
+        len("user" + "image" + "base64" + "image/png") / 4)
     assert estimate_input({"prompt": "a " * 600}) == 300  # long text stays text
+
+
+@pytest.mark.parametrize("run", [
+    "a" * 400_000,  # one letter, repeated: the audit's 60x
+    "Zm9vYmFy" * 50_000,  # base64 pasted as text, with no media type to say it is media
+    "iVBORw0KGgo" + "A" * 399_989,  # shaped like an inlined PNG, but sent as text
+])
+def test_a_run_without_white_space_is_counted_at_two_characters_a_token(run):
+    assert estimate_input({"messages": [{"role": "user", "content": run}]}) >= len(run) // 2
+
+
+def test_token_ids_count_a_token_each_and_wide_characters_by_their_bytes():
+    ids = [[1, 2, 3] * 1000] * 80  # embeddings' input as token arrays: 240,000 tokens
+    assert estimate_input({"model": "text-embedding-3-small", "input": ids}) >= 240_000
+    assert estimate_input({"prompt": list(range(5000))}) >= 5000
+    cjk = "你好世界" * 1000  # tokenizers take about a token a character
+    assert estimate_input({"input": cjk}) >= len(cjk)
+    emoji = "🙂" * 1000
+    assert estimate_input({"input": emoji}) >= 2 * len(emoji)
+
+
+def test_media_is_counted_where_the_request_labels_it():
+    pdf = "JVBERi0xLjcK" + "A" * 4_000_000  # a 3 MB PDF: never one image's worth
+    doc = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                          "data": pdf}}
+    assert estimate_input({"messages": [{"role": "user", "content": [doc]}]}) >= \
+        len(pdf) * 3 // 4 // MEDIA_BYTES_PER_TOKEN
+    url = "data:image/jpeg;base64," + "A" * 100_000
+    assert estimate_input({"content": [{"type": "image_url", "image_url": {"url": url}}]}) \
+        == IMAGE_TOKENS + math.ceil(len("image_url") / 4)
+    inline = {"inlineData": {"mimeType": "audio/mp3", "data": "A" * 1_000_000}}
+    assert estimate_input({"contents": [{"parts": [inline]}]}) > 10_000
 
 
 def test_server_tool_counts():
@@ -94,6 +131,10 @@ def test_output_caps_in_each_providers_own_fields():
     assert gen.choices(body) == 2
     gen.apply(body, 50)
     assert body == {"generation_config": {"candidate_count": 2, "maxOutputTokens": 50}}
+    # Google's JSON takes integers as strings and whole floats too: 8 answers, each capped.
+    for count in ("8", 8.0, 8):
+        body = {"generationConfig": {"candidateCount": count, "maxOutputTokens": "1000"}}
+        assert (gen.choices(body), gen.asked(body)) == (8, 1000)
     compat = next(e for e in BUILTIN["gemini"].dialects["openai"].endpoints
                   if e.name == "openai.chat.completions").output
     body = {}

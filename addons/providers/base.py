@@ -136,6 +136,14 @@ def positive_int(v) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
 
 
+def proto_int(v) -> int | None:
+    """A positive integer as proto3's JSON mapping takes one (Google's APIs): a number with no
+    fraction (8 or 8.0) or a string of digits ("8")."""
+    digits = isinstance(v, str) and v.isascii() and v.isdigit()
+    whole = isinstance(v, float) and v.is_integer()
+    return positive_int(int(v) if digits or whole else v)
+
+
 def first_int(body: dict, *names: str) -> int | None:
     for name in names:
         if (v := positive_int(body.get(name))) is not None:

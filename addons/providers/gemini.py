@@ -11,7 +11,7 @@ from .base import (
     QueryRefused,
     body_model,
     endpoint,
-    positive_int,
+    proto_int,
 )
 
 STATUSES = {
@@ -70,7 +70,7 @@ def _asked(body: dict):
     for name in ("generationConfig", "generation_config"):
         cfg = body.get(name)
         if isinstance(cfg, dict):
-            return positive_int(cfg.get("maxOutputTokens") or cfg.get("max_output_tokens"))
+            return proto_int(cfg.get("maxOutputTokens") or cfg.get("max_output_tokens"))
     return None
 
 
@@ -83,7 +83,7 @@ def _choices(body: dict) -> int:
     for name in ("generationConfig", "generation_config"):
         cfg = body.get(name)
         if isinstance(cfg, dict):
-            return positive_int(cfg.get("candidateCount") or cfg.get("candidate_count")) or 1
+            return proto_int(cfg.get("candidateCount") or cfg.get("candidate_count")) or 1
     return 1
 
 
