@@ -117,7 +117,7 @@ def find_plan(name: str) -> Plan:
 
 
 def save_plan(plan: Plan | None = None, *, name=UNSET, rpm=UNSET, monthly_tokens=UNSET,
-              price_cents=UNSET, description=UNSET, models=UNSET) -> Plan:
+              price_cents=UNSET, description=UNSET, models=UNSET, public=UNSET) -> Plan:
     """Create a plan (`plan` None: name, rpm and monthly_tokens needed) or change the fields
     given. `monthly_tokens` None is unlimited; `price_cents` None is a custom price."""
     creating = plan is None
@@ -152,6 +152,8 @@ def save_plan(plan: Plan | None = None, *, name=UNSET, rpm=UNSET, monthly_tokens
         plan.description = (description or "").strip()[:500]
     if models is not UNSET:
         plan.model_list = [m.strip() for m in models if m and m.strip()]
+    if public is not UNSET:
+        plan.public = bool(public)
     try:
         plan.save()
     except IntegrityError:

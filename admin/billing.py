@@ -41,8 +41,8 @@ def index():
         log.exception("Stripe did not answer for the card on file")
         card = None
     plans = [pl for pl in Plan.select().order_by(Plan.id)
-             if pl.price_cents is not None or sub.custom_price_cents is not None
-             or pl.id == user.plan_id]
+             if pl.id in (user.plan_id, sub.plan_id) or pl.public and (
+                 pl.price_cents is not None or sub.custom_price_cents is not None)]
     invoices = (Invoice.select().where(Invoice.user == user)
                 .order_by(Invoice.created_at.desc(), Invoice.id.desc()))
     return render_template("billing/index.html", user=user, sub=sub, card=card, plans=plans,

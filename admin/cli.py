@@ -61,6 +61,8 @@ plan_options = [
     click.option("--price-cents", type=click.IntRange(min=0), help="monthly price in cents"),
     click.option("--description", help="shown to customers"),
     click.option("--models", help="comma-separated models the plan may use ('' for all)"),
+    click.option("--public/--private", default=None,
+                 help="offered to customers (sign-up, billing), or given by the operator only"),
 ]
 
 
@@ -70,10 +72,10 @@ def with_plan_options(f):
     return f
 
 
-def _plan_fields(rpm, monthly_tokens, price_cents, description, models) -> dict:
+def _plan_fields(rpm, monthly_tokens, price_cents, description, models, public) -> dict:
     """The options given (the others stay as they are); 'unlimited' tokens are None."""
     fields = {"rpm": rpm, "price_cents": price_cents, "description": description,
-              "monthly_tokens": monthly_tokens,
+              "monthly_tokens": monthly_tokens, "public": public,
               "models": None if models is None else models.split(",")}
     fields = {k: v for k, v in fields.items() if v is not None}
     if fields.get("monthly_tokens") == "unlimited":
@@ -181,13 +183,13 @@ def list_users():
 @click.argument("name")
 @with_plan_options
 @with_appcontext
-def create_plan(name, rpm, monthly_tokens, price_cents, description, models):
+def create_plan(name, rpm, monthly_tokens, price_cents, description, models, public):
     """Create a plan (for example a custom Enterprise deal)."""
     if rpm is None or monthly_tokens is None:
         raise click.ClickException("create-plan needs --rpm and --monthly-tokens")
     with _refusals():
         plan = accounts.save_plan(None, name=name, **_plan_fields(
-            rpm, monthly_tokens, price_cents, description, models))
+            rpm, monthly_tokens, price_cents, description, models, public))
     click.echo(f"created plan {plan.name}")
 
 
@@ -195,11 +197,11 @@ def create_plan(name, rpm, monthly_tokens, price_cents, description, models):
 @click.argument("name")
 @with_plan_options
 @with_appcontext
-def edit_plan(name, rpm, monthly_tokens, price_cents, description, models):
+def edit_plan(name, rpm, monthly_tokens, price_cents, description, models, public):
     """Change a plan's limits, price or models; takes effect within seconds."""
     with _refusals():
         plan = accounts.save_plan(accounts.find_plan(name), **_plan_fields(
-            rpm, monthly_tokens, price_cents, description, models))
+            rpm, monthly_tokens, price_cents, description, models, public))
     click.echo(f"updated plan {plan.name}")
 
 

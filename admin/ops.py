@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from peewee import IntegrityError, fn
 
-from models import ApiKey, Invoice, ModelPrice, Plan, User
+from models import ApiKey, Invoice, ModelPrice, Plan, Subscription, User
 
 from . import accounts, payments
 from .auth import admin_required
@@ -175,6 +175,7 @@ def _plan_form() -> dict:
         "price_cents": None if price in ("", "custom") else int(_price("price") * 100),
         "description": request.form.get("description", ""),
         "models": request.form.getlist("models"),
+        "public": request.form.get("public") == "1",
     }
 
 
@@ -201,8 +202,13 @@ def delete_plan(plan_id: int):
     if plan is None:
         abort(404)
     users = User.select().where(User.plan == plan).count()
+    subs = Subscription.select().where((Subscription.plan == plan)
+                                       | (Subscription.next_plan == plan)).count()
     if users:
         flash(f"{plan.name} is in use by {users} customer(s): move them first.", "error")
+    elif subs:
+        flash(f"{plan.name} is billed in {subs} subscription(s) (now or at their next "
+              "period): make it private instead, so no one new can choose it.", "error")
     else:
         plan.delete_instance()
         flash(f"Plan {plan.name} deleted.", "info")

@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 import time
+from decimal import ROUND_HALF_UP, Decimal
 
 import stripe
 from peewee import fn
@@ -58,6 +59,46 @@ def free_plan() -> Plan:
 def subscription_of(user: User) -> Subscription:
     sub = Subscription.get_or_none(Subscription.user == user)
     return sub if sub is not None else Subscription(user=user)
+
+
+def billing_row(user: User) -> Subscription:
+    """The customer's billing record, made if missing (two requests at once make one)."""
+    Subscription.insert(user=user).on_conflict_ignore().execute()
+    return Subscription.get(Subscription.user == user)
+
+
+CLAIM = dt.timedelta(seconds=60)  # longer than any Stripe call sequence here takes
+
+
+@contextlib.contextmanager
+def claimed(user: User):
+    """The customer's billing, held for one change: a second change at the same time (another
+    tab, a double click, another process) is refused instead of making a second subscription.
+    Yields the billing record, read after the claim."""
+    row = billing_row(user)
+    now = utcnow()
+    got = Subscription.update(busy_until=now + CLAIM).where(
+        Subscription.id == row.id,
+        Subscription.busy_until.is_null() | (Subscription.busy_until < now)).execute()
+    if not got:
+        raise BillingError("another change to your subscription is under way; reload the page "
+                           "in a moment")
+    try:
+        yield Subscription.get_by_id(row.id)
+    finally:
+        Subscription.update(busy_until=None).where(Subscription.id == row.id).execute()
+
+
+def prorated_cents(difference: int, remote, item) -> int:
+    """`difference` (cents a month) for the part of the current period still to come, rounded
+    to the cent as Stripe rounds a proration."""
+    start = field(remote, "current_period_start") or field(item, "current_period_start")
+    end = field(remote, "current_period_end") or field(item, "current_period_end")
+    if not start or not end or end <= start:
+        return difference
+    left = max(0, min(int(end) - int(time.time()), int(end) - int(start)))
+    share = Decimal(difference) * left / (int(end) - int(start))
+    return int(share.quantize(Decimal(1), ROUND_HALF_UP))
 
 
 def monthly_cents(sub: Subscription) -> int | None:
@@ -136,14 +177,18 @@ class Payments:
 
     # --- customers and subscriptions ----------------------------------------------------------
 
-    def customer(self, user: User) -> Subscription:
-        """The customer's billing record, with a Stripe customer made on first need."""
-        sub = subscription_of(user)
+    def customer(self, user: User, sub: Subscription | None = None) -> Subscription:
+        """The customer's billing record, with a Stripe customer made on first need (one, even
+        when two requests make it at once: the second's is deleted)."""
+        sub = sub or billing_row(user)
         if not sub.stripe_customer:
             found = self.stripe.v1.customers.create(params={
                 "email": user.email, "metadata": {"user_id": str(user.id)}})
-            sub.stripe_customer = found.id
-            sub.save()
+            if not Subscription.update(stripe_customer=found.id).where(
+                    Subscription.id == sub.id, Subscription.stripe_customer == "").execute():
+                with contextlib.suppress(stripe.StripeError):
+                    self.stripe.v1.customers.delete(found.id)
+            sub = Subscription.get_by_id(sub.id)
         return sub
 
     def subscribe(self, user: User, plan: Plan, payment_method: str | None = None) -> str:
@@ -151,13 +196,29 @@ class Payments:
         The plan itself changes when Stripe's events say the payment went through."""
         if plan.price_cents == 0:
             return self.cancel(user)
-        sub = self.customer(user)
+        with claimed(user) as sub:
+            if not plan.public and plan.id != user.plan_id and plan.id != sub.plan_id:
+                raise BillingError(f"the {plan.name} plan is not offered; ask us about it")
+            return self._subscribe(user, self.customer(user, sub), plan, payment_method)
+
+    def _live(self, sub: Subscription) -> bool:
+        """Whether the customer has a live subscription: as Stripe holds it when the gateway
+        has not heard yet (a subscription made a moment ago, its events still on the way)."""
+        if not sub.stripe_subscription:
+            return False
+        if sub.status in ("active", "past_due"):
+            return True
+        remote = self.stripe.v1.subscriptions.retrieve(sub.stripe_subscription)
+        return STATES.get(remote["status"]) in ("active", "past_due")
+
+    def _subscribe(self, user: User, sub: Subscription, plan: Plan,
+                   payment_method: str | None) -> str:
         if sub.invoiced_outside:
             raise BillingError("this account is invoiced outside the gateway")
         if payment_method:
             self.set_card(sub, payment_method)
         price = self._price_for(sub, plan)
-        if sub.stripe_subscription and sub.status in ("active", "past_due"):
+        if self._live(sub):
             return self._change(sub, plan, price)
         if self.card(sub) is None:
             raise BillingError("add a card first")
@@ -197,26 +258,47 @@ class Payments:
                 Subscription.id == sub.id).execute()
             end = f" on {sub.current_period_end:%Y-%m-%d}" if sub.current_period_end else ""
             return f"you move to {plan.name}{end}, the end of the period paid for"
-        # An upgrade: at once, the unused time of the old plan credited (proration) and the
-        # difference invoiced and charged now.
+        # An upgrade: at once. The difference for the rest of the period (the unused time of
+        # the old plan credited, as Stripe prorates) is invoiced and paid first; only a paid
+        # invoice moves the subscription to the new price, so a failed payment changes nothing.
+        due = prorated_cents((new or 0) - current, remote, item)
+        if due > 0:
+            self._charge_upgrade(sub, plan, due)
         self.stripe.v1.subscriptions.update(sub.stripe_subscription, params={
-            "items": [{"id": item["id"], "plan": price}],
-            "proration_behavior": "create_prorations", "cancel_at_period_end": False,
+            "items": [{"id": item["id"], "plan": price}], "proration_behavior": "none",
+            "cancel_at_period_end": False,
             "metadata": {"user_id": str(sub.user_id), "plan": plan.name}})
-        invoice = self.stripe.v1.invoices.create(params={
-            "customer": sub.stripe_customer, "subscription": sub.stripe_subscription})
-        if invoice["status"] != "paid":
-            invoice = self.stripe.v1.invoices.pay(invoice.id)
-        if invoice["status"] != "paid":
-            raise BillingError("the payment for the upgrade failed; update your card")
         Subscription.update(next_plan=None, cancel_at_period_end=False).where(
             Subscription.id == sub.id).execute()
         return "payment accepted; your plan changes as soon as Stripe confirms it"
 
+    def _charge_upgrade(self, sub: Subscription, plan: Plan, cents: int) -> None:
+        """Invoice and pay an upgrade's difference; a payment that fails voids the invoice,
+        so nothing stays open, and refuses the upgrade."""
+        self.stripe.v1.invoice_items.create(params={
+            "customer": sub.stripe_customer, "amount": cents, "currency": "usd",
+            "description": f"Upgrade to {plan.name}, for the rest of this period"})
+        invoice = self.stripe.v1.invoices.create(params={
+            "customer": sub.stripe_customer, "pending_invoice_items_behavior": "include",
+            "metadata": {"user_id": str(sub.user_id), "upgrade_to": plan.name}})
+        try:
+            if invoice["status"] != "paid":
+                invoice = self.stripe.v1.invoices.pay(invoice.id)
+        except stripe.CardError:
+            invoice = self.stripe.v1.invoices.retrieve(invoice.id)
+        if invoice["status"] != "paid":
+            with contextlib.suppress(stripe.StripeError):
+                self.stripe.v1.invoices.void_invoice(invoice.id)
+            raise BillingError("the payment for the upgrade failed; your plan is unchanged. "
+                               "Update your card and try again")
+
     def cancel(self, user: User) -> str:
         """Back to the free plan at the end of the period paid for."""
-        sub = subscription_of(user)
-        if not sub.stripe_subscription or sub.status not in ("active", "past_due"):
+        with claimed(user) as sub:
+            return self._cancel(sub)
+
+    def _cancel(self, sub: Subscription) -> str:
+        if not self._live(sub):
             return "you are on no paid subscription"
         self.stripe.v1.subscriptions.update(sub.stripe_subscription,
                                             params={"cancel_at_period_end": True})

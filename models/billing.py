@@ -29,6 +29,9 @@ class Subscription(BaseModel):
     invoiced_outside = BooleanField(default=False)
     alerts = BooleanField(default=True)  # usage and billing mail; the operator can stop it
     updated_at = DateTimeField(default=utcnow)
+    # A change under way (subscribe, change, cancel) holds the customer's billing until then:
+    # one at a time across every process; a lease, so a crash frees it.
+    busy_until = DateTimeField(null=True)
 
 
 class Invoice(BaseModel):

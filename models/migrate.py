@@ -121,12 +121,20 @@ def m5_public_plans() -> None:
     add_column("plan", Plan.public, "TRUE" if not is_sqlite() else "1")
 
 
+def m6_billing_claims() -> None:
+    """One billing change at a time per customer (Subscription.busy_until)."""
+    from .billing import Subscription
+
+    add_column("subscription", Subscription.busy_until)
+
+
 MIGRATIONS = [  # (number, name, step): append only
     (1, "baseline (4035676)", m1_baseline),
     (2, "billing, sign-in, exact money (7f3cf9a)", m2_billing_and_sign_in),
     (3, "existing customers verified", m3_verified_customers),
     (4, "usage dead letters", m4_dead_letters),
     (5, "public plans", m5_public_plans),
+    (6, "billing changes claimed per customer", m6_billing_claims),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -481,3 +481,85 @@ def test_a_new_price_moves_the_subscriptions_on_the_old_one(billed):
     item = billed.stripe.v1.subscriptions.retrieve(sub_id)["items"]["data"][0]
     assert item["plan"]["id"] == "llm-gateway-startup-3500-usd-month"
     assert plan_of(email) == "Startup"
+
+
+def test_an_upgrade_whose_payment_fails_changes_neither_the_plan_nor_stripe(billed):
+    """The audit's case: a good Startup payment, then a card whose charges fail, then Growth."""
+    from admin.payments import BillingError
+    from models import User
+
+    email = "upgrade-fails@example.com"
+    p = subscribed(billed, email, "Startup")
+    user = User.get(User.email == email)
+    state = billing_json(billed, email)
+    failing = card(billed, "4000000000000341")  # attaches, then every charge fails
+    p.set_card(p.customer(user), failing)
+    with pytest.raises(BillingError, match="unchanged"):
+        p.subscribe(user, p_plan("Growth"))
+    time.sleep(1.5)  # any webhook would have come by now
+    assert plan_of(email) == "Startup"
+    remote = billed.stripe.v1.subscriptions.retrieve(state["stripe_subscription"])
+    assert remote["items"]["data"][0]["plan"]["id"] == p_plan("Startup").stripe_price
+    invoices = billed.stripe.v1.invoices.list(params={"customer": state["stripe_customer"]})
+    assert [i["status"] for i in invoices if i["status"] == "open"] == []  # voided, not open
+    # With a card that pays, the same upgrade goes through.
+    p.set_card(p.customer(user), card(billed, "4242424242424242"))
+    assert p.subscribe(user, p_plan("Growth")).startswith("payment accepted")
+    wait_until(lambda: plan_of(email) == "Growth", what="Growth")
+
+
+def test_concurrent_subscriptions_make_one_stripe_subscription(billed):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models import Subscription, User
+
+    billed.admin("stripe-sync")
+    email = "triple-click@example.com"
+    billed.admin("create-user", email, "--plan", "Explorer", "--password-stdin",
+                 input="triple-click-pass-1\n")
+    session = customer_session(billed, email, "triple-click-pass-1")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', session.get("/billing").text)[1]
+    pm = card(billed, "4242424242424242")
+    plans = [p_plan("Growth"), p_plan("Startup"), p_plan("Growth")]
+
+    def subscribe(plan):
+        return session.post("/billing/subscribe", headers={"X-CSRFToken": token},
+                            json={"plan": plan.id, "payment_method": pm})
+
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(subscribe, plans))
+    assert all(r.status_code in (200, 402) for r in answers), [r.text for r in answers]
+    assert any(r.status_code == 200 for r in answers)
+    sub = wait_until(lambda: Subscription.get_or_none(
+        Subscription.user == User.get(User.email == email), Subscription.status == "active"),
+        what="the subscription")
+    live = [s for s in billed.stripe.v1.subscriptions.list(
+        params={"customer": sub.stripe_customer, "status": "all"})
+        if s["status"] in ("active", "trialing", "past_due")]
+    assert len(live) == 1 and live[0].id == sub.stripe_subscription
+    assert Subscription.select().join(User).where(User.email == email).count() == 1
+    customers = billed.stripe.v1.customers.list(params={"email": email})
+    assert len([c for c in customers if c["email"] == email]) == 1
+
+
+def test_a_private_plan_cannot_be_bought_by_its_id(billed):
+    from admin.payments import BillingError
+    from models import User
+
+    billed.admin("create-plan", "Internal", "--rpm", "1000", "--monthly-tokens", "unlimited",
+                 "--price-cents", "100", "--private")
+    billed.admin("stripe-sync")
+    email = "bargain@example.com"
+    billed.admin("create-user", email, "--plan", "Explorer", "--password-stdin",
+                 input="bargain-hunter-pass\n")
+    p = payments_of(billed)
+    with pytest.raises(BillingError, match="not offered"):
+        p.subscribe(User.get(User.email == email), p_plan("Internal"),
+                    card(billed, "4242424242424242"))
+    session = customer_session(billed, email, "bargain-hunter-pass")
+    page = session.get("/billing").text
+    assert "Internal" not in page and "Growth" in page
+    assert plan_of(email) == "Explorer"
+    # The operator can still give it.
+    billed.admin("set-plan", email, "Internal")
+    assert plan_of(email) == "Internal"
