@@ -4,9 +4,11 @@
 ~0.15 s, and millions of objects for the collector), which on the proxy's one thread would
 stall every other call, in a thread as much as on the loop. So a body over LARGE is read by a
 worker process: it parses, estimates the prompt's tokens, and hands back the body shallow:
-top-level values that are small as they are, large ones (the messages) as their JSON text
-(`RawJSON`), which the gateway neither reads nor changes and sends on as it came. The limits
-and metering only ever read and set small top-level fields (model, output cap, stream options).
+top-level objects and small values as they are, large lists and strings (the messages, the
+system prompt) as their JSON text (`RawJSON`), which the gateway neither reads nor changes and
+sends on as it came. The limits and metering only ever read and set top-level scalars and
+objects (model, output cap, stream options, Gemini's generationConfig, however large its
+response schema), so those always come back as values.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def read_shallow(content: bytes) -> tuple[dict | None, int]:
         return None, 0
     shallow = {}
     for name, value in body.items():
-        if isinstance(value, (dict, list, str)):
+        if isinstance(value, (list, str)):
             text = json.dumps(value)
             value = RawJSON(text) if len(text) > RAW_MIN else value
         shallow[name] = value

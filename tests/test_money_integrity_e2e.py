@@ -193,3 +193,25 @@ def test_gemini_candidate_counts_in_any_json_spelling_are_reserved_for_each(
     (sent,) = fake_servers["gemini"].state.requests
     cap = json.loads(sent["body"])["generationConfig"]["maxOutputTokens"]
     assert 8 * int(cap) <= 20_000
+
+
+def test_a_large_bodys_generation_config_is_kept_whole_with_the_cap_in_it(gateway,
+                                                                         fake_servers):
+    """Over 1 MiB the body is read aside and handed back shallow: Gemini's generationConfig
+    (a 20 KiB response schema here) must come back as the customer's, with the cap in it."""
+    key = customer(gateway, "Startup")
+    schema = {"type": "object", "properties": {f"field_{i}": {"type": "string",
+              "description": "d" * 60} for i in range(300)}}
+    for spelling in ("generationConfig", "generation_config"):
+        config = {"responseMimeType": "application/json", "responseSchema": schema,
+                  "temperature": 0.3, "maxOutputTokens": 100}
+        body = {"contents": [{"role": "user", "parts": [{"text": "word " * 300_000}]}],
+                spelling: config}
+        assert len(json.dumps(config)) > 16 * 1024 and len(json.dumps(body)) > 1024 * 1024
+        r = httpx.post(
+            f"{gateway.url}/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent",
+            json=body, headers={"x-goog-api-key": key}, timeout=30)
+        assert r.status_code == 200, r.text
+        sent = json.loads(fake_servers["gemini"].state.requests[-1]["body"])
+        assert set(sent) == {"contents", spelling}  # nothing added beside it
+        assert sent[spelling] == config
