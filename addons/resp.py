@@ -115,12 +115,24 @@ class PipelinedRedis:
             _, proto = await asyncio.wait_for(connecting, self.timeout)
         except (TimeoutError, OSError) as e:
             raise NotSent(f"cannot connect to Redis: {e}") from None
-        self._proto = proto
+        # AUTH and SELECT answered before any other command may use the connection: a command
+        # written in between would run unauthenticated, or in database 0.
+        hello = []
         if self.params.get("password"):
             user = self.params.get("username")
-            await self.call("AUTH", *([user] if user else []), self.params["password"])
+            hello.append(("AUTH", *([user] if user else []), self.params["password"]))
         if self.params.get("db"):
-            await self.call("SELECT", self.params["db"])
+            hello.append(("SELECT", self.params["db"]))
+        try:
+            for command in hello:
+                await proto.send(hiredis.pack_command(command))
+        except redis.ResponseError as e:  # a wrong password, a database out of range
+            proto.transport.close()
+            raise NotSent(f"Redis refused the connection ({command[0]}): {e}") from None
+        except redis.RedisError as e:
+            proto.transport.abort()
+            raise NotSent(f"cannot connect to Redis: {e}") from None
+        self._proto = proto
         return proto
 
     async def _connected(self) -> _Protocol:

@@ -147,3 +147,58 @@ def test_a_silently_dead_change_subscription_is_noticed_and_renewed(redis_server
         sub.stop()
 
     asyncio.run(run())
+
+
+@pytest.fixture
+def locked_redis():
+    """A Redis of its own that asks for a password (the session's server asks none)."""
+    from tests.conftest import RedisServer
+
+    server = RedisServer()
+    server.start()
+    server.client().config_set("requirepass", "s3cret")
+    yield server
+    server.stop()
+
+
+def test_auth_and_select_finish_before_any_command_uses_the_connection(locked_redis):
+    """The audit's case: admissions that came while the connection's AUTH and SELECT were on
+    their way ran in database 0 (two of them past an exhausted quota)."""
+    import redis
+
+    from addons.resp import PipelinedRedis
+
+    url = f"redis://:s3cret@{locked_redis.host}:{locked_redis.port}/3"
+
+    async def run():
+        client = PipelinedRedis(url, 1.0)
+        first = asyncio.ensure_future(client.call("INCR", "calls"))
+        sent = [first]
+        while not first.done():  # a command every loop iteration while it connects
+            sent.append(asyncio.ensure_future(client.call("INCR", "calls")))
+            await asyncio.sleep(0)
+        await asyncio.gather(*sent)
+        return len(sent)
+
+    n = asyncio.run(run())
+    db = {i: redis.Redis(host=locked_redis.host, port=locked_redis.port, password="s3cret",
+                         db=i) for i in (0, 3)}
+    assert n > 3 and int(db[3].get("calls")) == n and db[0].get("calls") is None
+
+
+def test_a_wrong_password_is_an_outage_under_the_policy_not_an_error(locked_redis):
+    url = f"redis://:wrong@{locked_redis.host}:{locked_redis.port}/0"
+
+    async def run(policy):
+        shared = RedisLimiter(url, policy=policy)
+        shared.start()
+        quota = await shared.admit(customer(1, 5, 1000), request_id="q", reserve=True,
+                                   fixed=10, output=10, least=1)
+        unlimited = await shared.admit(customer(2, 5, None), request_id="u")
+        return quota, unlimited, shared.outages
+
+    quota, unlimited, outages = asyncio.run(run("quota-closed"))
+    assert (quota.ok, quota.refused) == (False, "unavailable") and unlimited.ok
+    assert outages == 2
+    quota, _, _ = asyncio.run(run("open"))
+    assert quota.ok
