@@ -50,6 +50,7 @@ class Call:
     # Metering and the limits: the body rewritten (usage asked for, an output cap set).
     body_changed: bool = False
     strip_usage_chunk: bool = False  # metering asked for a usage chunk the client did not
+    hidden_reasoning: bool = False  # metering: the answer may reason out of the stream's sight
     # The limits: tokens held against the monthly quota until the call is settled.
     reserved: int = 0
     # Credentials: the upstream credential is on flow.request right now.

@@ -97,6 +97,7 @@ class Metering:
             fmt = FORMATS.get(call.endpoint.usage)
             if fmt and fmt.prepare and fmt.prepare(call.body):
                 call.body_changed = call.strip_usage_chunk = True
+            call.hidden_reasoning = call.provider.hides_reasoning(call.body)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
@@ -185,6 +186,11 @@ class Metering:
         else:
             s = settle(usage, complete, out_chars, call.input_estimate)
             s_usage, s_complete, estimated = s.usage, s.complete, s.estimated
+            if not s_complete and call.hidden_reasoning and \
+                    s_usage.total_tokens < call.reserved:
+                # Cut before its usage came, having reasoned out of sight: its text says
+                # nothing of what it generated.
+                s_usage, estimated = unseen_charge(call), True
         if object_id and ep.creates and self.owners is not None and _is_success(flow):
             self.owners.claim(call.provider.name, object_id, call.customer.user_id)
         now = time.monotonic()

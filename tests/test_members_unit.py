@@ -195,6 +195,30 @@ def test_a_stream_cut_after_its_last_event_counts_as_complete(parts):
     assert limiter.standing(CUSTOMER).remaining_tokens == 100_000 - 11
 
 
+@pytest.mark.parametrize("model, extra, hidden", [
+    ("gpt-5-mini", {}, True), ("o4-mini", {}, True), ("gpt-4o-mini", {}, False),
+    ("gpt-4o-mini", {"reasoning_effort": "low"}, True),
+    ("gpt-5-mini", {"reasoning_effort": "none"}, False), ("gpt-5-chat-latest", {}, False)])
+def test_a_stream_cut_before_its_usage_is_charged_what_was_reserved_if_it_reasoned_unseen(
+        parts, model, extra, hidden):
+    """OpenAI's reasoning is not in the stream: a cut stream's text says nothing of it (the
+    audit: 8 charged for 1,800 reported)."""
+    chain, m, inflight, writer, limiter = parts
+    f, call = chat_flow({"model": model, "messages": [], "stream": True, "max_tokens": 2000,
+                         **extra})
+    go(chain, f, "request")
+    f.response = tutils.tresp(content=b"", headers=http.Headers(
+        content_type="text/event-stream"))
+    go(chain, f, "responseheaders")
+    f.response.stream(b'data: {"choices": [{"index": 0, "delta": {"content": "Hi there"}}]}\n\n')
+    f.error = tflow.terr(CLIENT_DISCONNECTED)
+    go(chain, f, "error")
+    (row,) = writer.rows
+    assert row["estimated"] and not row["complete"]
+    assert (row["total_tokens"] == 10 + 2000) == hidden
+    assert row["total_tokens"] >= 10 + 2  # never below the prompt and the text seen
+
+
 def test_an_unreachable_upstream_gets_the_providers_error_not_mitmproxys_page(parts):
     chain, m, inflight, writer, limiter = parts
     f, call = chat_flow({"model": "claude-haiku-4-5", "max_tokens": 5, "messages": []},

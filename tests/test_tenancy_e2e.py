@@ -38,6 +38,9 @@ def test_another_customers_response_is_not_found(gateway, fake_servers):
             lambda rid=rid: mallory.responses.cancel(rid),
             lambda rid=rid: mallory.responses.create(model="gpt-4.1-mini", input="Go on",
                                                      previous_response_id=rid),
+            # Counting a continuation's tokens would read the stored conversation too.
+            lambda rid=rid: mallory.responses.input_tokens.count(
+                model="gpt-4.1-mini", input="Go on", previous_response_id=rid),
         ]
         for attempt in attempts:
             with pytest.raises(openai.NotFoundError) as e:

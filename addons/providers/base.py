@@ -96,6 +96,10 @@ class Provider:
     # A request the gateway will not forward though the provider would take it: (path, body)
     # -> (message, param), or None.
     refuse: Callable[[str, dict], tuple[str, str] | None] = lambda path, body: None
+    # Whether the answer to this body reasons where the stream does not show it (OpenAI's
+    # reasoning models): a stream of it cut before its usage came cannot be estimated from
+    # its text, and is charged what was reserved for it.
+    hides_reasoning: Callable[[dict], bool] = lambda body: False
     # The query sent upstream for the client's (raw, percent-encoded): parameters that would
     # change the answer's shape so that its usage cannot be read are dropped, or the request
     # refused (QueryRefused). The default sends it as it came.

@@ -117,6 +117,9 @@ GENERATE_OUTPUT = OutputCap(asked=_asked, apply=_apply, choices=_choices)
 
 M = r"models/[A-Za-z0-9._-]+"
 
+# Models that think by default; through the OpenAI-compatible API their thoughts are not shown.
+THINKING_MODELS = ("gemini-2.5", "gemini-3", "models/gemini-2.5", "models/gemini-3")
+
 # Gemini's OpenAI-compatible API (v1beta/openai/...): OpenAI's bodies, streams, usage and error
 # shape, the credential as a bearer token.
 OPENAI_COMPATIBLE = Provider(
@@ -134,6 +137,8 @@ OPENAI_COMPATIBLE = Provider(
     credential_in="authorization",
     model_of=body_model,
     query=clean_query,  # Google's system parameters apply here too
+    hides_reasoning=lambda body: body.get("reasoning_effort") != "none" and str(
+        body.get("model") or "").startswith(THINKING_MODELS),
 )
 
 PROVIDER = Provider(

@@ -69,6 +69,23 @@ def _continued(path: str, body) -> tuple[str, ...]:
                  if isinstance(v, str) and v)
 
 
+# OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 and its minis, codex), not gpt-5-chat.
+_REASONING_MODEL = re.compile(r"(?:o\d|gpt-5(?!(?:\.\d+)?-chat)|codex)")
+
+
+def hides_reasoning(body: dict) -> bool:
+    """Whether the request reasons out of sight: a reasoning model, or reasoning asked for,
+    unless it asked for none."""
+    effort = body.get("reasoning_effort")
+    reasoning = body.get("reasoning")
+    if isinstance(reasoning, dict):
+        effort = reasoning.get("effort", effort)
+    if effort == "none":
+        return False
+    model = body.get("model")
+    return bool(effort) or isinstance(model, str) and bool(_REASONING_MODEL.match(model))
+
+
 def _refuse(path: str, body: dict):
     if path == "responses" and body.get("background") not in (None, False):
         # A background response is generated after the POST has been answered, and its usage
@@ -89,7 +106,8 @@ PROVIDER = Provider(
     endpoints=(
         endpoint("chat.completions", "POST", r"chat/completions", usage="openai.chat",
                  output=chat_output("max_completion_tokens")),
-        endpoint("responses.input_tokens", "POST", r"responses/input_tokens", free=True),
+        endpoint("responses.input_tokens", "POST", r"responses/input_tokens", free=True,
+                 refers=_continued),
         endpoint("responses", "POST", r"responses", usage="openai.responses",
                  output=RESPONSES_OUTPUT, refers=_continued, creates=True),
         endpoint("responses.get", "GET DELETE", r"responses/[^/]+", json_body=False,
@@ -106,4 +124,5 @@ PROVIDER = Provider(
     # is the business's, not the customer's.
     forward_headers=frozenset({"openai-beta"}),
     refuse=_refuse,
+    hides_reasoning=hides_reasoning,
 )
