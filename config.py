@@ -57,6 +57,7 @@ class Config:
     read_timeout: float
     shutdown_grace: float
     access_log: str
+    unpriced_models: str = "refuse"  # a model missing from the price catalog: refuse or serve
     # Billing through Stripe: off while no secret key is set (plans are assigned by hand).
     stripe_secret_key: str | None = field(default=None, repr=False)
     stripe_publishable_key: str | None = None
@@ -131,6 +132,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         read_timeout=float(env.get("UPSTREAM_READ_TIMEOUT") or 600),
         shutdown_grace=float(env.get("SHUTDOWN_GRACE") or 20),
         access_log=env.get("ACCESS_LOG") or "stdout",
+        unpriced_models=(env.get("UNPRICED_MODELS") or "refuse").strip().lower(),
         stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
         stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY") or None,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,

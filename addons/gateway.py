@@ -121,7 +121,7 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
         Auth(services.keys, FailedKeys(cfg.invalid_keys_per_minute), cfg.trusted_proxies),
         Ownership(services.owners),
         Metering(services.writer, inflight, services.owners),
-        Limits(services.limiter, cfg.default_max_output_tokens, prices),
+        Limits(services.limiter, cfg.default_max_output_tokens, prices, cfg.unpriced_models),
         Send(inflight),
         Credentials(cfg.credentials),  # last before upstream: only calls that really go
         errors.ErrorResponses(),

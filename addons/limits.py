@@ -19,6 +19,7 @@ from . import cors
 from .call import CALL, Call
 from .limiter import Admission, Limiter
 
+UNPRICED = ("refuse", "serve")
 UPSTREAM_ONLY_HEADERS = ("openai-organization", "openai-project", "anthropic-organization-id",
                          "set-cookie")
 UPSTREAM_ONLY_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "anthropic-priority-")
@@ -51,8 +52,13 @@ class Limits:
 
     PHASE = "admit"
 
-    def __init__(self, limiter: Limiter, default_max_output: int, prices=None) -> None:
+    def __init__(self, limiter: Limiter, default_max_output: int, prices=None,
+                 unpriced: str = "refuse") -> None:
+        if unpriced not in UNPRICED:
+            raise ValueError(f"UNPRICED_MODELS must be one of {', '.join(UNPRICED)}, "
+                             f"not {unpriced!r}")
         self.limiter = limiter
+        self.unpriced = unpriced  # a model missing from the catalog: "refuse" or "serve"
         self.default_max_output = default_max_output  # for models missing from the catalog
         self.prices = prices  # a PriceBook: each model's own output maximum
         self.held: dict[int, tuple[Call, str]] = {}  # admitted calls, their quota period
@@ -84,14 +90,12 @@ class Limits:
         if call is None or not call.upstream or flow.response or flow.error:
             return None
         customer, ep = call.customer, call.endpoint
-        plan = customer.plan
-        if plan.allowed_models and call.model and not self._allowed(call.model, plan):
-            flow.response = call.provider.error_response(
-                "permission", f"The model {call.model!r} is not available on the {plan.name} "
-                f"plan. Models on this plan: {', '.join(sorted(plan.allowed_models))}.",
-                request_id=call.request_id)
+        consumes = ep.usage is not None and not ep.free
+        refusal = self._model_refusal(call, consumes)
+        if refusal is not None:
+            flow.response = refusal
             return None
-        ask = self._ask(call) if ep.usage and not ep.free else None
+        ask = self._ask(call) if consumes else None
         admission = self.limiter.admit(
             customer, counting=ep.free, request_id=call.request_id,
             **({"reserve": True, "fixed": call.input_estimate, "output": ask[0],
@@ -138,6 +142,31 @@ class Limits:
                 "unavailable", "The gateway cannot check your plan's limits right now; "
                 f"please retry in {wait}s.", headers={"retry-after": str(wait)},
                 request_id=call.request_id)
+
+    def _model_refusal(self, call: Call, consumes: bool) -> http.Response | None:
+        """The model a call names: named at all where the call generates, on the plan, and in
+        the catalog unless the operator serves unpriced models. A model the caller may not
+        use is answered as the provider answers a model it does not have (404), which the
+        SDKs and tools show as such, not as an authentication failure."""
+        plan, model, provider = call.customer.plan, call.model, call.provider
+        if model is None:
+            if consumes and call.body is not None:
+                return provider.error_response(
+                    "invalid_request", "model: a model name (a string) is required.",
+                    param="model", request_id=call.request_id)
+            return None
+        if plan.allowed_models and not self._allowed(model, plan):
+            return provider.error_response(
+                "model_not_found", f"The model {model!r} is not available on the {plan.name} "
+                f"plan. Models on this plan: {', '.join(sorted(plan.allowed_models))}.",
+                request_id=call.request_id)
+        if consumes and self.unpriced == "refuse" and self.prices is not None \
+                and self.prices.entry(model) is None:
+            return provider.error_response(
+                "model_not_found", f"The model {model!r} does not exist or is not available "
+                "through this gateway; GET /v1/models lists the models you can use.",
+                request_id=call.request_id)
+        return None
 
     def _model_max(self, model: str | None) -> int:
         found = self.prices.max_output(model) if self.prices is not None and model else None

@@ -7,6 +7,7 @@ ERROR_TYPES = {
     "authentication": "authentication_error",
     "permission": "permission_error",
     "not_found": "not_found_error",
+    "model_not_found": "not_found_error",
     "too_large": "request_too_large",
     "head_too_large": "invalid_request_error",
     "rate_limit": "rate_limit_error",

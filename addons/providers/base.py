@@ -16,6 +16,7 @@ STATUS = {
     "authentication": 401,
     "permission": 403,
     "not_found": 404,
+    "model_not_found": 404,
     "too_large": 413,
     "head_too_large": 431,
     "rate_limit": 429,

@@ -19,6 +19,7 @@ STATUSES = {
     "authentication": "UNAUTHENTICATED",
     "permission": "PERMISSION_DENIED",
     "not_found": "NOT_FOUND",
+    "model_not_found": "NOT_FOUND",
     "too_large": "INVALID_ARGUMENT",
     "head_too_large": "INVALID_ARGUMENT",
     "rate_limit": "RESOURCE_EXHAUSTED",

@@ -9,6 +9,7 @@ ERROR_CODES = {
     "authentication": ("invalid_request_error", "invalid_api_key"),
     "permission": ("invalid_request_error", "model_not_found"),
     "not_found": ("invalid_request_error", "unknown_url"),
+    "model_not_found": ("invalid_request_error", "model_not_found"),
     "too_large": ("invalid_request_error", "request_too_large"),
     "head_too_large": ("invalid_request_error", "request_header_fields_too_large"),
     "rate_limit": ("requests", "rate_limit_exceeded"),
