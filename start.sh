@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Start llm-gateway: ./start.sh [--port N] [--web] [--workers N]
-#   Creates .venv (Python 3.12+) and installs requirements when needed, creates and seeds the
-#   database on first run, then runs the gateway in the foreground (Ctrl-C or SIGTERM stops it).
+# Start llm-gateway: ./start.sh [--port N] [--web] [--workers N] [--demo]
+#   Creates .venv (Python 3.12+) and installs requirements when needed, creates or upgrades the
+#   database, then runs the gateway in the foreground (Ctrl-C or SIGTERM stops it).
+#   --demo answers from fake providers on loopback instead (no provider key needed).
 #   --setup-only prepares the venv and exits; with --with-dev, with the test requirements too
 #   (the test command uses it).
 set -euo pipefail
@@ -48,7 +49,7 @@ setup_venv() {
   fi
 }
 
-port=""; web=""; workers=""; setup_only=""; extras=""
+port=""; web=""; workers=""; setup_only=""; extras=""; demo=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;
@@ -57,8 +58,9 @@ while [ $# -gt 0 ]; do
     --workers) workers="$2"; shift 2 ;;
     --workers=*) workers="${1#*=}"; shift ;;
     --setup-only) setup_only=1; shift ;;
+    --demo) demo=1; shift ;;
     --with-dev) extras="[dev]"; shift ;;
-    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -68,8 +70,29 @@ if [ -n "$setup_only" ]; then
   exit 0
 fi
 setup_venv ""
+if [ -n "$demo" ]; then
+  # The fake providers of the tests (tests/fakes.py), answering as the real ones do, with
+  # their own keys: nothing leaves this machine. Each run keeps its own database.
+  export DATA_DIR="${DATA_DIR:-data/demo}"
+  export ANTHROPIC_API_KEY=demo-anthropic-key OPENAI_API_KEY=demo-openai-key \
+    GEMINI_API_KEY=demo-gemini-key
+  export UPSTREAM_ANTHROPIC_URL=http://127.0.0.1:18481 UPSTREAM_OPENAI_URL=http://127.0.0.1:18482 \
+    UPSTREAM_GEMINI_URL=http://127.0.0.1:18483
+  .venv/bin/python -m tests.fakes &
+  fakes=$!
+  trap 'kill $fakes 2>/dev/null' EXIT
+  echo "demo: fake providers on 127.0.0.1:18481-18483 (no provider key is used)" >&2
+fi
+for name in ANTHROPIC OPENAI GEMINI; do
+  key="${name}_API_KEY"
+  [ -n "${!key:-}" ] || echo "warning: $key is not set: calls to that provider will fail upstream (./start.sh --demo runs without any key)" >&2
+done
 .venv/bin/python -m admin init-db
 # -O: mitmproxy type-checks every request and response it builds and every layer event unless
 # Python runs optimized (`if __debug__` in mitmproxy/http.py and proxy/utils.py); about a sixth
 # of the proxy's time per request. Our code does not rely on assert.
+if [ -n "$demo" ]; then  # not exec: the fakes stop with it
+  .venv/bin/python -O -m addons ${port:+--port "$port"} ${workers:+--workers "$workers"} $web
+  exit $?
+fi
 exec .venv/bin/python -O -m addons ${port:+--port "$port"} ${workers:+--workers "$workers"} $web

@@ -29,11 +29,33 @@ class RawJSON(str):
     """A top-level value kept as its JSON text."""
 
 
-def read(content: bytes) -> tuple[dict | None, int]:
+class Refused(str):
+    """Why a body is refused, for the caller's error (in place of the body)."""
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique(pairs: list) -> dict:
+    """An object whose keys are each given once. With a key twice, the gateway would read one
+    value (JSON parsers keep the last) and the provider might act on the other: the model or
+    the output cap checked would not be the one used."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return obj
+
+
+def read(content: bytes) -> tuple[dict | Refused | None, int]:
     """The body if it is a JSON object (a body nested deeper than the parser takes,
     RecursionError, is bad input too), and its prompt's tokens, estimated."""
     try:
-        body = json.loads(content)
+        body = json.loads(content, object_pairs_hook=_unique)
+    except _DuplicateKey as e:
+        return Refused(f"The request body gives the key {str(e)[:100]!r} more than once in "
+                       "one object; send each key once."), 0
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None, 0
     if not isinstance(body, dict):
@@ -44,8 +66,8 @@ def read(content: bytes) -> tuple[dict | None, int]:
 def read_shallow(content: bytes) -> tuple[dict | None, int]:
     """`read`, with large top-level values as their JSON text: what the worker sends back."""
     body, estimate = read(content)
-    if body is None:
-        return None, 0
+    if not isinstance(body, dict):
+        return body, 0
     shallow = {}
     for name, value in body.items():
         if isinstance(value, (list, str)):

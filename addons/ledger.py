@@ -9,6 +9,8 @@ from peewee import fn
 
 from models import DeadLetter, UsageRecord
 
+from .providers import BUILTIN
+
 WINDOW = 60.0
 
 
@@ -34,12 +36,21 @@ def tokens_this_month(now: dt.datetime, users=None) -> dict[int, int]:
     return used
 
 
+def _counting_endpoints() -> list[str]:
+    """Token counting's endpoints: it has a request window of its own."""
+    providers = [p for top in BUILTIN.values() for p in (top, *top.dialects.values())]
+    return sorted({ep.name for p in providers for ep in p.endpoints if ep.free})
+
+
 def recent_requests(now: dt.datetime) -> dict[int, list[tuple[float, str]]]:
-    """Each customer's requests of the last minute: (timestamp, request id)."""
+    """Each customer's requests of the last minute that count against the plan's rate:
+    (timestamp, request id). Token counting, free and limited apart, is left out."""
     recent: dict[int, list[tuple[float, str]]] = {}
     since = now - dt.timedelta(seconds=WINDOW)
     for uid, created, rid in (UsageRecord.select(UsageRecord.user, UsageRecord.created_at,
                                                  UsageRecord.request_id)
-                              .where(UsageRecord.created_at > since).tuples()):
+                              .where(UsageRecord.created_at > since,
+                                     UsageRecord.endpoint.not_in(_counting_endpoints()))
+                              .tuples()):
         recent.setdefault(uid, []).append((created.replace(tzinfo=dt.UTC).timestamp(), rid))
     return recent

@@ -8,6 +8,7 @@ business's provider account, so they never reach the customer.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 
@@ -67,6 +68,37 @@ class Limits:
         call: Call | None = flow.metadata.get(CALL)
         if call is not None:
             self._settle(call)
+            if call.upstream and call.endpoint.lists_models is not None:
+                self._list_models(flow, call)
+
+    def _list_models(self, flow: http.HTTPFlow, call: Call) -> None:
+        """The provider's model list shows the caller only the models it may use (the
+        business's upstream account may serve many more); one model it may not is a 404."""
+        resp = flow.response
+        if resp is None or not 200 <= resp.status_code < 300:
+            return
+        try:
+            obj = json.loads(resp.content or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return
+        if not isinstance(obj, dict):
+            return
+        plan = call.customer.plan
+
+        def may(model: str) -> bool:
+            if plan.allowed_models and not self._allowed(model, plan):
+                return False
+            return (self.unpriced == "serve" or self.prices is None
+                    or self.prices.entry(model) is not None)
+
+        kept = call.endpoint.lists_models(obj, may)
+        if kept is None:
+            flow.response = call.provider.error_response(
+                "model_not_found", "The model does not exist or is not available through this "
+                "gateway; GET /v1/models lists the models you can use.",
+                request_id=call.request_id)
+        elif kept is not obj:
+            resp.content = json.dumps(kept).encode()
 
     def error(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
@@ -96,6 +128,14 @@ class Limits:
             flow.response = refusal
             return None
         ask = self._ask(call) if consumes else None
+        if ask and ask[3] is not None and ask[3] < ask[2]:
+            # Below the API's own minimum (Responses' 16; with Anthropic's extended thinking,
+            # above the budget's least): the provider's 400, not a quota refusal.
+            flow.response = call.provider.error_response(
+                "invalid_request", f"The output cap asked for ({ask[3]}) is below the "
+                f"smallest this API accepts for this request ({ask[2]}).",
+                request_id=call.request_id)
+            return None
         admission = self.limiter.admit(
             customer, counting=ep.free, request_id=call.request_id,
             **({"reserve": True, "fixed": call.input_estimate, "output": ask[0],

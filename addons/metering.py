@@ -27,6 +27,7 @@ from .usage import FORMATS, BodyResult, Settlement, StreamParser, Usage, settle
 log = logging.getLogger(__name__)
 
 ZERO = Usage()
+CLIENT_DISCONNECTED = "Client disconnected."  # mitmproxy's error when the client hangs up
 NO_RESULT = BodyResult(None, None)
 
 
@@ -62,15 +63,18 @@ def _is_success(flow: http.HTTPFlow) -> bool:
 
 
 def _generated_unseen(flow: http.HTTPFlow, call: Call) -> bool:
-    """A buffered answer that never reached the gateway whole although the request reached the
-    provider and nothing refused it: the client hung up while it was generated, the upstream
-    went quiet past the read timeout, or it was cut mid-body after a 2xx head. The provider
-    generated it (a non-streamed call runs to its end) and bills the business for it."""
+    """A buffered answer the provider was generating when the call was lost on this side: the
+    client hung up, or the upstream went quiet past the read timeout before its answer began.
+    A non-streamed call runs to its end upstream, and the provider bills the business for it.
+    (An answer the provider itself broke, cut mid-body or over the size limit, reached the
+    client as an error and nothing else: it is not charged.)"""
     if flow.error is None or call.parser is not None:
         return False
-    if flow.response is not None and not _is_success(flow):
-        return False  # refused upstream: nothing generated
-    return flow.server_conn.timestamp_tcp_setup is not None  # the request was sent
+    if flow.server_conn.timestamp_tcp_setup is None:
+        return False  # never reached the provider
+    if flow.response is None:
+        return True
+    return _is_success(flow) and flow.error.msg == CLIENT_DISCONNECTED
 
 
 def unseen_charge(call: Call) -> Usage:
@@ -180,8 +184,9 @@ class Metering:
         consumed = ep.usage is not None and not ep.free
         if consumed and _generated_unseen(flow, call):
             s_usage, s_complete, estimated, tools = unseen_charge(call), False, True, None
-        elif not consumed or not _is_success(flow):
-            # Counting, listing, an upstream refusal or no answer at all: nothing generated.
+        elif not consumed or not _is_success(flow) or (flow.error and not call.streamed):
+            # Counting, listing, an upstream refusal or no answer at all: nothing generated;
+            # or a buffered answer the provider broke: the client got an error, nothing else.
             s_usage, s_complete, estimated, tools = ZERO, flow.error is None, False, None
         else:
             s = settle(usage, complete, out_chars, call.input_estimate)

@@ -26,6 +26,8 @@ UNKNOWN = -1  # no customer owns it: never created through this gateway
 
 
 def load_owner(object_id: str) -> int:
+    if len(object_id) > 255 or not object_id.isascii() or not object_id.isprintable():
+        return UNKNOWN  # no id the provider made looks like this: nobody's, not a query
     row = OwnedObject.get_or_none(OwnedObject.object_id == object_id)
     return row.user_id if row is not None else UNKNOWN
 
@@ -79,7 +81,8 @@ class Ownership:
             if await self.owners.owner(object_id) != call.customer.user_id:
                 # Another customer's, or none's: the same answer, so ids cannot be probed.
                 kind = "conversation" if object_id.startswith("conv") else "response"
+                shown = object_id.encode("ascii", "backslashreplace").decode()[:100]
                 flow.response = call.provider.error_response(
-                    "not_found", f"No {kind} found with id '{object_id}'.",
+                    "not_found", f"No {kind} found with id '{shown}'.",
                     code=None, request_id=call.request_id)
                 return

@@ -251,7 +251,11 @@ class Router:
         self._take_body(flow, call, *await self.reader.read(content))
 
     @staticmethod
-    def _take_body(flow: http.HTTPFlow, call: Call, body: dict | None, estimate: int) -> None:
+    def _take_body(flow: http.HTTPFlow, call: Call, body, estimate: int) -> None:
+        if isinstance(body, bodies.Refused):
+            flow.response = call.provider.error_response(
+                "invalid_request", str(body), request_id=call.request_id)
+            return
         if not isinstance(body, dict):
             flow.response = call.provider.error_response(
                 "invalid_request", "The request body must be a JSON object.",

@@ -28,10 +28,12 @@ class Usage(NamedTuple):  # tuples, like the other results here: built for every
     @classmethod
     def of(cls, *, input_tokens: int = 0, cache_read_tokens: int = 0, cache_write_tokens: int = 0,
            output_tokens: int = 0, reasoning_tokens: int = 0, total: int | None = None) -> Usage:
-        """The total is the provider's when it gave one, else the sum of the parts."""
+        """The total is the provider's when it gave one (never below the parts), else the sum
+        of the parts; no part below zero (an uncached input figured as a difference)."""
+        input_tokens = max(0, input_tokens)
         computed = input_tokens + cache_read_tokens + cache_write_tokens + output_tokens
         return cls(input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
-                   reasoning_tokens, total or computed)
+                   reasoning_tokens, max(total or 0, computed))
 
 
 def estimate_tokens(chars: int) -> int:
@@ -153,7 +155,9 @@ def _search_tools(by_candidate: dict[int, int]) -> dict | None:
 
 
 def _int(v) -> int:
-    return v if isinstance(v, int) else 0
+    """A count as the provider reported it; anything but a positive integer counts 0, so a
+    malformed or negative figure can never refund quota or money."""
+    return v if type(v) is int and v > 0 else 0
 
 
 # --- Anthropic -------------------------------------------------------------------------------

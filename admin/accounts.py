@@ -9,6 +9,8 @@ the change when its cache entry expires (KEY_CACHE_TTL).
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app, has_app_context
 from peewee import IntegrityError, fn
 
@@ -39,9 +41,15 @@ def announce() -> None:
 # --- Users --------------------------------------------------------------------------------------
 
 
+# One address: a local part and a domain with a dot, nothing a mail header would read as a
+# list of addresses or a display name (commas, semicolons, angle brackets, quotes, spaces).
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
 def valid_email(email: str) -> str:
     email = (email or "").strip().lower()
-    if "@" not in email or len(email) > 254 or not email.isprintable() or " " in email:
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
         raise Invalid("enter a valid email address")
     return email
 

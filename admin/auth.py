@@ -145,10 +145,19 @@ def _verifier() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="verify-email")
 
 
+def mail_base() -> str:
+    """Where links in mail point: PUBLIC_URL, else the gateway's own listen address, never the
+    request's Host (anyone may send any Host, and the mail would carry their address)."""
+    cfg = current_app.config["GATEWAY"]
+    if cfg.public_url:
+        return cfg.public_url
+    host = "localhost" if cfg.host in ("0.0.0.0", "::", "") else cfg.host
+    return f"http://{'[' + host + ']' if ':' in host else host}:{cfg.port}"
+
+
 def send_verification(user: User) -> None:
     token = _verifier().dumps({"u": user.id, "e": user.email})
-    base = current_app.config["PUBLIC_URL"] or request.host_url.rstrip("/")
-    link = f"{base}{url_for('auth.verify', token=token)}"
+    link = f"{mail_base()}{url_for('auth.verify', token=token)}"
     current_app.extensions["mailer"].send(
         user.email, "Confirm your llm-gateway account",
         f"Confirm your email address to start using your API keys:\n\n{link}\n\n"

@@ -45,6 +45,18 @@ def _price(name: str) -> Decimal:
     return value
 
 
+def cents_of(text: str, what: str = "the price") -> int:
+    """Dollars as typed ("29", "29.90") in whole cents; anything else (NaN, Infinity, a
+    negative amount, a fraction of a cent) refused with a message."""
+    try:
+        value = Decimal(text.strip() or "0")
+    except InvalidOperation:
+        raise FormError(f"{what} must be an amount in dollars") from None
+    if not value.is_finite() or value < 0 or (value * 100) % 1:
+        raise FormError(f"{what} must be an amount in dollars and whole cents, not negative")
+    return int(value * 100)
+
+
 # --- Customers ----------------------------------------------------------------------------------
 
 
@@ -123,11 +135,9 @@ def set_billing(user_id: int):
     sub = payments.subscription_of(user)
     price = (request.form.get("custom_price") or "").strip()
     try:
-        cents = None if not price else int(Decimal(price) * 100)
-    except InvalidOperation:
-        cents = -1
-    if cents is not None and cents < 0 or (price and Decimal(price) * 100 % 1):
-        flash("The monthly price must be an amount in dollars and whole cents.", "error")
+        cents = cents_of(price, "The monthly price") if price else None
+    except FormError as e:
+        flash(f"{e}.", "error")
         return redirect(url_for("ops.customer", user_id=user.id))
     sub.custom_price_cents = cents
     sub.invoiced_outside = request.form.get("invoiced_outside") == "1"
@@ -172,7 +182,7 @@ def _plan_form() -> dict:
         "name": request.form.get("name", ""),
         "rpm": _int("requests_per_minute", minimum=1),
         "monthly_tokens": _int("monthly_tokens", allow_unlimited=True),
-        "price_cents": None if price in ("", "custom") else int(_price("price") * 100),
+        "price_cents": None if price in ("", "custom") else cents_of(price),
         "description": request.form.get("description", ""),
         "models": request.form.getlist("models"),
         "public": request.form.get("public") == "1",

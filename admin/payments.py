@@ -30,6 +30,9 @@ STATES = {"active": "active", "trialing": "active", "past_due": "past_due",
           "unpaid": "past_due", "canceled": "canceled", "incomplete_expired": "canceled"}
 
 
+PLAN_CHANGES = ("plan_changed", "downgraded")  # notices that come with a change of plan
+
+
 class BillingError(Exception):
     """A payment step refused, with a message for the customer (a declined card...)."""
 
@@ -494,11 +497,16 @@ class Payments:
 
     @staticmethod
     def _set_plan(user: User, plan: Plan) -> None:
+        """Inside the caller's transaction; `send` tells the gateway once it committed."""
         user.plan = plan
         user.save()
-        accounts.announce()  # the limits change at once, in every gateway process
 
     def send(self, user: User, mail: list) -> None:
+        """After the change committed: every gateway process told at once where the plan
+        changed (told before the commit, a request in between would cache the old plan for
+        KEY_CACHE_TTL), then the mail."""
+        if any(kind in PLAN_CHANGES for kind, _ in mail):
+            accounts.announce()
         for kind, detail in mail:
             notices.send(self.mailer, user, kind, detail)
 

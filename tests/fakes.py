@@ -259,8 +259,8 @@ class FakeServer(ThreadingHTTPServer):
     allow_reuse_address = True
     provider = ""
 
-    def __init__(self, secret: str, host: str = "127.0.0.1") -> None:
-        super().__init__((host, 0), Handler)
+    def __init__(self, secret: str, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__((host, port), Handler)
         self.state = FakeState(self.provider, secret)
 
     @property
@@ -341,10 +341,21 @@ class FakeAnthropic(FakeServer):
         elif path == "/v1/messages/count_tokens":
             h.send_json(200, {"input_tokens": u["in"]})
         elif path.startswith("/v1/models"):
-            h.send_json(200, {"data": [{"type": "model", "id": self.MODEL,
-                                        "display_name": "Claude Sonnet 4.5",
-                                        "created_at": "2025-09-29T00:00:00Z"}],
-                              "has_more": False, "first_id": self.MODEL, "last_id": self.MODEL})
+            models = [{"type": "model", "id": mid, "display_name": name,
+                       "created_at": "2025-09-29T00:00:00Z"} for mid, name in (
+                (self.MODEL, "Claude Sonnet 4.5"), ("claude-opus-4-5-20251101", "Claude Opus 4.5"),
+                ("claude-haiku-4-5-20251001", "Claude Haiku 4.5"))]
+            one = path.removeprefix("/v1/models").strip("/")
+            if one:  # GET /v1/models/{model_id}
+                found = [m for m in models if m["id"] == one]
+                if found:
+                    h.send_json(200, found[0])
+                else:
+                    h.send_json(404, {"type": "error", "error": {
+                        "type": "not_found_error", "message": f"model: {one}"}})
+                return
+            h.send_json(200, {"data": models, "has_more": False,
+                              "first_id": models[0]["id"], "last_id": models[-1]["id"]})
         else:
             h.send_json(404, {"type": "error", "error": {"type": "not_found_error",
                                                          "message": "Not found"}})
@@ -460,8 +471,10 @@ class FakeOpenAI(FakeServer):
             self.embeddings(h, req, u, headers)
         elif path.startswith("/v1/models"):
             h.send_json(200, {"object": "list", "data": [
-                {"id": "gpt-4o-mini", "object": "model", "created": 1721172741,
-                 "owned_by": "system"}]}, headers)
+                {"id": mid, "object": "model", "created": 1721172741, "owned_by": owner}
+                for mid, owner in (("gpt-4o-mini", "system"), ("gpt-5", "system"),
+                                   ("o3-pro", "system"), ("whisper-1", "openai-internal"),
+                                   ("ft:gpt-4o-mini:acme::abc123", "acme"))]}, headers)
         else:
             h.send_json(404, {"error": {"message": f"Invalid URL ({h.command} {path})",
                                         "type": "invalid_request_error", "param": None,
@@ -782,3 +795,28 @@ def start_all(secrets: dict[str, str], host: str = "127.0.0.1") -> dict[str, Fak
         "openai": FakeOpenAI(secrets["openai"], host).start(),
         "gemini": FakeGemini(secrets["gemini"], host).start(),
     }
+
+
+# The demo (`./start.sh --demo`): the three fakes on fixed loopback ports, keeping no record
+# of what they answer, until stopped.
+DEMO_SECRETS = {"anthropic": "demo-anthropic-key", "openai": "demo-openai-key",
+                "gemini": "demo-gemini-key"}
+DEMO_PORTS = {"anthropic": 18481, "openai": 18482, "gemini": 18483}
+
+
+def serve_demo() -> None:
+    classes = {"anthropic": FakeAnthropic, "openai": FakeOpenAI, "gemini": FakeGemini}
+    servers = [classes[name](DEMO_SECRETS[name], "127.0.0.1", port).start()
+               for name, port in DEMO_PORTS.items()]
+    for server in servers:
+        server.state.requests = _Forgetful()
+    threading.Event().wait()
+
+
+class _Forgetful(list):
+    def append(self, item) -> None:  # a demo runs for days: nothing is kept
+        pass
+
+
+if __name__ == "__main__":
+    serve_demo()

@@ -287,3 +287,33 @@ def test_upstreams_never_show_credentials(app, admin, monkeypatch):
     for secret in app.config["GATEWAY"].credentials.values():
         if secret:
             assert secret not in html
+
+
+@pytest.mark.parametrize("price", ["NaN", "Infinity", "-1", "1.234", "sNaN"])
+def test_prices_that_are_not_money_are_refused_with_a_message(admin, price):
+    from models import Subscription
+
+    plan = {"name": "Odd", "requests_per_minute": "10", "monthly_tokens": "1000",
+            "price": price, "public": "1"}
+    r = post(admin, "/ops/plans", plan, page="/ops/plans")
+    assert r.status_code == 302 and not Plan.select().where(Plan.name == "Odd").exists()
+    assert "whole cents" in admin.get("/ops/plans").get_data(as_text=True)
+    r = post(admin, "/ops/customers/2/billing", {"custom_price": price, "alerts": "1"},
+             page="/ops/customers/2")
+    assert r.status_code == 302
+    assert "whole cents" in admin.get("/ops/customers/2").get_data(as_text=True)
+    sub = Subscription.get_or_none(Subscription.user == 2)
+    assert sub is None or sub.custom_price_cents is None
+
+
+def test_a_plan_a_subscription_bills_is_not_deleted(admin):
+    from models import Subscription
+
+    growth = Plan.get(Plan.name == "Growth")
+    Subscription.create(user=User.get(User.email == "test@free.com"), plan=growth,
+                        status="active")
+    User.update(plan=Plan.get(Plan.name == "Explorer")).where(
+        User.plan == growth).execute()
+    r = post(admin, f"/ops/plans/{growth.id}/delete", page="/ops/plans")
+    assert r.status_code == 302 and Plan.get_or_none(Plan.id == growth.id) is not None
+    assert "make it private" in admin.get("/ops/plans").get_data(as_text=True)

@@ -215,19 +215,21 @@ def test_restricted_plan_refuses_other_models(gateway, fake_servers):
     email = new_customer(gateway, "Haiku only")
     key = gateway.create_key(email)
     ant = anthropic.Anthropic(base_url=f"{gateway.url}/v1/anthropic", api_key=key, max_retries=0)
-    with pytest.raises(anthropic.PermissionDeniedError) as e:
+    # As each provider answers a model the caller cannot use: 404 (Claude Code shows a 403
+    # as "Failed to authenticate").
+    with pytest.raises(anthropic.NotFoundError) as e:
         ant.messages.create(model="claude-opus-5", max_tokens=8, messages=MSG)
-    assert e.value.body["error"]["type"] == "permission_error"
+    assert e.value.body["error"]["type"] == "not_found_error"
     assert "Haiku only" in e.value.body["error"]["message"]
     assert fake_servers["anthropic"].state.requests == []
     ant.messages.create(model="claude-haiku-4-5-20251001", max_tokens=8, messages=MSG)  # snapshot
-    with pytest.raises(openai.PermissionDeniedError) as e:
+    with pytest.raises(openai.NotFoundError) as e:
         openai.OpenAI(base_url=f"{gateway.url}/v1/openai", api_key=key, max_retries=0
                       ).chat.completions.create(model="gpt-4o-mini", messages=MSG)
     assert e.value.code == "model_not_found"
     with pytest.raises(genai_errors.ClientError) as e:
         gem(gateway, key).models.generate_content(model="gemini-2.5-pro", contents="Hi")
-    assert e.value.code == 403 and e.value.status == "PERMISSION_DENIED"
+    assert e.value.code == 404 and e.value.status == "NOT_FOUND"
     gem(gateway, key).models.generate_content(model="gemini-2.5-flash-lite", contents="Hi")
     models = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key).models.list()
     assert sorted(m.id for m in models.data) == ["claude-haiku-4-5", "gemini-2.5-flash-lite"]

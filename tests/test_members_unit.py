@@ -130,29 +130,39 @@ def test_a_call_refused_before_it_went_holds_nothing_and_is_not_recorded(parts):
     assert limiter.standing(CUSTOMER).remaining_tokens == 100_000
 
 
-@pytest.mark.parametrize("how", [CLIENT_DISCONNECTED, "read timed out", "cut mid-body"])
-def test_a_buffered_answer_generated_but_never_seen_is_charged_what_was_reserved(parts, how):
-    """The client hung up (or the upstream went quiet, or cut its body) after the request
-    reached the provider: the provider generated the answer and bills for it."""
+@pytest.mark.parametrize("how, head, charged", [
+    (CLIENT_DISCONNECTED, False, True),  # hung up while the provider generated
+    ("read timed out", False, True),  # the upstream quiet past the read timeout
+    (CLIENT_DISCONNECTED, True, True),  # hung up while the answer's body came
+    ("peer closed connection", True, False),  # the provider cut its own answer: an error
+])
+def test_a_buffered_answer_lost_on_this_side_is_charged_what_was_reserved(parts, how, head,
+                                                                         charged):
+    """After the request reached the provider, a non-streamed answer runs to its end upstream
+    and the provider bills for it."""
     chain, m, inflight, writer, limiter = parts
     f, call = chat_flow({"model": "gpt-4o-mini", "messages": [], "max_tokens": 3000})
     go(chain, f, "request")
     assert call.reserved == 10 + 3000
-    if how == "cut mid-body":
+    if head:
         answer(f, usage=None)
         go(chain, f, "responseheaders")
     f.error = tflow.terr(how)
     go(chain, f, "error")
     (row,) = writer.rows
-    assert (row["input_tokens"], row["output_tokens"], row["total_tokens"]) == (10, 3000, 3010)
-    assert row["estimated"] and not row["complete"]
-    assert limiter.standing(CUSTOMER).remaining_tokens == 100_000 - 3010
+    if charged:
+        assert (row["input_tokens"], row["output_tokens"], row["total_tokens"]) == \
+            (10, 3000, 3010)
+        assert row["estimated"] and not row["complete"]
+    else:
+        assert row["total_tokens"] == 0 and not row["estimated"]
+    assert limiter.standing(CUSTOMER).remaining_tokens == 100_000 - row["total_tokens"]
 
 
 def test_the_quota_refuses_in_the_providers_shape_and_reserves_nothing(parts):
     chain, m, inflight, writer, limiter = parts
     limiter.settle(CUSTOMER, 0, 100_000 - 500)
-    f, call = chat_flow({"model": "claude-haiku-4-5", "max_tokens": 100, "messages": [],
+    f, call = chat_flow({"model": "claude-haiku-4-5", "max_tokens": 3000, "messages": [],
                          "thinking": {"type": "enabled", "budget_tokens": 2000}},
                         provider=ANTHROPIC, path="messages")
     go(chain, f, "request")

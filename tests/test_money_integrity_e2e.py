@@ -215,3 +215,96 @@ def test_a_large_bodys_generation_config_is_kept_whole_with_the_cap_in_it(gatewa
         sent = json.loads(fake_servers["gemini"].state.requests[-1]["body"])
         assert set(sent) == {"contents", spelling}  # nothing added beside it
         assert sent[spelling] == config
+
+
+# --- Requests the gateway and the provider could read differently ---------------------------
+
+
+def test_a_key_given_twice_is_refused_before_anything_goes(gateway, fake_servers):
+    """JSON parsers keep the last of two keys; a provider's might keep the first: the model
+    and the cap the gateway checked must be the ones used."""
+    key = customer(gateway, "Explorer")  # inexpensive models only
+    raw = ('{"model": "gpt-5", "model": "gpt-4o-mini", "max_tokens": 5, '
+           '"messages": [{"role": "user", "content": "Hi"}]}')
+    r = httpx.post(f"{gateway.url}/v1/openai/chat/completions", content=raw,
+                   headers={"authorization": f"Bearer {key}", "content-type": "application/json"})
+    assert r.status_code == 400 and "'model' more than once" in r.json()["error"]["message"]
+    nested = ('{"contents": [{"parts": [{"text": "Hi"}]}], "generationConfig": '
+              '{"maxOutputTokens": 60000, "maxOutputTokens": 10}}')
+    r = httpx.post(f"{gateway.url}/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent",
+                   content=nested, headers={"x-goog-api-key": key,
+                                            "content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert fake_servers["openai"].state.requests == fake_servers["gemini"].state.requests == []
+
+
+@pytest.mark.parametrize("body", [{"messages": MSG}, {"model": 4, "messages": MSG},
+                                  {"model": ["gpt-5"], "messages": MSG}])
+def test_a_generating_call_must_name_its_model_as_a_string(gateway, fake_servers, body):
+    key = customer(gateway, "Explorer")
+    r = httpx.post(f"{gateway.url}/v1/openai/chat/completions", json=body,
+                   headers={"authorization": f"Bearer {key}"})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "model"
+    assert fake_servers["openai"].state.requests == []
+
+
+def test_models_off_the_plan_or_the_catalog_get_the_providers_404(gateway, fake_servers):
+    """Anthropic answers a model it does not have with 404 not_found_error; Claude Code shows
+    a 403 as "Failed to authenticate"."""
+    free = customer(gateway, "Explorer")
+    paid = customer(gateway, "Startup")
+    r = httpx.post(f"{gateway.url}/v1/anthropic/v1/messages",
+                   json={"model": "claude-opus-4-5", "max_tokens": 5, "messages": MSG},
+                   headers={"x-api-key": free, "anthropic-version": "2023-06-01"})
+    assert r.status_code == 404 and r.json()["error"]["type"] == "not_found_error"
+    assert "Explorer" in r.json()["error"]["message"]
+    for model in ("o1-pro-2025-03-19", "gpt-5-pro", "o3-pro"):  # priced now
+        r = httpx.post(f"{gateway.url}/v1/openai/chat/completions",
+                       json={"model": model, "max_tokens": 5, "messages": MSG},
+                       headers={"authorization": f"Bearer {paid}"})
+        assert r.status_code == 200, (model, r.text)
+    r = httpx.post(f"{gateway.url}/v1/openai/chat/completions",
+                   json={"model": "gpt-9-imaginary", "max_tokens": 5, "messages": MSG},
+                   headers={"authorization": f"Bearer {paid}"})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+    records = gateway.records(paid, count=3)
+    assert all(r.priced and r.cost_nanousd > 0 for r in records)
+
+
+def test_an_unreadable_stored_response_id_is_nobodys(gateway, fake_servers):
+    key = customer(gateway, "Startup")
+    r = httpx.post(f"{gateway.url}/v1/openai/responses", content=json.dumps(
+        {"model": "gpt-4.1-mini", "input": "Hi", "previous_response_id": "\ud800"}),
+        headers={"authorization": f"Bearer {key}", "content-type": "application/json"})
+    assert r.status_code == 404 and r.json()["error"]["message"].startswith("No response")
+    assert fake_servers["openai"].state.requests == []
+
+
+def test_the_providers_model_lists_show_only_what_the_caller_may_use(gateway, fake_servers):
+    free, paid = customer(gateway, "Explorer"), customer(gateway, "Startup")
+
+    def ids(key: str) -> list[str]:
+        r = httpx.get(f"{gateway.url}/v1/openai/models", headers={"authorization":
+                                                                  f"Bearer {key}"})
+        assert r.status_code == 200
+        return [m["id"] for m in r.json()["data"]]
+
+    # The business's account lists five (a fine-tune of its own among them).
+    assert ids(free) == ["gpt-4o-mini"]
+    assert ids(paid) == ["gpt-4o-mini", "gpt-5", "o3-pro"]
+    headers = {"x-api-key": free, "anthropic-version": "2023-06-01"}
+    r = httpx.get(f"{gateway.url}/v1/anthropic/v1/models", headers=headers)
+    assert [m["id"] for m in r.json()["data"]] == ["claude-haiku-4-5-20251001"]
+    assert r.json()["first_id"] == r.json()["last_id"] == "claude-haiku-4-5-20251001"
+    r = httpx.get(f"{gateway.url}/v1/anthropic/v1/models/claude-opus-4-5-20251101",
+                  headers=headers)
+    assert r.status_code == 404 and r.json()["error"]["type"] == "not_found_error"
+
+
+def test_an_output_cap_below_the_apis_minimum_is_its_400_not_a_quota_refusal(gateway):
+    key = customer(gateway, "Startup")
+    r = httpx.post(f"{gateway.url}/v1/openai/responses",
+                   json={"model": "gpt-4.1-mini", "input": "Hi", "max_output_tokens": 5},
+                   headers={"authorization": f"Bearer {key}"})
+    assert r.status_code == 400
+    assert r.json()["error"]["type"] == "invalid_request_error" and "(16)" in r.text

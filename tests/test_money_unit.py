@@ -190,3 +190,12 @@ def test_costs_are_exact_nano_dollars():
 def test_credential_like_query_parameters(query, kept, keys):
     path, found = take_query_credentials(f"/v1/x?{query}")
     assert path == (f"/v1/x?{kept}" if kept else "/v1/x") and found == keys
+
+
+def test_negative_or_malformed_counts_count_zero_and_never_refund():
+    body = {"model": "claude-haiku-4-5", "usage": {
+        "input_tokens": -500_000, "output_tokens": 7, "cache_read_input_tokens": True,
+        "cache_creation_input_tokens": 3.5}}
+    usage = parse_anthropic_body(body).usage
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens,
+            usage.output_tokens, usage.total_tokens) == (0, 0, 0, 7, 7)

@@ -52,7 +52,7 @@ def test_sign_up_needs_a_confirmed_email_and_gets_inexpensive_models(make_gatewa
     assert User.get_by_id(user.id).email_verified_at is not None
     assert chat(gw, secret).status_code == 200  # the change reached the gateway at once
     r = chat(gw, secret, "claude-opus-5")  # the free plan: inexpensive models only
-    assert r.status_code == 403 and r.json()["error"]["code"] == "model_not_found"
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
     assert c.get(link.replace("/verify/", "/verify/x")).status_code == 302  # forged: nothing
 
 
@@ -177,3 +177,24 @@ def test_the_database_file_is_private(gateway):
     for name in ("gateway.db", "gateway.db-wal", "secret_key"):
         mode = (gateway.data_dir / name).stat().st_mode
         assert not mode & (stat.S_IRWXG | stat.S_IRWXO), oct(mode)
+
+
+def test_sign_up_takes_one_address_and_mails_links_to_the_gateway_not_the_requests_host(
+        make_gateway, smtp):
+    inbox, url = smtp
+    gw = make_gateway(SMTP_URL=url).start()
+    from models import User
+
+    c = client(gw)
+    for many in ("a@x.io,b@y.io,c@z.io", "a@x.io;b@y.io", "Eve <eve@x.io>", "a@x.io b@y.io"):
+        r = sign_up(c, many)
+        assert r.status_code in (200, 400) and "valid email" in r.text
+    assert not User.select().where(User.email.contains("x.io")).exists()
+    # A Host of the caller's choosing never reaches the mail: the link is the gateway's own.
+    evil = httpx.Client(base_url=gw.url, headers={"host": "evil.example"})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', evil.get("/signup").text)[1]
+    evil.post("/signup", data={"email": "victim@corp.io", "password": "a fine password",
+                               "csrf_token": token})
+    mail = inbox.wait_for("victim@corp.io")
+    assert "evil.example" not in mail and f"{gw.url}/verify/" in mail
+    assert inbox.subjects("a@x.io") == [] and inbox.subjects("b@y.io") == []

@@ -159,3 +159,15 @@ def test_a_batch_is_retried_whole_while_the_database_itself_fails(database, monk
     monkeypatch.setattr(writer, "insert_rows", real)
     w._flush()
     assert UsageRecord.select().count() == 3 and w.backlog() == 0
+
+
+def test_token_counting_records_do_not_fill_the_rebuilt_request_window(database):
+    """After a restart (or a Redis rebuild) the window is rebuilt from the records: token
+    counting, limited apart, must not take the plan's requests."""
+    user, key = database
+    now = dt.datetime(2026, 11, 28, 12, 0, 30)
+    rows = [{**record(i, user, key), "created_at": now - dt.timedelta(seconds=5),
+             "endpoint": endpoint} for i, endpoint in enumerate(
+                 ["count_tokens"] * 18 + ["countTokens", "responses.input_tokens", "messages"])]
+    UsageRecord.insert_many(rows).execute()
+    assert [rid for _, rid in ledger.recent_requests(now)[user.id]] == ["req_20"]

@@ -1,6 +1,6 @@
 """Anthropic Messages API."""
 
-from .base import ErrorStyle, OutputCap, Provider, body_model, endpoint, positive_int
+from .base import ErrorStyle, OutputCap, Provider, body_model, endpoint, listed, positive_int
 
 ERROR_TYPES = {
     "invalid_request": "invalid_request_error",
@@ -57,7 +57,8 @@ PROVIDER = Provider(
         endpoint("messages", "POST", r"messages", usage="anthropic.messages",
                  output=MESSAGES_OUTPUT),
         endpoint("count_tokens", "POST", r"messages/count_tokens", free=True),
-        endpoint("models", "GET", r"models(/[^/]+)?", json_body=False),
+        endpoint("models", "GET", r"models(/[^/]+)?", json_body=False,
+                 lists_models=listed("data", first_last=True)),
     ),
     errors=ErrorStyle(_error),
     credential_in="x-api-key",

@@ -60,6 +60,9 @@ class Endpoint:
     # belong to the caller. `creates`: the request stores an object the caller then owns.
     refers: Callable[[str, dict | None], tuple[str, ...]] | None = None
     creates: bool = False
+    # The provider's own model list (or one model): (answer, may the caller use this model?)
+    # -> the answer with only those it may, or None for a single model it may not.
+    lists_models: Callable[[dict, Callable[[str], bool]], dict | None] | None = None
 
 
 def endpoint(name, methods, pattern, **kw) -> Endpoint:
@@ -126,6 +129,28 @@ class Provider:
         status, body = self.errors.body(kind, message, **extra)
         return http.Response.make(status, body, {"content-type": "application/json",
                                                  **(headers or {})})
+
+
+def listed(key: str, prefix: str = "", first_last: bool = False):
+    """A model list's filter, for lists of objects under `key` whose `id` (or `name`, less
+    `prefix`) names the model; a single model object (GET models/<id>) is kept or refused."""
+
+    def model_name(m) -> str:
+        name = m.get("id") or m.get("name") or "" if isinstance(m, dict) else ""
+        return name.removeprefix(prefix) if isinstance(name, str) else ""
+
+    def keep(obj: dict, may) -> dict | None:
+        items = obj.get(key)
+        if not isinstance(items, list):  # one model
+            return obj if may(model_name(obj)) else None
+        kept = [m for m in items if may(model_name(m))]
+        obj = {**obj, key: kept}
+        if first_last:  # Anthropic's page bounds
+            obj["first_id"] = kept[0].get("id") if kept else None
+            obj["last_id"] = kept[-1].get("id") if kept else None
+        return obj
+
+    return keep
 
 
 class QueryRefused(ValueError):

@@ -11,6 +11,7 @@ from .base import (
     QueryRefused,
     body_model,
     endpoint,
+    listed,
     proto_int,
 )
 
@@ -132,7 +133,8 @@ OPENAI_COMPATIBLE = Provider(
         endpoint("openai.chat.completions", "POST", r"openai/chat/completions",
                  usage="openai.chat", output=openai.chat_output("max_tokens")),
         endpoint("openai.embeddings", "POST", r"openai/embeddings", usage="openai.embeddings"),
-        endpoint("openai.models", "GET", r"openai/models(/[^/]+)?", json_body=False),
+        endpoint("openai.models", "GET", r"openai/models(/[^/]+)?", json_body=False,
+                 lists_models=listed("data", prefix="models/")),
     ),
     errors=ErrorStyle(openai.error_body),
     credential_in="authorization",
@@ -157,7 +159,8 @@ PROVIDER = Provider(
         endpoint("countTokens", "POST", M + r":countTokens", free=True),
         endpoint("embedContent", "POST", M + r":(?:embedContent|batchEmbedContents)",
                  usage="gemini.embed"),
-        endpoint("models", "GET", r"models(/[A-Za-z0-9._-]+)?", json_body=False),
+        endpoint("models", "GET", r"models(/[A-Za-z0-9._-]+)?", json_body=False,
+                 lists_models=listed("models", prefix="models/")),
     ),
     errors=ErrorStyle(_error),
     credential_in="?key",

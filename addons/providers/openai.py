@@ -2,7 +2,16 @@
 
 import re
 
-from .base import ErrorStyle, OutputCap, Provider, body_model, endpoint, first_int, positive_int
+from .base import (
+    ErrorStyle,
+    OutputCap,
+    Provider,
+    body_model,
+    endpoint,
+    first_int,
+    listed,
+    positive_int,
+)
 
 ERROR_CODES = {
     "invalid_request": ("invalid_request_error", None),
@@ -116,7 +125,8 @@ PROVIDER = Provider(
         endpoint("responses.cancel", "POST", r"responses/[^/]+/cancel", json_body=False,
                  refers=_named_response),
         endpoint("embeddings", "POST", r"embeddings", usage="openai.embeddings"),
-        endpoint("models", "GET", r"models(/[^/]+)?", json_body=False),
+        endpoint("models", "GET", r"models(/[^/]+)?", json_body=False,
+                 lists_models=listed("data")),
     ),
     errors=ErrorStyle(error_body),
     credential_in="authorization",
