@@ -111,6 +111,16 @@ class Gateway:
             time.sleep(0.1)
 
 
+def wait_until(check, timeout: float = 15.0, what: str = ""):
+    """`check()`'s first true value, polled for up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := check():
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what or check}")
+
+
 # --- a browser's part, over plain HTTP ---
 
 

@@ -21,7 +21,7 @@ import httpx
 import pytest
 import stripe
 
-from tests.conftest import ROOT, chat, free_port
+from tests.conftest import ROOT, chat, free_port, wait_until
 
 SECRET = "whsec_test_gateway"
 ARTIFACTS = ROOT / "test-artifacts"  # screenshots for people to look at
@@ -89,15 +89,6 @@ def card(gw, number: str) -> str:
         "type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2030,
                                  "cvc": "123"}})
     return pm.id
-
-
-def wait_until(check, timeout: float = 15.0, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def plan_of(email: str) -> str:

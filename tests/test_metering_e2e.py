@@ -271,7 +271,11 @@ def test_upstream_error_passes_through_and_records_zero(gateway, key):
     assert rec.status == 529 and rec.total_tokens == 0
 
 
-def test_unpriced_model_is_metered_and_listed(gateway, key):
+def test_an_unpriced_model_served_by_choice_is_metered_and_listed(make_gateway):
+    """UNPRICED_MODELS=serve: the operator's choice to serve models the catalog lacks (by
+    default they are refused with the provider's 404)."""
+    gateway = make_gateway(UNPRICED_MODELS="serve").start()
+    key = gateway.create_key("demo@startup.ai")
     ant(gateway, key).messages.create(model="claude-experimental-x", max_tokens=8, messages=MSG,
                                       extra_headers=H)
     rec = only_record(gateway, key)

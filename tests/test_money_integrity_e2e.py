@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
-import time
 
 import httpx
 import openai
 import pytest
 
-from tests.conftest import customer
+from tests.conftest import customer, wait_until
 
 MSG = [{"role": "user", "content": "Write me a long essay."}]
-
-
-def wait_for(fn, timeout: float = 10.0, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := fn():
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what or fn}")
 
 
 def remaining_tokens(gw, key: str) -> int:
@@ -46,7 +36,7 @@ def test_hanging_up_on_a_long_answer_with_the_openai_sdk_is_charged_each_generat
             model="gpt-4o-mini", messages=MSG, max_tokens=7000,
             extra_headers={"x-fake-mode": "think:2500", "x-fake-usage": "in=40,out=7000"})
     # The provider generated all three answers and bills the business for them.
-    wait_for(lambda: len(fake_servers["openai"].state.reported) == 3, what="3 generations")
+    wait_until(lambda: len(fake_servers["openai"].state.reported) == 3, what="3 generations")
     records = [r for r in gateway.records(key, count=4) if r.endpoint != "models"]
     assert len(records) == 3
     for r in records:
@@ -71,7 +61,7 @@ def test_hanging_up_on_a_long_answer_is_charged_for_every_provider(gateway, fake
     headers |= {"x-fake-mode": "think:2500", "x-fake-usage": "in=40,out=5000"}
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(url, json=body, headers=headers, timeout=1)
-    wait_for(lambda: fake_servers[provider].state.reported, what="the generation")
+    wait_until(lambda: fake_servers[provider].state.reported, what="the generation")
     (record,) = gateway.records(key)
     assert record.estimated and record.output_tokens == 5000
 
@@ -106,7 +96,7 @@ def test_a_record_the_database_refuses_is_set_aside_and_others_are_still_metered
                        json={"model": "gpt-4o-mini", "max_tokens": 5, "messages": MSG})
         assert r.status_code == 200
     assert len(gw.records(good, count=3)) == 3
-    letters = wait_for(lambda: gw.admin("dead-letters").stdout.splitlines(), what="a letter")
+    letters = wait_until(lambda: gw.admin("dead-letters").stdout.splitlines(), what="a letter")
     (letter,) = [json.loads(line) for line in letters]
     assert letter["record"]["model"] == "\ud800" and letter["total_tokens"] > 0
     assert "set aside as a dead letter" in gw.log_path.read_text()

@@ -54,7 +54,8 @@ def test_no_secret_anywhere(web_gateway, fake_servers):
         json={"contents": [{"parts": [{"text": "Hi"}]}]}))
     responses.append(httpx.post(f"{gw.url}/v1/openai/chat/completions",  # upstream refuses
                                 headers={"authorization": f"Bearer {key}",
-                                         "x-fake-mode": "fail:500:1"}, json={"messages": []}))
+                                         "x-fake-mode": "fail:500:1"},
+                                json={"model": "gpt-4o-mini", "messages": []}))
     responses.append(httpx.post(f"{gw.url}/v1/openai/chat/completions",  # gateway refuses
                                 headers={"authorization": f"Bearer {key}x"}, json={}))
     assert [r.status_code for r in responses] == [200, 200, 200, 500, 401]
