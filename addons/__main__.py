@@ -8,7 +8,7 @@ import sys
 
 import config
 
-from . import patches, workers
+from . import memory, patches, workers
 from .gateway import serve
 from .lean import run
 
@@ -26,6 +26,7 @@ def main() -> None:
         patches.install()
     except patches.UntestedMitmproxy as e:
         sys.exit(f"llm-gateway: {e}")
+    memory.map_large_buffers()
     cfg = config.get()
     cfg = dataclasses.replace(cfg, port=args.port or cfg.port, host=args.host or cfg.host)
     if args.workers < 1:

@@ -43,6 +43,7 @@ class Call:
     started: float = field(default_factory=time.monotonic)
     browser: bool = False  # came with an Origin: the answer carries CORS headers
     body: dict | None = None  # the parsed request, until it is sent
+    large_body: bool = False  # over bodies.LARGE: its memory is given back once it is done
     model: str | None = None
     input_estimate: int = 0  # the prompt's tokens, estimated from its text
     # Auth: who is calling.

@@ -19,7 +19,7 @@ from mitmproxy import http
 
 from models.tables import utcnow
 
-from . import fields
+from . import fields, memory
 from .call import CALL, Call
 from .inflight import InFlight
 from .usage import FORMATS, BodyResult, Settlement, StreamParser, Usage, settle
@@ -223,3 +223,5 @@ class Metering:
         }
         call.usage = Settlement(s_usage, s_complete, estimated)
         self.writer.submit(record)
+        if call.large_body:
+            memory.collect_soon()

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 from mitmproxy import http
 from mitmproxy.net.http.url import hostport
 
-from . import bodies, cors, fields
+from . import bodies, cors, fields, memory
 from .call import CALL, Call
 from .inflate import TooLarge, Undecodable, inflate
 from .inflight import InFlight
@@ -243,6 +243,8 @@ class Router:
             del request.headers["content-encoding"]
             request.content = content
         if len(content) > bodies.LARGE:  # read by the worker while other calls go on
+            call.large_body = True
+            memory.collect_soon()  # for a call refused before it goes: settled ones ask again
             return self._read_aside(flow, call, content)
         self._take_body(flow, call, *bodies.read(content))
         return None
