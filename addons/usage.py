@@ -72,28 +72,37 @@ def _media_tokens(b64_chars: int, media_type: str) -> int:
 def estimate_input(body) -> int:
     """The prompt's tokens, estimated from its text (keys, numbers and JSON punctuation are
     not tokens) by the rules above: never below what the providers count."""
-    quarters = halves = units = 0  # characters at 4 a token, at 2 a token; whole tokens
+    return measure(body)[0]
+
+
+def measure(body) -> tuple[int, int]:
+    """`estimate_input`, and how many keys the body's objects hold (one walk for both: the
+    body reader compares the keys with its text's)."""
+    quarters = halves = units = keys = 0  # characters at 4 a token, at 2 a token; tokens
     stack = [body]
     while stack:
         v = stack.pop()
         if isinstance(v, str):
-            if v.startswith("data:") and (m := _DATA_URL.match(v)):
-                units += _media_tokens(len(v) - m.end(), m.group(1))
-                continue
             if not v.isascii():
                 units += len(v.encode("utf-8", "surrogatepass")) - len(v)  # bytes past the first
                 v = v.encode("ascii", "ignore").decode()
             n = len(v)
+            if n <= LONG_RUN:
+                quarters += n
+                continue
+            if v.startswith("data:") and (m := _DATA_URL.match(v)):
+                units += _media_tokens(n - m.end(), m.group(1))
+                continue
             # Runs are looked for only where words average over 8 characters (two C-level
             # counts; natural text and code average 5 to 6).
-            if n > LONG_RUN and n > (v.count(" ") + 1) * 8 and \
-                    n > (v.count(" ") + v.count("\n") + 1) * 8:
+            if n > (v.count(" ") + 1) * 8 and n > (v.count(" ") + v.count("\n") + 1) * 8:
                 long = sum(map(len, _LONG_RUNS.findall(v)))
                 halves += long
                 quarters += n - long
             else:
                 quarters += n
         elif isinstance(v, dict):
+            keys += len(v)
             data = v.get("data")
             if isinstance(data, str) and len(data) > LONG_RUN and (
                     v.get("type") == "base64" or any(k in v for k in _MEDIA_TYPE_KEYS)):
@@ -107,7 +116,7 @@ def estimate_input(body) -> int:
                 units += len(v)  # token ids: the APIs take arrays of ints alone
             else:
                 stack.extend(v)
-    return math.ceil(quarters / 4) + math.ceil(halves / 2) + units
+    return math.ceil(quarters / 4) + math.ceil(halves / 2) + units, keys
 
 
 # --- Server-side tools: billed per call, on top of tokens ------------------------------------

@@ -3,6 +3,7 @@ from the limiter, exact prices, credential-like query parameters."""
 
 from __future__ import annotations
 
+import json
 import math
 from decimal import Decimal
 
@@ -199,3 +200,22 @@ def test_negative_or_malformed_counts_count_zero_and_never_refund():
     usage = parse_anthropic_body(body).usage
     assert (usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens,
             usage.output_tokens, usage.total_tokens) == (0, 0, 0, 7, 7)
+
+
+@pytest.mark.parametrize("raw, twice", [
+    (b'{"model": "a", "model": "b"}', True),
+    (b'{"a": {"k": 1, "k": 2}}', True),
+    (b'{"a\\\\": 1, "a\\\\": 2}', True),  # a key ending in an escaped backslash
+    (b'{"k"  : 1, "j": 2, "j": 3}', True),  # laid out to hide one key from a count
+    (b'{"a": [1, {"k": 1, "k": 2}]}', True),
+    (b'{"s": {"media_type": "image/png", "data": "AAAAAAAAAAAAAAAAAAAA", "data": "B"}}', True),
+    (b'{"model" : "a", "x": "b"}', False),
+    (b'{"a": "he said \\": hi", "b": 1}', False),  # `":` inside a string
+    (b'{"messages": [{"role": "user", "content": "x"}], "model": "m"}', False),
+])
+def test_a_key_given_twice_anywhere_is_found_however_the_text_is_laid_out(raw, twice):
+    from addons import bodies
+
+    body, _ = bodies.read(raw)
+    assert isinstance(body, bodies.Refused) == twice
+    assert twice or body == json.loads(raw)
