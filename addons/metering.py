@@ -214,6 +214,7 @@ class Metering:
             "input_tokens": s_usage.input_tokens,
             "cache_read_tokens": s_usage.cache_read_tokens,
             "cache_write_tokens": s_usage.cache_write_tokens,
+            "cache_write_1h_tokens": s_usage.cache_write_1h_tokens,  # priced, not stored
             "output_tokens": s_usage.output_tokens,
             "reasoning_tokens": s_usage.reasoning_tokens,
             "total_tokens": s_usage.total_tokens,

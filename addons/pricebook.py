@@ -4,6 +4,7 @@ nano-dollars (USD 1e-9), rounded once per record."""
 
 from __future__ import annotations
 
+import json
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from models import ModelPrice, ToolPrice
@@ -12,13 +13,38 @@ from models.catalog import catalog_name
 NANOS = Decimal(1_000_000_000)
 
 
+# The catalog's names of a long-context price and the model fields they stand for.
+LONG_FIELDS = {"input": "input_per_mtok", "output": "output_per_mtok",
+               "cache_read": "cache_read_per_mtok", "cache_write": "cache_write_per_mtok",
+               "cache_write_1h": "cache_write_1h_per_mtok"}
+
+
+def _with_long_context(m: dict) -> dict:
+    """A catalog row with its long-context prices read once: `_long` is (above, prices)."""
+    if m.get("cache_write_1h_per_mtok") is None:
+        m["cache_write_1h_per_mtok"] = m["cache_write_per_mtok"]
+    m["_long"] = None
+    if m.get("long_context"):
+        spec = json.loads(m["long_context"])
+        prices = {**m, **{f: Decimal(str(spec[k])) for k, f in LONG_FIELDS.items() if k in spec}}
+        m["_long"] = (int(spec["above"]), prices)
+    return m
+
+
+def rates(entry: dict, prompt_tokens: int) -> dict:
+    """The prices a call pays: its model's, or past the model's long-context threshold (the
+    whole prompt: uncached, cached and written), the long-context ones for every token."""
+    long = entry.get("_long")
+    return long[1] if long is not None and prompt_tokens > long[0] else entry
+
+
 class PriceBook:
     def __init__(self) -> None:
         self.models: dict[str, dict] = {}  # catalog name: ModelPrice fields
         self.tools: dict[tuple[str, str, str], Decimal] = {}  # (provider, tool, model or ""): USD
 
     def reload(self) -> None:
-        self.models = {m["model"]: m for m in ModelPrice.select().dicts()}
+        self.models = {m["model"]: _with_long_context(m) for m in ModelPrice.select().dicts()}
         self.tools = {(t.provider, t.tool, t.model): t.usd_per_call for t in ToolPrice.select()}
 
     def entry(self, model: str | None) -> dict | None:
@@ -37,10 +63,15 @@ class PriceBook:
         priced = entry is not None
         usd = Decimal(0)
         if entry is not None:
-            usd = (rec["input_tokens"] * entry["input_per_mtok"]
-                   + rec["output_tokens"] * entry["output_per_mtok"]
-                   + rec["cache_read_tokens"] * entry["cache_read_per_mtok"]
-                   + rec["cache_write_tokens"] * entry["cache_write_per_mtok"]) / 1_000_000
+            p = rates(entry, rec["input_tokens"] + rec["cache_read_tokens"]
+                      + rec["cache_write_tokens"])
+            hour = min(rec.get("cache_write_1h_tokens") or 0, rec["cache_write_tokens"])
+            usd = (rec["input_tokens"] * p["input_per_mtok"]
+                   + rec["output_tokens"] * p["output_per_mtok"]
+                   + rec["cache_read_tokens"] * p["cache_read_per_mtok"]
+                   + (rec["cache_write_tokens"] - hour) * p["cache_write_per_mtok"]
+                   + hour * p.get("cache_write_1h_per_mtok", p["cache_write_per_mtok"])
+                   ) / 1_000_000
         for tool, calls in (rec.get("tools") or {}).items():
             fee = self.tool_fee(provider, tool, entry["model"] if entry else "")
             if fee is None:

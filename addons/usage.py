@@ -24,16 +24,19 @@ class Usage(NamedTuple):  # tuples, like the other results here: built for every
     output_tokens: int = 0  # billed output, reasoning included
     reasoning_tokens: int = 0  # part of output_tokens
     total_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # part of cache_write_tokens: Anthropic's one-hour writes
 
     @classmethod
     def of(cls, *, input_tokens: int = 0, cache_read_tokens: int = 0, cache_write_tokens: int = 0,
-           output_tokens: int = 0, reasoning_tokens: int = 0, total: int | None = None) -> Usage:
+           output_tokens: int = 0, reasoning_tokens: int = 0, total: int | None = None,
+           cache_write_1h_tokens: int = 0) -> Usage:
         """The total is the provider's when it gave one (never below the parts), else the sum
         of the parts; no part below zero (an uncached input figured as a difference)."""
         input_tokens = max(0, input_tokens)
         computed = input_tokens + cache_read_tokens + cache_write_tokens + output_tokens
         return cls(input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
-                   reasoning_tokens, max(total or 0, computed))
+                   reasoning_tokens, max(total or 0, computed),
+                   min(cache_write_1h_tokens, cache_write_tokens))
 
 
 def estimate_tokens(chars: int) -> int:
@@ -174,12 +177,15 @@ def _int(v) -> int:
 
 def anthropic_usage(u: dict) -> Usage:
     details = u.get("output_tokens_details") or {}
+    writes = u.get("cache_creation")  # by lifetime: five minutes, or one hour at a higher price
     return Usage.of(
         input_tokens=_int(u.get("input_tokens")),
         cache_read_tokens=_int(u.get("cache_read_input_tokens")),
         cache_write_tokens=_int(u.get("cache_creation_input_tokens")),
         output_tokens=_int(u.get("output_tokens")),
         reasoning_tokens=_int(details.get("thinking_tokens")),
+        cache_write_1h_tokens=_int(writes.get("ephemeral_1h_input_tokens"))
+        if isinstance(writes, dict) else 0,
     )  # Anthropic sends no total: it is the sum
 
 
@@ -589,5 +595,6 @@ def settle(usage: Usage | None, complete: bool, out_chars: int,
         return Settlement(usage, False, False)
     raised = Usage.of(input_tokens=usage.input_tokens, cache_read_tokens=usage.cache_read_tokens,
                       cache_write_tokens=usage.cache_write_tokens, output_tokens=out_estimate,
-                      reasoning_tokens=usage.reasoning_tokens)  # the total summed again
+                      reasoning_tokens=usage.reasoning_tokens,
+                      cache_write_1h_tokens=usage.cache_write_1h_tokens)  # total summed again
     return Settlement(raised, False, True)

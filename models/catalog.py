@@ -20,12 +20,20 @@ PRICE_FIELDS = {"input_per_mtok": "input", "output_per_mtok": "output",
 
 
 def _model_fields(e: dict) -> dict:
+    hour = e.get("cache_write_1h")
     return {
         "provider": e["provider"],
         "display_name": e.get("display_name", ""),
         **{f: Decimal(str(e.get(k, 0))) for f, k in PRICE_FIELDS.items()},
         "max_output_tokens": e.get("max_output"),
+        "cache_write_1h_per_mtok": None if hour is None else Decimal(str(hour)),
+        "long_context": json.dumps(e["long_context"], sort_keys=True)
+        if e.get("long_context") else "",
     }
+
+
+# Learned from the file for a row that lacks them, though its prices were edited.
+LEARNED = {"max_output_tokens": None, "cache_write_1h_per_mtok": None, "long_context": ""}
 
 
 def load_catalog(path: Path = CATALOG_FILE, update: bool = False) -> dict[str, int]:
@@ -44,8 +52,8 @@ def load_catalog(path: Path = CATALOG_FILE, update: bool = False) -> dict[str, i
                 counts["added"] += 1
                 continue
             if not update:  # keep edited prices; learn only what the row lacks
-                fields = {"max_output_tokens": fields["max_output_tokens"]} \
-                    if row.max_output_tokens is None else {}
+                fields = {k: fields[k] for k, empty in LEARNED.items()
+                          if getattr(row, k) == empty}
             changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
             if changed:
                 ModelPrice.update(**changed).where(ModelPrice.id == row.id).execute()

@@ -128,6 +128,14 @@ def m6_billing_claims() -> None:
     add_column("subscription", Subscription.busy_until)
 
 
+def m7_context_and_cache_prices() -> None:
+    """Prices of one-hour cache writes and of long prompts (the catalog fills them)."""
+    from .tables import ModelPrice
+
+    add_column("modelprice", ModelPrice.cache_write_1h_per_mtok)
+    add_column("modelprice", ModelPrice.long_context, "''")
+
+
 MIGRATIONS = [  # (number, name, step): append only
     (1, "baseline (4035676)", m1_baseline),
     (2, "billing, sign-in, exact money (7f3cf9a)", m2_billing_and_sign_in),
@@ -135,6 +143,7 @@ MIGRATIONS = [  # (number, name, step): append only
     (4, "usage dead letters", m4_dead_letters),
     (5, "public plans", m5_public_plans),
     (6, "billing changes claimed per customer", m6_billing_claims),
+    (7, "one-hour cache writes and long-context prices", m7_context_and_cache_prices),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -123,6 +123,12 @@ class ModelPrice(BaseModel):
     cache_read_per_mtok = DecimalField(max_digits=12, decimal_places=6, default=0)
     cache_write_per_mtok = DecimalField(max_digits=12, decimal_places=6, default=0)
     max_output_tokens = IntegerField(null=True)  # the model's own output cap, when known
+    # Anthropic's one-hour cache writes (None: priced as the five-minute ones).
+    cache_write_1h_per_mtok = DecimalField(max_digits=12, decimal_places=6, null=True)
+    # Prices above a prompt size, JSON {"above": tokens, "input": ..., "output": ...,
+    # "cache_read": ..., "cache_write": ..., "cache_write_1h": ...}; "" for none. Past it,
+    # every token of the call takes them (Anthropic's 1M context, Gemini's Pro models).
+    long_context = TextField(default="")
 
 
 class ToolPrice(BaseModel):

@@ -219,3 +219,43 @@ def test_a_key_given_twice_anywhere_is_found_however_the_text_is_laid_out(raw, t
     body, _ = bodies.read(raw)
     assert isinstance(body, bodies.Refused) == twice
     assert twice or body == json.loads(raw)
+
+
+def test_one_hour_cache_writes_and_long_prompts_are_priced_as_the_catalog_says(tmp_path):
+    """Claude Sonnet 4.5: writes for an hour at $6/M (five minutes: $3.75); past 200K tokens of
+    prompt every token of the call at the long-context prices ($6 in, $22.50 out)."""
+    from models import bind, db
+    from models.catalog import load_catalog
+    from models.seed import create_tables
+
+    previous = db.obj
+    bind(f"sqlite:///{tmp_path / 'gateway.db'}")
+    try:
+        create_tables()
+        load_catalog()
+        book = PriceBook()
+        book.reload()
+        writes = {"input_tokens": 1000, "output_tokens": 100, "cache_read_tokens": 0,
+                  "cache_write_tokens": 10_000, "cache_write_1h_tokens": 4_000}
+        # 1000 x 3 + 100 x 15 + 6000 x 3.75 + 4000 x 6, per million, in nano-dollars.
+        assert book.cost("anthropic", "claude-sonnet-4-5", writes) == (51_000_000, True)
+        long = {"input_tokens": 150_000, "output_tokens": 1000, "cache_read_tokens": 60_000,
+                "cache_write_tokens": 0}
+        # 210K of prompt: 150000 x 6 + 1000 x 22.5 + 60000 x 0.6.
+        assert book.cost("anthropic", "claude-sonnet-4-5-20250929", long) == (958_500_000, True)
+        short = {**long, "cache_read_tokens": 50_000}  # exactly 200K: the usual prices
+        assert book.cost("anthropic", "claude-sonnet-4-5", short) == (480_000_000, True)
+        gemini = {"input_tokens": 250_000, "output_tokens": 2000, "cache_read_tokens": 0,
+                  "cache_write_tokens": 0}
+        assert book.cost("gemini", "gemini-2.5-pro", gemini) == (655_000_000, True)
+    finally:
+        db.close()
+        db.initialize(previous)
+
+
+def test_anthropic_reports_its_one_hour_cache_writes_apart():
+    body = {"model": "claude-sonnet-4-5", "usage": {
+        "input_tokens": 10, "output_tokens": 5, "cache_creation_input_tokens": 700,
+        "cache_creation": {"ephemeral_5m_input_tokens": 200, "ephemeral_1h_input_tokens": 500}}}
+    usage = parse_anthropic_body(body).usage
+    assert (usage.cache_write_tokens, usage.cache_write_1h_tokens) == (700, 500)
