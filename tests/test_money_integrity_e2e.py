@@ -298,3 +298,18 @@ def test_an_output_cap_below_the_apis_minimum_is_its_400_not_a_quota_refusal(gat
                    headers={"authorization": f"Bearer {key}"})
     assert r.status_code == 400
     assert r.json()["error"]["type"] == "invalid_request_error" and "(16)" in r.text
+
+
+def test_a_processing_tier_the_catalog_does_not_price_is_refused(gateway, fake_servers):
+    """OpenAI's priority processing costs more than the catalog's prices: refused, not served
+    at a loss; flex (cheaper) and the default go."""
+    key = customer(gateway, "Startup")
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1/openai", api_key=key, max_retries=0)
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="gpt-5-mini", messages=MSG, max_tokens=5,
+                                       service_tier="priority")
+    assert e.value.body["param"] == "service_tier"
+    assert fake_servers["openai"].state.requests == []
+    for tier in ("flex", "auto"):
+        client.chat.completions.create(model="gpt-5-mini", messages=MSG, max_tokens=5,
+                                       service_tier=tier)

@@ -96,7 +96,15 @@ def hides_reasoning(body: dict) -> bool:
     return bool(effort) or isinstance(model, str) and bool(_REASONING_MODEL.match(model))
 
 
+# Processing tiers priced as the catalog prices a model; `priority` costs more and is not in it.
+PRICED_TIERS = (None, "auto", "default", "flex")
+
+
 def _refuse(path: str, body: dict):
+    if body.get("service_tier") not in PRICED_TIERS:
+        return ("service_tier 'priority' (or any tier but auto, default and flex) is not "
+                "available through this gateway: leave it out, or ask for 'flex'.",
+                "service_tier")
     if path == "responses" and body.get("background") not in (None, False):
         # A background response is generated after the POST has been answered, and its usage
         # is only seen if someone fetches it later: tokens nobody might pay for.
