@@ -117,7 +117,8 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
         start_clock(admin_app)
     inflight = services.inflight
     members = [
-        Router(providers, inflight, prices, human.parse_size(cfg.body_size_limit)),
+        Router(providers, inflight, prices, human.parse_size(cfg.body_size_limit),
+               services.limiter),
         Auth(services.keys, FailedKeys(cfg.invalid_keys_per_minute), cfg.trusted_proxies),
         Ownership(services.owners),
         Metering(services.writer, inflight, services.owners),

@@ -68,6 +68,8 @@ class Standing(NamedTuple):
 
 
 class Limiter:
+    available = True  # in memory: nothing to be unavailable
+
     def __init__(self, clock=time.time, counting_rpm: int = 100) -> None:
         self.clock = clock
         # Token counting has an allowance of its own (the providers limit it apart too): the

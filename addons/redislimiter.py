@@ -184,6 +184,7 @@ end
 return 1
 """
 
+OUTAGE_MEMORY = 10.0  # seconds /healthz reports the limits unavailable after an outage
 OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError, TimeoutError)
 
 
@@ -213,6 +214,7 @@ class RedisLimiter:
         self._sending: set[asyncio.Task] = set()
         self._outage_logged = 0.0
         self.outages = 0  # admissions decided by the outage policy
+        self.last_outage: float | None = None  # monotonic time of the last one
 
     # --- the Limiter interface ---
 
@@ -303,8 +305,14 @@ class RedisLimiter:
             return Admission(False, "rate", retry_after=max(0, int(retry_ms)) / 1000)
         return Admission(False, "quota", available=avail, retry_after=max(0, int(retry_ms)) / 1000)
 
+    @property
+    def available(self) -> bool:
+        """Whether the shared limits answered the admissions of the last OUTAGE_MEMORY s."""
+        return self.last_outage is None or time.monotonic() - self.last_outage > OUTAGE_MEMORY
+
     def _outage(self, customer: Customer, error: Exception) -> Admission:
         self.outages += 1
+        self.last_outage = time.monotonic()
         metrics.REDIS_ERRORS.inc()
         now = time.monotonic()
         if now - self._outage_logged > 10:

@@ -127,8 +127,9 @@ class Router:
     PHASE = "route"
 
     def __init__(self, providers: dict[str, Provider], inflight: InFlight | None = None,
-                 prices=None, body_limit: int = 32 * 1024 * 1024) -> None:
+                 prices=None, body_limit: int = 32 * 1024 * 1024, limits=None) -> None:
         self.providers = providers
+        self.limits = limits  # the limiter, whose `available` /healthz reports
         self.inflight = inflight if inflight is not None else InFlight()  # read: draining
         self.prices = prices  # a PriceBook, for /v1/models
         self.body_limit = body_limit  # what a compressed body may inflate to
@@ -145,9 +146,14 @@ class Router:
         raw = flow.request.path
         path, sep, query = raw.partition("?")
         if path == "/healthz":
+            # 200 while the process serves, whatever the shared limits do: REDIS_OUTAGE decides
+            # what their outage means for calls, and a balancer taking every gateway of a
+            # fleet out at once would refuse all of them; `limits` tells monitoring.
             flow.response = json_response(
                 503 if self.inflight.draining else 200,
                 {"status": "stopping" if self.inflight.draining else "ok",
+                 "limits": "ok" if self.limits is None or self.limits.available
+                 else "unavailable",
                  "uptime_s": round(time.time() - self.started)})
             return
         if path != "/v1" and not path.startswith("/v1/"):

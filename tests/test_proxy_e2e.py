@@ -358,7 +358,7 @@ def test_models_list_needs_key(gateway):
 
 def test_healthz(gateway):
     r = httpx.get(f"{gateway.url}/healthz")
-    assert r.status_code == 200 and r.json()["status"] == "ok"
+    assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["limits"] == "ok"
 
 
 def test_admin_ui_on_same_port(gateway):

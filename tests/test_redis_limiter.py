@@ -192,8 +192,10 @@ def test_a_wrong_password_is_an_outage_under_the_policy_not_an_error(locked_redi
     async def run(policy):
         shared = RedisLimiter(url, policy=policy)
         shared.start()
+        assert shared.available
         quota = await shared.admit(customer(1, 5, 1000), request_id="q", reserve=True,
                                    fixed=10, output=10, least=1)
+        assert not shared.available  # what /healthz reports as "limits": "unavailable"
         unlimited = await shared.admit(customer(2, 5, None), request_id="u")
         return quota, unlimited, shared.outages
 
