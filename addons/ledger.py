@@ -36,10 +36,9 @@ def tokens_this_month(now: dt.datetime, users=None) -> dict[int, int]:
     return used
 
 
-def _counting_endpoints() -> list[str]:
-    """Token counting's endpoints: it has a request window of its own."""
-    providers = [p for top in BUILTIN.values() for p in (top, *top.dialects.values())]
-    return sorted({ep.name for p in providers for ep in p.endpoints if ep.free})
+# Token counting's endpoints: it has a request window of its own.
+COUNTING = sorted({ep.name for top in BUILTIN.values() for p in (top, *top.dialects.values())
+                   for ep in p.endpoints if ep.free})
 
 
 def recent_requests(now: dt.datetime) -> dict[int, list[tuple[float, str]]]:
@@ -50,7 +49,7 @@ def recent_requests(now: dt.datetime) -> dict[int, list[tuple[float, str]]]:
     for uid, created, rid in (UsageRecord.select(UsageRecord.user, UsageRecord.created_at,
                                                  UsageRecord.request_id)
                               .where(UsageRecord.created_at > since,
-                                     UsageRecord.endpoint.not_in(_counting_endpoints()))
+                                     UsageRecord.endpoint.not_in(COUNTING))
                               .tuples()):
         recent.setdefault(uid, []).append((created.replace(tzinfo=dt.UTC).timestamp(), rid))
     return recent

@@ -21,6 +21,8 @@ from .call import CALL, Call
 from .limiter import Admission, Limiter
 
 UNPRICED = ("refuse", "serve")
+NOT_SERVED = ("does not exist or is not available through this gateway; GET /v1/models lists "
+              "the models you can use.")
 UPSTREAM_ONLY_HEADERS = ("openai-organization", "openai-project", "anthropic-organization-id",
                          "set-cookie")
 UPSTREAM_ONLY_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "anthropic-priority-")
@@ -84,19 +86,11 @@ class Limits:
         if not isinstance(obj, dict):
             return
         plan = call.customer.plan
-
-        def may(model: str) -> bool:
-            if plan.allowed_models and not self._allowed(model, plan):
-                return False
-            return (self.unpriced == "serve" or self.prices is None
-                    or self.prices.entry(model) is not None)
-
-        kept = call.endpoint.lists_models(obj, may)
+        kept = call.endpoint.lists_models(
+            obj, lambda model: self._on_plan(model, plan) and self._served(model))
         if kept is None:
             flow.response = call.provider.error_response(
-                "model_not_found", "The model does not exist or is not available through this "
-                "gateway; GET /v1/models lists the models you can use.",
-                request_id=call.request_id)
+                "model_not_found", f"The model {NOT_SERVED}", request_id=call.request_id)
         elif kept is not obj:
             resp.content = json.dumps(kept).encode()
 
@@ -195,18 +189,24 @@ class Limits:
                     "invalid_request", "model: a model name (a string) is required.",
                     param="model", request_id=call.request_id)
             return None
-        if plan.allowed_models and not self._allowed(model, plan):
+        if not self._on_plan(model, plan):
             return provider.error_response(
                 "model_not_found", f"The model {model!r} is not available on the {plan.name} "
                 f"plan. Models on this plan: {', '.join(sorted(plan.allowed_models))}.",
                 request_id=call.request_id)
-        if consumes and self.unpriced == "refuse" and self.prices is not None \
-                and self.prices.entry(model) is None:
+        if consumes and not self._served(model):
             return provider.error_response(
-                "model_not_found", f"The model {model!r} does not exist or is not available "
-                "through this gateway; GET /v1/models lists the models you can use.",
+                "model_not_found", f"The model {model!r} {NOT_SERVED}",
                 request_id=call.request_id)
         return None
+
+    def _on_plan(self, model: str, plan) -> bool:
+        return not plan.allowed_models or self._allowed(model, plan)
+
+    def _served(self, model: str) -> bool:
+        """In the catalog, or unpriced models served by the operator's choice."""
+        return (self.unpriced == "serve" or self.prices is None
+                or self.prices.entry(model) is not None)
 
     def _model_max(self, model: str | None) -> int:
         found = self.prices.max_output(model) if self.prices is not None and model else None

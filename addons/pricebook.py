@@ -21,8 +21,6 @@ LONG_FIELDS = {"input": "input_per_mtok", "output": "output_per_mtok",
 
 def _with_long_context(m: dict) -> dict:
     """A catalog row with its long-context prices read once: `_long` is (above, prices)."""
-    if m.get("cache_write_1h_per_mtok") is None:
-        m["cache_write_1h_per_mtok"] = m["cache_write_per_mtok"]
     m["_long"] = None
     if m.get("long_context"):
         spec = json.loads(m["long_context"])
@@ -66,11 +64,12 @@ class PriceBook:
             p = rates(entry, rec["input_tokens"] + rec["cache_read_tokens"]
                       + rec["cache_write_tokens"])
             hour = min(rec.get("cache_write_1h_tokens") or 0, rec["cache_write_tokens"])
+            hour_price = p.get("cache_write_1h_per_mtok")  # None: as the five-minute writes
             usd = (rec["input_tokens"] * p["input_per_mtok"]
                    + rec["output_tokens"] * p["output_per_mtok"]
                    + rec["cache_read_tokens"] * p["cache_read_per_mtok"]
                    + (rec["cache_write_tokens"] - hour) * p["cache_write_per_mtok"]
-                   + hour * p.get("cache_write_1h_per_mtok", p["cache_write_per_mtok"])
+                   + hour * (p["cache_write_per_mtok"] if hour_price is None else hour_price)
                    ) / 1_000_000
         for tool, calls in (rec.get("tools") or {}).items():
             fee = self.tool_fee(provider, tool, entry["model"] if entry else "")

@@ -98,7 +98,8 @@ def measure(body) -> tuple[int, int]:
                 continue
             # Runs are looked for only where words average over 8 characters (two C-level
             # counts; natural text and code average 5 to 6).
-            if n > (v.count(" ") + 1) * 8 and n > (v.count(" ") + v.count("\n") + 1) * 8:
+            words = v.count(" ") + 1
+            if n > words * 8 and n > (words + v.count("\n")) * 8:
                 long = sum(map(len, _LONG_RUNS.findall(v)))
                 halves += long
                 quarters += n - long

@@ -112,7 +112,6 @@ class UsageWriter:
                  dead_letter_file: Path | None = None):
         self.prices = prices
         self.dead_letter_file = dead_letter_file  # where a dead letter goes if its table fails
-        self.dead_letters = 0
         self.interval = interval
         self.reload_every = reload_every
         self.written = 0
@@ -217,7 +216,7 @@ class UsageWriter:
             except Exception:
                 log.exception("usage writer: %s failed after a batch", fn)
 
-    def _write_halves(self, rows: list[dict], error: Exception | None = None) -> list[dict]:
+    def _write_halves(self, rows: list[dict], error: Exception) -> list[dict]:
         """`rows` were refused: write each half apart, until a refused row stands alone and
         is set aside. Returns the rows written."""
         if len(rows) <= 1:
@@ -248,12 +247,11 @@ class UsageWriter:
                 log.error("usage writer: ownership of %r refused by the database; dropped",
                           str(claim.get("object_id"))[:80])
 
-    def _set_aside(self, row: dict, error: Exception | None) -> None:
+    def _set_aside(self, row: dict, error: Exception) -> None:
         letter = {"created_at": row["created_at"], "user_id": row["user"],
                   "total_tokens": row.get("total_tokens") or 0,
                   "record": json.dumps(row, default=str, sort_keys=True),  # ASCII: always fits
                   "error": f"{type(error).__name__}: {error}"[:2000]}
-        self.dead_letters += 1
         metrics.DEAD_LETTERS.inc()
         log.error("usage writer: the database refused request %r's record (%s); set aside as "
                   "a dead letter", str(row.get("request_id"))[:80], letter["error"][:200])
