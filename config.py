@@ -33,6 +33,7 @@ class Config:
     key_cache_ttl: float
     usage_flush_interval: float
     body_size_limit: str
+    body_workers: int
     default_max_output_tokens: int
     token_count_rpm: int
     redis_url: str | None
@@ -104,6 +105,9 @@ def load(env: dict[str, str] | None = None) -> Config:
         key_cache_ttl=float(env.get("KEY_CACHE_TTL") or 4.0),
         usage_flush_interval=float(env.get("USAGE_FLUSH_INTERVAL") or 0.5),
         body_size_limit=env.get("BODY_SIZE_LIMIT") or "32m",
+        # Half the cores, 1 to 4: the proxy's loop and the other gateway processes need the rest.
+        body_workers=max(1, int(env.get("BODY_WORKERS") or
+                                max(1, min(4, (os.cpu_count() or 1) // 2)))),
         default_max_output_tokens=int(env.get("DEFAULT_MAX_OUTPUT_TOKENS") or 4096),
         token_count_rpm=int(env.get("TOKEN_COUNT_RPM") or 100),
         redis_url=env.get("REDIS_URL") or None,

@@ -104,15 +104,18 @@ def dumps(body: dict) -> bytes:
 
 
 class Reader:
-    """The worker process, started on first need ("spawn": never a fork of the threaded
-    proxy), started again if it dies."""
+    """The worker processes, started on first need ("spawn": never a fork of the threaded
+    proxy), started again if one dies. Large bodies arriving together are read `workers` at
+    a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
 
     async def read(self, content: bytes) -> tuple[dict | None, int]:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(self.workers,
+                                             mp_context=multiprocessing.get_context("spawn"))
         try:
             return await asyncio.get_running_loop().run_in_executor(
                 self._pool, read_shallow, content)

@@ -18,7 +18,7 @@ CALL = "gateway"
 class PlanInfo:
     name: str
     requests_per_minute: int
-    monthly_tokens: int | None  # None: unlimited
+    monthly_tokens: int | None  # this month's allowance (models/month.py); None: unlimited
     allowed_models: frozenset[str]  # empty: every model
 
 
@@ -45,6 +45,7 @@ class Call:
     body: dict | None = None  # the parsed request, until it is sent
     large_body: bool = False  # over bodies.LARGE: its memory is given back once it is done
     model: str | None = None
+    tier: str | None = None  # the processing tier asked for (OpenAI's service_tier)
     input_estimate: int = 0  # the prompt's tokens, estimated from its text
     # Auth: who is calling.
     customer: Customer | None = None

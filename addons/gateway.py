@@ -118,7 +118,7 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
     inflight = services.inflight
     members = [
         Router(providers, inflight, prices, human.parse_size(cfg.body_size_limit),
-               services.limiter),
+               services.limiter, cfg.body_workers),
         Auth(services.keys, FailedKeys(cfg.invalid_keys_per_minute), cfg.trusted_proxies),
         Ownership(services.owners),
         Metering(services.writer, inflight, services.owners),

@@ -2,8 +2,9 @@
 
 A hit costs a dict look-up. A miss runs one query in a worker thread while the loop carries on;
 concurrent misses for one key share that query, and a database that does not answer is tried
-again for a few seconds (a restart). Entries live `ttl` seconds, which bounds how long a revoked
-key or suspended customer keeps working (with Redis, change notices clear them at once).
+again for a few seconds (a restart). Entries live `ttl` seconds (within the month), which
+bounds how long a revoked key or suspended customer keeps working (with Redis, change notices
+clear them at once).
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 
-from cachetools import TTLCache
+from cachetools import TLRUCache
 from peewee import InterfaceError, OperationalError
 
 from models import ApiKey, Plan, User
 
 from .call import Customer, PlanInfo
+from .limiter import month_end
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ def load_customer(secret_hash: str) -> Customer | None:
         plan=PlanInfo(
             name=plan.name,
             requests_per_minute=plan.requests_per_minute,
-            monthly_tokens=plan.monthly_tokens,
+            monthly_tokens=row.user.allowance(),  # this month's: prorated in a change's
             allowed_models=frozenset(json.loads(plan.allowed_models or "[]")),
         ),
     )
@@ -54,7 +57,10 @@ def load_customer(secret_hash: str) -> Customer | None:
 
 class KeyCache:
     def __init__(self, ttl: float, lookup=load_customer, maxsize: int = 100_000) -> None:
-        self._cache: TTLCache = TTLCache(maxsize=maxsize, ttl=ttl)
+        # An entry lives `ttl` seconds and never into the next month, whose allowance may
+        # differ (models/month.py).
+        self._cache = TLRUCache(maxsize=maxsize, timer=time.time,
+                                ttu=lambda _key, _value, now: min(now + ttl, month_end(now)))
         self._lookup = lookup
         self._inflight: dict[str, asyncio.Future] = {}
 

@@ -8,6 +8,7 @@ import datetime as dt
 from peewee import fn
 
 from models import DeadLetter, UsageRecord
+from models.month import month_bounds
 
 from .providers import BUILTIN
 
@@ -15,7 +16,7 @@ WINDOW = 60.0
 
 
 def month_start(now: dt.datetime) -> dt.datetime:
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return month_bounds(now)[0]
 
 
 def tokens_this_month(now: dt.datetime, users=None) -> dict[int, int]:

@@ -9,11 +9,12 @@ restarts.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import time
 from collections import deque
 from typing import NamedTuple
+
+from models.month import month_bounds
 
 from .call import Customer
 
@@ -22,10 +23,8 @@ WINDOW = 60.0
 
 def month_end(ts: float) -> float:
     """The UTC instant the month containing `ts` ends."""
-    d = dt.datetime.fromtimestamp(ts, dt.UTC)
-    days = calendar.monthrange(d.year, d.month)[1]
-    end = dt.datetime(d.year, d.month, days, tzinfo=dt.UTC) + dt.timedelta(days=1)
-    return end.timestamp()
+    now = dt.datetime.fromtimestamp(ts, dt.UTC).replace(tzinfo=None)
+    return month_bounds(now)[1].replace(tzinfo=dt.UTC).timestamp()
 
 
 class Decision(NamedTuple):  # tuples: one or two are built for every request
@@ -69,6 +68,10 @@ class Standing(NamedTuple):
 
 class Limiter:
     available = True  # in memory: nothing to be unavailable
+    refuses_all = False  # what an outage means for calls: nothing here
+
+    def healthy(self) -> bool:
+        return True
 
     def __init__(self, clock=time.time, counting_rpm: int = 100) -> None:
         self.clock = clock

@@ -198,7 +198,19 @@ class Limits:
             return provider.error_response(
                 "model_not_found", f"The model {model!r} {NOT_SERVED}",
                 request_id=call.request_id)
+        if consumes and call.tier in provider.surcharged_tiers and not self._served_in(
+                model, call.tier):
+            return provider.error_response(
+                "invalid_request", f"service_tier {call.tier!r} is not available for the "
+                f"model {model!r} through this gateway: leave it out for the default tier.",
+                param="service_tier", request_id=call.request_id)
         return None
+
+    def _served_in(self, model: str, tier: str) -> bool:
+        """A dearer tier: priced for the model by the catalog, or the operator serves what
+        it does not price."""
+        return (self.unpriced == "serve" or self.prices is None
+                or self.prices.prices_tier(model, tier))
 
     def _on_plan(self, model: str, plan) -> bool:
         return not plan.allowed_models or self._allowed(model, plan)
@@ -220,8 +232,8 @@ class Limits:
                       until_reset: float) -> None:
         plan = call.customer.plan
         flow.response = call.provider.error_response(
-            "quota", f"Monthly token quota exhausted: the {plan.name} plan includes "
-            f"{plan.monthly_tokens:,} tokens a month and {available or 0:,} remain; this "
+            "quota", f"Monthly token quota exhausted: on the {plan.name} plan this month's "
+            f"allowance is {plan.monthly_tokens:,} tokens and {available or 0:,} remain; this "
             f"request needs at least {needed:,} to be answered. The quota resets at "
             f"{reset_time(until_reset)}.",
             # Not transient: tell the SDKs not to retry into a wall.

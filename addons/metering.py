@@ -148,7 +148,7 @@ class Metering:
                 log.warning("%s: unreadable %s response body", call.request_id,
                             call.endpoint.name)
         self.settle(flow, call, result.usage, result.complete and result.usage is not None,
-                    0, result.model, result.tools, result.object_id)
+                    0, result.model, result.tools, result.objects, result.tier)
 
     def error(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
@@ -172,11 +172,11 @@ class Metering:
     def _settle_stream(self, flow: http.HTTPFlow, call: Call) -> None:
         p = call.parser
         self.settle(flow, call, p.usage, p.complete and not p.failed, p.out_chars, p.model,
-                    p.tools, p.object_id)
+                    p.tools, p.objects, p.tier)
 
     def settle(self, flow: http.HTTPFlow, call: Call, usage: Usage | None, complete: bool,
                out_chars: int, model: str | None = None, tools: dict | None = None,
-               object_id: str | None = None) -> None:
+               objects: tuple[str, ...] = (), tier: str | None = None) -> None:
         if not self.inflight.remove(call):
             return
         ep = call.endpoint
@@ -196,8 +196,9 @@ class Metering:
                 # Cut before its usage came, having reasoned out of sight: its text says
                 # nothing of what it generated.
                 s_usage, estimated = unseen_charge(call), True
-        if object_id and ep.creates and self.owners is not None and _is_success(flow):
-            self.owners.claim(call.provider.name, object_id, call.customer.user_id)
+        if objects and ep.creates and self.owners is not None and _is_success(flow):
+            for object_id in objects:
+                self.owners.claim(call.provider.name, object_id, call.customer.user_id)
         now = time.monotonic()
         record = {
             "created_at": utcnow(),
@@ -215,6 +216,8 @@ class Metering:
             "cache_read_tokens": s_usage.cache_read_tokens,
             "cache_write_tokens": s_usage.cache_write_tokens,
             "cache_write_1h_tokens": s_usage.cache_write_1h_tokens,  # priced, not stored
+            # The tier the provider served it in, else the one asked for: priced, not stored.
+            "service_tier": tier or call.tier,
             "output_tokens": s_usage.output_tokens,
             "reasoning_tokens": s_usage.reasoning_tokens,
             "total_tokens": s_usage.total_tokens,

@@ -80,7 +80,8 @@ class Ownership:
         for object_id in ids:
             if await self.owners.owner(object_id) != call.customer.user_id:
                 # Another customer's, or none's: the same answer, so ids cannot be probed.
-                kind = "conversation" if object_id.startswith("conv") else "response"
+                kind = ("conversation" if object_id.startswith("conv") else
+                        "container" if object_id.startswith("cntr") else "response")
                 shown = object_id.encode("ascii", "backslashreplace").decode()[:100]
                 flow.response = call.provider.error_response(
                     "not_found", f"No {kind} found with id '{shown}'.",

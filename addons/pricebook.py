@@ -19,19 +19,28 @@ LONG_FIELDS = {"input": "input_per_mtok", "output": "output_per_mtok",
                "cache_write_1h": "cache_write_1h_per_mtok"}
 
 
-def _with_long_context(m: dict) -> dict:
-    """A catalog row with its long-context prices read once: `_long` is (above, prices)."""
+def _over(m: dict, spec: dict) -> dict:
+    return {**m, **{f: Decimal(str(spec[k])) for k, f in LONG_FIELDS.items() if k in spec}}
+
+
+def _read(m: dict) -> dict:
+    """A catalog row with its long-context and tier prices read once: `_long` is (above,
+    prices), `_tiers` the prices by tier."""
     m["_long"] = None
     if m.get("long_context"):
         spec = json.loads(m["long_context"])
-        prices = {**m, **{f: Decimal(str(spec[k])) for k, f in LONG_FIELDS.items() if k in spec}}
-        m["_long"] = (int(spec["above"]), prices)
+        m["_long"] = (int(spec["above"]), _over(m, spec))
+    m["_tiers"] = {tier: _over(m, spec)
+                   for tier, spec in json.loads(m.get("tiers") or "{}").items()}
     return m
 
 
-def rates(entry: dict, prompt_tokens: int) -> dict:
-    """The prices a call pays: its model's, or past the model's long-context threshold (the
-    whole prompt: uncached, cached and written), the long-context ones for every token."""
+def rates(entry: dict, prompt_tokens: int, tier: str | None = None) -> dict:
+    """The prices a call pays: those of the processing tier it was served in where the catalog
+    lists the tier; else its model's, or past the model's long-context threshold (the whole
+    prompt: uncached, cached and written), the long-context ones for every token."""
+    if tier and tier in entry.get("_tiers", ()):
+        return entry["_tiers"][tier]
     long = entry.get("_long")
     return long[1] if long is not None and prompt_tokens > long[0] else entry
 
@@ -42,12 +51,17 @@ class PriceBook:
         self.tools: dict[tuple[str, str, str], Decimal] = {}  # (provider, tool, model or ""): USD
 
     def reload(self) -> None:
-        self.models = {m["model"]: _with_long_context(m) for m in ModelPrice.select().dicts()}
+        self.models = {m["model"]: _read(m) for m in ModelPrice.select().dicts()}
         self.tools = {(t.provider, t.tool, t.model): t.usd_per_call for t in ToolPrice.select()}
 
     def entry(self, model: str | None) -> dict | None:
         name = catalog_name(model, self.models) if model else None
         return self.models[name] if name is not None else None
+
+    def prices_tier(self, model: str | None, tier: str) -> bool:
+        """Whether the catalog prices `model` in processing tier `tier`."""
+        entry = self.entry(model)
+        return entry is not None and tier in entry["_tiers"]
 
     def max_output(self, model: str | None) -> int | None:
         """The model's own output maximum, where the catalog knows it."""
@@ -62,7 +76,7 @@ class PriceBook:
         usd = Decimal(0)
         if entry is not None:
             p = rates(entry, rec["input_tokens"] + rec["cache_read_tokens"]
-                      + rec["cache_write_tokens"])
+                      + rec["cache_write_tokens"], rec.get("service_tier"))
             hour = min(rec.get("cache_write_1h_tokens") or 0, rec["cache_write_tokens"])
             hour_price = p.get("cache_write_1h_per_mtok")  # None: as the five-minute writes
             usd = (rec["input_tokens"] * p["input_per_mtok"]

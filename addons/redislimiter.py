@@ -185,6 +185,7 @@ return 1
 """
 
 OUTAGE_MEMORY = 10.0  # seconds /healthz reports the limits unavailable after an outage
+PROBE_EVERY = 5.0  # seconds between the PINGs /healthz sends, so an outage shows without calls
 OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError, TimeoutError)
 
 
@@ -215,6 +216,7 @@ class RedisLimiter:
         self._outage_logged = 0.0
         self.outages = 0  # admissions decided by the outage policy
         self.last_outage: float | None = None  # monotonic time of the last one
+        self._probed = float("-inf")
 
     # --- the Limiter interface ---
 
@@ -309,6 +311,29 @@ class RedisLimiter:
     def available(self) -> bool:
         """Whether the shared limits answered the admissions of the last OUTAGE_MEMORY s."""
         return self.last_outage is None or time.monotonic() - self.last_outage > OUTAGE_MEMORY
+
+    @property
+    def refuses_all(self) -> bool:
+        """Whether an outage refuses every call (REDIS_OUTAGE=closed)."""
+        return self.policy == "closed"
+
+    def healthy(self) -> bool:
+        """`available`, for /healthz; and a PING at most every PROBE_EVERY s, off the
+        request's path, so a Redis gone (or refusing the password) shows with no traffic."""
+        now = time.monotonic()
+        if self._loop is not None and now - self._probed > PROBE_EVERY:
+            self._probed = now
+            task = self._loop.create_task(self._probe())
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        return self.available
+
+    async def _probe(self) -> None:
+        try:
+            await self.client.ping()
+        except OUTAGES as e:
+            self.last_outage = time.monotonic()
+            log.warning("shared limits unavailable (%s); policy %s", e, self.policy)
 
     def _outage(self, customer: Customer, error: Exception) -> Admission:
         self.outages += 1

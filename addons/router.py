@@ -127,13 +127,14 @@ class Router:
     PHASE = "route"
 
     def __init__(self, providers: dict[str, Provider], inflight: InFlight | None = None,
-                 prices=None, body_limit: int = 32 * 1024 * 1024, limits=None) -> None:
+                 prices=None, body_limit: int = 32 * 1024 * 1024, limits=None,
+                 body_workers: int = 1) -> None:
         self.providers = providers
         self.limits = limits  # the limiter, whose `available` /healthz reports
         self.inflight = inflight if inflight is not None else InFlight()  # read: draining
         self.prices = prices  # a PriceBook, for /v1/models
         self.body_limit = body_limit  # what a compressed body may inflate to
-        self.reader = bodies.Reader()  # large bodies
+        self.reader = bodies.Reader(body_workers)  # large bodies
         self.started = time.time()
         self._targets = {name: Target.of(p.upstream) for name, p in providers.items()}
 
@@ -146,14 +147,16 @@ class Router:
         raw = flow.request.path
         path, sep, query = raw.partition("?")
         if path == "/healthz":
-            # 200 while the process serves, whatever the shared limits do: REDIS_OUTAGE decides
-            # what their outage means for calls, and a balancer taking every gateway of a
-            # fleet out at once would refuse all of them; `limits` tells monitoring.
+            # 200 while the process serves calls. The shared limits gone, REDIS_OUTAGE decides
+            # what that means: with `closed` every call is refused (503, so a balancer knows);
+            # otherwise calls are served by the policy and `limits` tells monitoring.
+            limits_ok = self.limits is None or self.limits.healthy()
+            down = not limits_ok and self.limits.refuses_all
             flow.response = json_response(
-                503 if self.inflight.draining else 200,
-                {"status": "stopping" if self.inflight.draining else "ok",
-                 "limits": "ok" if self.limits is None or self.limits.available
-                 else "unavailable",
+                503 if self.inflight.draining or down else 200,
+                {"status": "stopping" if self.inflight.draining else
+                 "unavailable" if down else "ok",
+                 "limits": "ok" if limits_ok else "unavailable",
                  "uptime_s": round(time.time() - self.started)})
             return
         if path != "/v1" and not path.startswith("/v1/"):
@@ -278,3 +281,4 @@ class Router:
         call.body = body
         call.input_estimate = estimate
         call.model = call.provider.model_of(call.path, body)
+        call.tier = call.provider.tier_of(body)

@@ -136,16 +136,54 @@ def anthropic_tools(u: dict) -> dict | None:
     return {k: v for k, v in counts.items() if v > 0} or None
 
 
-# Responses output items of hosted tools, each one billed call (code interpreter: per session).
+# Responses output items of hosted tools, each one billed call; the code interpreter is billed
+# per container, by its memory (the catalog's "code_interpreter" is the default 1 GB one,
+# "code_interpreter_4g" and so on the larger).
 RESPONSES_TOOL_ITEMS = {"web_search_call": "web_search", "file_search_call": "file_search",
                         "code_interpreter_call": "code_interpreter",
                         "image_generation_call": "image_generation"}
+CONTAINER_MEMORY = ("4g", "16g", "64g")
 
 
-def responses_tools(output) -> dict | None:
+def container_tool(tools) -> str:
+    """The catalog's name for the code interpreter's containers, by the memory the response's
+    tool asked for."""
+    for t in tools if isinstance(tools, list) else ():
+        if isinstance(t, dict) and t.get("type") == "code_interpreter" and \
+                isinstance(t.get("container"), dict):
+            memory = t["container"].get("memory_limit")
+            if memory in CONTAINER_MEMORY:
+                return f"code_interpreter_{memory}"
+    return "code_interpreter"
+
+
+def responses_objects(resp: dict) -> tuple[str, ...]:
+    """What a response stored upstream: itself, and the containers its code interpreter ran
+    in (which a later request may name to run in again)."""
+    rid = resp.get("id")
+    found = [rid] if isinstance(rid, str) and rid else []
+    for item in resp.get("output") if isinstance(resp.get("output"), list) else ():
+        if isinstance(item, dict) and item.get("type") == "code_interpreter_call":
+            container = item.get("container_id")
+            if isinstance(container, str) and container and container not in found:
+                found.append(container)
+    return tuple(found)
+
+
+def responses_tools(output, tools=None) -> dict | None:
+    """Hosted tools billed for a response: a call each, and each container its code
+    interpreter ran in once, however many calls ran there."""
     counts: dict[str, int] = {}
+    containers: set[str] = set()
     for item in output if isinstance(output, list) else ():
         tool = RESPONSES_TOOL_ITEMS.get(item.get("type")) if isinstance(item, dict) else None
+        if tool == "code_interpreter":
+            container = item.get("container_id")
+            if isinstance(container, str) and container:
+                if container in containers:
+                    continue
+                containers.add(container)
+            tool = container_tool(tools)
         if tool:
             counts[tool] = counts.get(tool, 0) + 1
     return counts or None
@@ -242,7 +280,14 @@ class BodyResult(NamedTuple):
     model: str | None
     complete: bool = True
     tools: dict | None = None  # server-side tool calls by tool, billed per call
-    object_id: str | None = None  # the stored object the answer created (a response's id)
+    # The stored objects the answer created: a response's id, its code interpreter's containers.
+    objects: tuple[str, ...] = ()
+    tier: str | None = None  # the processing tier OpenAI served it in (priced by the catalog)
+
+
+def _tier(obj: dict) -> str | None:
+    tier = obj.get("service_tier")
+    return tier if isinstance(tier, str) else None
 
 
 def parse_anthropic_body(obj: dict) -> BodyResult:
@@ -254,7 +299,8 @@ def parse_anthropic_body(obj: dict) -> BodyResult:
 
 def parse_openai_chat_body(obj: dict) -> BodyResult:
     u = obj.get("usage")
-    return BodyResult(openai_chat_usage(u) if isinstance(u, dict) else None, obj.get("model"))
+    return BodyResult(openai_chat_usage(u) if isinstance(u, dict) else None, obj.get("model"),
+                      tier=_tier(obj))
 
 
 def parse_openai_responses_body(obj: dict) -> BodyResult:
@@ -262,9 +308,9 @@ def parse_openai_responses_body(obj: dict) -> BodyResult:
     # Background responses come back queued with no usage yet: not a final count.
     done = obj.get("status") in ("completed", "incomplete", "failed", "cancelled")
     usage = openai_responses_usage(u) if isinstance(u, dict) else None
-    rid = obj.get("id")
     return BodyResult(usage, obj.get("model"), done and usage is not None,
-                      responses_tools(obj.get("output")), rid if isinstance(rid, str) else None)
+                      responses_tools(obj.get("output"), obj.get("tools")),
+                      responses_objects(obj), _tier(obj))
 
 
 def parse_openai_embeddings_body(obj: dict) -> BodyResult:
@@ -285,8 +331,8 @@ def parse_gemini_body(obj: dict) -> BodyResult:
 class StreamParser:
     """Base of the incremental parsers. Subclasses handle decoded events or objects."""
 
-    __slots__ = ("usage", "model", "complete", "failed", "out_chars", "tools", "object_id",
-                 "odd_events")
+    __slots__ = ("usage", "model", "complete", "failed", "out_chars", "tools", "objects",
+                 "odd_events", "tier")
 
     def __init__(self) -> None:
         self.usage: Usage | None = None
@@ -295,7 +341,8 @@ class StreamParser:
         self.failed = False  # an error event arrived mid-stream
         self.out_chars = 0  # delivered generated text, for an estimate when usage never came
         self.tools: dict | None = None  # server-side tool calls by tool, billed per call
-        self.object_id: str | None = None  # the stored object the stream created
+        self.objects: tuple[str, ...] = ()  # the stored objects the stream created
+        self.tier: str | None = None  # the processing tier OpenAI served it in
         self.odd_events = 0
 
     def feed(self, chunk: bytes) -> bytes:
@@ -422,6 +469,7 @@ class OpenAIChatStream(_SSEParser):
             self.failed = True
             return False
         self.model = obj.get("model") or self.model
+        self.tier = _tier(obj) or self.tier
         choices = obj.get("choices") or []
         for choice in choices:
             delta = choice.get("delta") or {}
@@ -460,12 +508,12 @@ class OpenAIResponsesStream(_SSEParser):
         elif kind in _RESPONSES_TERMINAL or kind in ("response.created", "response.in_progress"):
             resp = obj.get("response") or {}
             self.model = resp.get("model") or self.model
-            if isinstance(resp.get("id"), str):
-                self.object_id = resp["id"]
+            self.tier = _tier(resp) or self.tier
+            self.objects = responses_objects(resp) or self.objects
             if isinstance(resp.get("usage"), dict):
                 self.usage = openai_responses_usage(resp["usage"])
             if kind in _RESPONSES_TERMINAL:
-                self.tools = responses_tools(resp.get("output"))
+                self.tools = responses_tools(resp.get("output"), resp.get("tools"))
                 self.complete = True
                 self.failed = kind == "response.failed" and self.usage is None
         elif kind == "error":

@@ -93,7 +93,8 @@ def set_password(user: User, password: str | None = None) -> str:
 
 
 def set_plan(user: User, plan: Plan) -> None:
-    user.plan = plan
+    """The operator's choice: the plan's whole allowance this month, whatever it was."""
+    user.change_plan(plan, prorate=False)
     user.save()
     announce()
 

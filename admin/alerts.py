@@ -38,7 +38,7 @@ class UsageAlerts:
         known, clock = self._totals.get(uid), time.monotonic()
         if known is None or known[0] != period or clock - known[2] > self.recheck:
             user = User.get_or_none(User.id == uid)  # the plan may have changed too
-            quota = user.plan.monthly_tokens if user is not None else None
+            quota = user.allowance(now) if user is not None else None
             total = tokens_this_month(now, [uid]).get(uid, 0) if quota else 0
             self._totals[uid] = (period, total, clock, quota, user)
         else:

@@ -18,10 +18,11 @@ def index():
     plan = user.plan
     usage = month_usage(user)
     _, reset = month_bounds()
-    quota = plan.monthly_tokens
+    quota = user.allowance()
     percent = min(100.0, 100.0 * usage["total_tokens"] / quota) if quota else 0.0
     return render_template("dashboard/index.html", user=user, plan=plan, usage=usage,
-                           reset=reset, percent=percent, today=requests_today(user))
+                           reset=reset, percent=percent, today=requests_today(user),
+                           allowance=quota)
 
 
 def base_url() -> str:

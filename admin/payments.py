@@ -21,6 +21,7 @@ from peewee import fn
 
 from models import Invoice, Plan, StripeEvent, Subscription, User, db, utcnow
 from models.base import write_transaction
+from models.month import month_bounds, next_month_start
 
 from . import accounts, notices
 
@@ -94,14 +95,30 @@ def claimed(user: User):
 
 def prorated_cents(difference: int, remote, item) -> int:
     """`difference` (cents a month) for the part of the current period still to come, rounded
-    to the cent as Stripe rounds a proration."""
+    to the cent as Stripe rounds a proration. A period billed from the 1st is a share of its
+    calendar month (the first one is shorter); an older one, billed on another day, of itself."""
     start = field(remote, "current_period_start") or field(item, "current_period_start")
     end = field(remote, "current_period_end") or field(item, "current_period_end")
     if not start or not end or end <= start:
         return difference
-    left = max(0, min(int(end) - int(time.time()), int(end) - int(start)))
-    share = Decimal(difference) * left / (int(end) - int(start))
+    start, end = int(start), int(end)
+    left = max(0, min(end - int(time.time()), end - start))
+    first, last = month_bounds(stamp(end) - dt.timedelta(microseconds=1))
+    whole = int((last - first).total_seconds()) if epoch(last) == end else end - start
+    share = Decimal(difference) * left / whole
     return int(share.quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def prorated_stretch(cents: int, start: dt.datetime, end: dt.datetime) -> int:
+    """A monthly price for [start, end), a stretch within one calendar month, to the cent."""
+    first, last = month_bounds(start)
+    share = Decimal(cents) * int((end - start).total_seconds()) / int(
+        (last - first).total_seconds())
+    return int(share.quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def epoch(when: dt.datetime) -> int:
+    return int(when.replace(tzinfo=dt.UTC).timestamp())
 
 
 def monthly_cents(sub: Subscription) -> int | None:
@@ -225,8 +242,12 @@ class Payments:
             return self._change(sub, plan, price)
         if self.card(sub) is None:
             raise BillingError("add a card first")
+        # Billed from the 1st, as the quota counts: the rest of this month now (Stripe
+        # prorates it), then the whole price on each 1st (models/month.py).
         remote = self.stripe.v1.subscriptions.create(params={
             "customer": sub.stripe_customer, "items": [{"plan": price}],
+            "billing_cycle_anchor": epoch(next_month_start(utcnow())),
+            "proration_behavior": "create_prorations",
             "metadata": {"user_id": str(user.id), "plan": plan.name}})
         if remote["status"] not in STATES or STATES[remote["status"]] != "active":
             self._abandon(remote)
@@ -265,8 +286,10 @@ class Payments:
         # the old plan credited, as Stripe prorates) is invoiced and paid first; only a paid
         # invoice moves the subscription to the new price, so a failed payment changes nothing.
         due = prorated_cents((new or 0) - current, remote, item)
-        if due > 0:
-            self._charge_upgrade(sub, plan, due)
+        if due > 0 and not self._charge(sub, due, f"Upgrade to {plan.name}, for the rest "
+                                        "of this period", {"upgrade_to": plan.name}):
+            raise BillingError("the payment for the upgrade failed; your plan is unchanged. "
+                               "Update your card and try again")
         self.stripe.v1.subscriptions.update(sub.stripe_subscription, params={
             "items": [{"id": item["id"], "plan": price}], "proration_behavior": "none",
             "cancel_at_period_end": False,
@@ -275,15 +298,16 @@ class Payments:
             Subscription.id == sub.id).execute()
         return "payment accepted; your plan changes as soon as Stripe confirms it"
 
-    def _charge_upgrade(self, sub: Subscription, plan: Plan, cents: int) -> None:
-        """Invoice and pay an upgrade's difference; a payment that fails voids the invoice,
-        so nothing stays open, and refuses the upgrade."""
+    def _charge(self, sub: Subscription, cents: int, description: str,
+                metadata: dict) -> bool:
+        """Invoice and pay a one-off amount: whether it was paid. A payment that fails voids
+        the invoice, so nothing stays open."""
         self.stripe.v1.invoice_items.create(params={
             "customer": sub.stripe_customer, "amount": cents, "currency": "usd",
-            "description": f"Upgrade to {plan.name}, for the rest of this period"})
+            "description": description})
         invoice = self.stripe.v1.invoices.create(params={
             "customer": sub.stripe_customer, "pending_invoice_items_behavior": "include",
-            "metadata": {"user_id": str(sub.user_id), "upgrade_to": plan.name}})
+            "metadata": {"user_id": str(sub.user_id), **metadata}})
         try:
             if invoice["status"] != "paid":
                 invoice = self.stripe.v1.invoices.pay(invoice.id)
@@ -292,8 +316,8 @@ class Payments:
         if invoice["status"] != "paid":
             with contextlib.suppress(stripe.StripeError):
                 self.stripe.v1.invoices.void_invoice(invoice.id)
-            raise BillingError("the payment for the upgrade failed; your plan is unchanged. "
-                               "Update your card and try again")
+            return False
+        return True
 
     def cancel(self, user: User) -> str:
         """Back to the free plan at the end of the period paid for."""
@@ -474,7 +498,51 @@ class Payments:
                                                Subscription.current_period_end <= now):
             self._move_at_period_end(sub)
             count += 1
+        for sub in Subscription.select().where(Subscription.realign_at <= now):
+            count += self.realign(sub, now)
         return count
+
+    def realign(self, sub: Subscription, now: dt.datetime) -> bool:
+        """Move a subscription billed on another day (made before billing was anchored) to the
+        1st: the stretch from the end of the period paid for to the next 1st is charged now,
+        prorated, and Stripe bills nothing more until that 1st (a trial to it), then the
+        whole price each 1st. A payment that fails changes nothing and is tried a day later."""
+        if not Subscription.update(realign_at=now + dt.timedelta(days=1)).where(
+                Subscription.id == sub.id, Subscription.realign_at <= now).execute():
+            return False  # another process's clock has it
+        try:
+            with claimed(sub.user) as sub:
+                return self._realign(sub)
+        except BillingError:  # the customer is changing their plan: after that
+            Subscription.update(realign_at=now).where(Subscription.id == sub.id).execute()
+            return False
+
+    def _realign(self, sub: Subscription) -> bool:
+        remote = self.stripe.v1.subscriptions.retrieve(sub.stripe_subscription)
+        item = remote["items"]["data"][0]
+        end = stamp(field(remote, "current_period_end") or field(item, "current_period_end"))
+        if STATES.get(remote["status"]) != "active" or end is None \
+                or remote["cancel_at_period_end"]:
+            if STATES.get(remote["status"]) == "canceled":
+                Subscription.update(realign_at=None).where(Subscription.id == sub.id).execute()
+            return False  # past due or ending: looked at again tomorrow
+        target = next_month_start(end - dt.timedelta(microseconds=1))
+        if target != end:
+            cents = prorated_stretch(monthly_cents(sub) or 0, end, target)
+            if cents > 0 and not self._charge(
+                    sub, cents, f"{sub.plan.name if sub.plan else 'Plan'} from "
+                    f"{end:%Y-%m-%d} to {target:%Y-%m-%d}, billed from the 1st after",
+                    {"realign_to": target.strftime("%Y-%m-%d")}):
+                log.warning("billing day of customer %s not moved: the payment failed; "
+                            "tried again tomorrow", sub.user_id)
+                return False
+            self.stripe.v1.subscriptions.update(sub.stripe_subscription, params={
+                "trial_end": epoch(target), "proration_behavior": "none"})
+        Subscription.update(realign_at=None).where(Subscription.id == sub.id).execute()
+        with write_transaction():
+            user, mail = self.apply_subscription(self.read_back(sub.stripe_subscription))
+        self.send(user, mail)
+        return True
 
     def _move_at_period_end(self, sub: Subscription) -> None:
         price = self._price_for(sub, sub.next_plan)
@@ -497,8 +565,9 @@ class Payments:
 
     @staticmethod
     def _set_plan(user: User, plan: Plan) -> None:
-        """Inside the caller's transaction; `send` tells the gateway once it committed."""
-        user.plan = plan
+        """Inside the caller's transaction; `send` tells the gateway once it committed. The
+        month's allowance is prorated, as the charge is."""
+        user.change_plan(plan, prorate=True)
         user.save()
 
     def send(self, user: User, mail: list) -> None:

@@ -8,16 +8,14 @@ from decimal import Decimal
 from peewee import JOIN, fn
 
 from models import ApiKey, Plan, UsageRecord, User, usd, utcnow
+from models.month import month_bounds as calendar_month
 
 R = UsageRecord
 
 
 def month_bounds(month: str | None = None) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of a calendar month in UTC; `month` is YYYY-MM, default this month."""
-    start = (dt.datetime.strptime(month, "%Y-%m") if month
-             else utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0))
-    end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return start, end
+    return calendar_month(dt.datetime.strptime(month, "%Y-%m") if month else utcnow())
 
 
 def valid_month(month: str | None) -> str | None:

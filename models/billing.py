@@ -32,6 +32,9 @@ class Subscription(BaseModel):
     # A change under way (subscribe, change, cancel) holds the customer's billing until then:
     # one at a time across every process; a lease, so a crash frees it.
     busy_until = DateTimeField(null=True)
+    # A subscription made before billing was anchored to the 1st: when the billing clock next
+    # tries to move its billing day there (None: on the 1st already).
+    realign_at = DateTimeField(null=True)
 
 
 class Invoice(BaseModel):

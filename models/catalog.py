@@ -29,11 +29,13 @@ def _model_fields(e: dict) -> dict:
         "cache_write_1h_per_mtok": None if hour is None else Decimal(str(hour)),
         "long_context": json.dumps(e["long_context"], sort_keys=True)
         if e.get("long_context") else "",
+        "tiers": json.dumps(e["tiers"], sort_keys=True) if e.get("tiers") else "",
     }
 
 
 # Learned from the file for a row that lacks them, though its prices were edited.
-LEARNED = {"max_output_tokens": None, "cache_write_1h_per_mtok": None, "long_context": ""}
+LEARNED = {"max_output_tokens": None, "cache_write_1h_per_mtok": None, "long_context": "",
+           "tiers": ""}
 
 
 def load_catalog(path: Path = CATALOG_FILE, update: bool = False) -> dict[str, int]:

@@ -17,6 +17,7 @@ import logging
 from peewee import CharField, DateTimeField, IntegerField
 
 from .base import BaseModel, db, is_sqlite, write_transaction
+from .month import month_bounds
 from .tables import User, utcnow
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,34 @@ def m7_context_and_cache_prices() -> None:
     add_column("modelprice", ModelPrice.long_context, "''")
 
 
+def m8_calendar_month_billing() -> None:
+    """Billing anchored to the 1st, like the quota: a customer's allowance in the month a paid
+    plan changed, and the subscriptions still billed on another day marked for the billing
+    clock to move (admin/payments.py)."""
+    from .billing import Subscription
+    from .tables import User
+
+    add_column("user", User.allowance_month, "''")
+    add_column("user", User.allowance_banked, "0")
+    add_column("user", User.allowance_since)
+    if add_column("subscription", Subscription.realign_at):
+        now = utcnow()
+        off = [s.id for s in Subscription.select(Subscription.id, Subscription.current_period_end)
+               .where(Subscription.status.in_(["active", "past_due"]),
+                      Subscription.stripe_subscription != "",
+                      Subscription.current_period_end.is_null(False))
+               if s.current_period_end != month_bounds(s.current_period_end)[0]]
+        if off:
+            Subscription.update(realign_at=now).where(Subscription.id.in_(off)).execute()
+
+
+def m9_tier_prices() -> None:
+    """Prices of OpenAI's processing tiers (flex, priority); the catalog fills them."""
+    from .tables import ModelPrice
+
+    add_column("modelprice", ModelPrice.tiers, "''")
+
+
 MIGRATIONS = [  # (number, name, step): append only
     (1, "baseline (4035676)", m1_baseline),
     (2, "billing, sign-in, exact money (7f3cf9a)", m2_billing_and_sign_in),
@@ -144,6 +173,8 @@ MIGRATIONS = [  # (number, name, step): append only
     (5, "public plans", m5_public_plans),
     (6, "billing changes claimed per customer", m6_billing_claims),
     (7, "one-hour cache writes and long-context prices", m7_context_and_cache_prices),
+    (8, "billing anchored to the calendar month", m8_calendar_month_billing),
+    (9, "processing tier prices", m9_tier_prices),
 ]
 LATEST = MIGRATIONS[-1][0]
 

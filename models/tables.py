@@ -13,8 +13,10 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     TextField,
+    fn,
 )
 
+from . import month
 from .base import BaseModel, write_transaction
 from .security import display_prefix, hash_key, hash_password, new_api_key
 
@@ -63,6 +65,34 @@ class User(BaseModel):
     # None until a self-service sign-up confirms its address (keys work only after); users
     # made by the operator are vouched for.
     email_verified_at = DateTimeField(null=True, default=utcnow)
+    # The month's allowance when Stripe changed the plan mid-month (models/month.py): that
+    # month ("YYYY-MM"; "" for none), the earlier plans' share, and when this plan began.
+    allowance_month = CharField(default="")
+    allowance_banked = BigIntegerField(default=0)
+    allowance_since = DateTimeField(null=True)
+
+    def allowance(self, now: dt.datetime | None = None) -> int | None:
+        """Tokens this customer may use in the month of `now` (None: unlimited)."""
+        return month.allowance(self.plan.monthly_tokens, self.allowance_month,
+                               self.allowance_banked, self.allowance_since, now or utcnow())
+
+    def change_plan(self, plan: "Plan", prorate: bool, now: dt.datetime | None = None) -> None:
+        """Move to `plan` (saved by the caller). `prorate`: a paid change, whose allowance this
+        month is prorated as its charge is; otherwise (the operator's choice) the plan's own."""
+        now = now or utcnow()
+        if not prorate:
+            self.allowance_month, self.allowance_banked, self.allowance_since = "", 0, None
+        elif plan.id != self.plan_id:
+            used = 0
+            if self.plan.monthly_tokens is None:
+                start, _ = month.month_bounds(now)
+                used = int(UsageRecord.select(fn.SUM(UsageRecord.total_tokens)).where(
+                    UsageRecord.user == self, UsageRecord.created_at >= start).scalar() or 0)
+            self.allowance_banked = month.banked_at_change(
+                self.plan.monthly_tokens, self.allowance_month, self.allowance_banked,
+                self.allowance_since, used, now)
+            self.allowance_month, self.allowance_since = month.month_key(now), now
+        self.plan = plan
 
     @property
     def is_admin(self) -> bool:
@@ -129,6 +159,10 @@ class ModelPrice(BaseModel):
     # "cache_read": ..., "cache_write": ..., "cache_write_1h": ...}; "" for none. Past it,
     # every token of the call takes them (Anthropic's 1M context, Gemini's Pro models).
     long_context = TextField(default="")
+    # Prices of OpenAI's processing tiers, JSON {"flex": {"input": ..., "output": ...,
+    # "cache_read": ...}, "priority": {...}}; "" for none. A call the provider reports served
+    # in a tier takes that tier's prices; a tier not listed is priced as the model.
+    tiers = TextField(default="")
 
 
 class ToolPrice(BaseModel):

@@ -81,6 +81,13 @@ class FakeState:
         self.hold.set()
 
 
+
+def served_tier(req: dict) -> str:
+    """The tier OpenAI reports it served a request in: the one asked for where the project may
+    use it, else the default (auto, and a tier not asked for, are the default here)."""
+    return req.get("service_tier") if req.get("service_tier") in ("flex", "priority") \
+        else "default"
+
 def words(n: int) -> list[str]:
     base = ["Hello", "!", " How", " can", " I", " help", " you", " today", "?"]
     return [base[i % len(base)] for i in range(n)] if n else []
@@ -483,7 +490,7 @@ class FakeOpenAI(FakeServer):
     def chat(self, h, req, u, mode, nwords, headers) -> None:
         text = words(nwords)
         base = {"id": "chatcmpl-123", "object": "chat.completion.chunk", "created": 1694268190,
-                "model": self.CHAT_MODEL, "service_tier": "default",
+                "model": self.CHAT_MODEL, "service_tier": served_tier(req),
                 "system_fingerprint": "fp_0ba0d124f1"}
         if "stream_options" in req and not req.get("stream"):
             h.send_json(400, {"error": {"message": "stream_options is only allowed with stream",
@@ -500,7 +507,7 @@ class FakeOpenAI(FakeServer):
                                                      "refusal": None, "annotations": []},
                              "logprobs": None, "finish_reason": "stop"}
                             for i in range(req.get("n") or 1)],
-                "usage": self.chat_usage(u), "service_tier": "default",
+                "usage": self.chat_usage(u), "service_tier": served_tier(req),
                 "system_fingerprint": "fp_0ba0d124f1"}, headers)
             return
         include = (req.get("stream_options") or {}).get("include_usage") is True
@@ -571,7 +578,7 @@ class FakeOpenAI(FakeServer):
                 "previous_response_id": None, "reasoning": {"effort": None, "summary": None},
                 "store": True, "temperature": 1.0, "text": {"format": {"type": "text"}},
                 "tool_choice": "auto", "tools": [], "top_p": 1.0, "truncation": "disabled",
-                "usage": None, "user": None, "metadata": {}}
+                "usage": None, "user": None, "metadata": {}, "service_tier": served_tier(req)}
         item = {"id": "msg_67c9fdcf37fc8190", "type": "message", "status": "completed",
                 "role": "assistant",
                 "content": [{"type": "output_text", "text": text, "annotations": []}]}
@@ -580,6 +587,14 @@ class FakeOpenAI(FakeServer):
             output = [{"id": f"ws_{i}", "type": "web_search_call", "status": "completed",
                        "action": {"type": "search", "query": "fake"}}
                       for i in range(h.searches)] + output
+        for t in req.get("tools") or []:
+            if t.get("type") == "code_interpreter":  # two runs in one container
+                cid = t["container"] if isinstance(t.get("container"), str) else \
+                    "cntr_" + uuid.uuid4().hex
+                output = [{"id": f"ci_{i}", "type": "code_interpreter_call",
+                           "status": "completed", "code": "print(1)", "container_id": cid,
+                           "outputs": None} for i in range(2)] + output
+                resp["tools"] = req["tools"]
         done = {**resp, "status": "completed", "output": output,
                 "usage": self.responses_usage(u), "previous_response_id": prev}
         if req.get("background"):

@@ -9,6 +9,7 @@ restores the plan), and webhooks that are forged, unsigned, stale or replayed.""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -84,6 +85,20 @@ def subscribed(gw, email: str, plan: str):
     return p
 
 
+def next_first() -> dt.datetime:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return (now.replace(day=28) + dt.timedelta(days=4)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def month_share(monthly: int, now: dt.datetime | None = None) -> float:
+    """`monthly` for the rest of this calendar month, from `now`."""
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    end = next_first()
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return monthly * (end - now).total_seconds() / (end - start).total_seconds()
+
+
 def card(gw, number: str) -> str:
     pm = gw.stripe.v1.payment_methods.create(params={
         "type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2030,
@@ -143,8 +158,9 @@ def test_a_paid_upgrade_a_failed_renewal_dunning_and_payment_restoring_the_plan(
     assert state["status"] == "active" and state["plan"] == "Startup"
     assert state["stripe_customer"].startswith("cus_")
     assert state["stripe_subscription"].startswith("sub_")
-    assert state["current_period_end"]
-    assert [(i["amount_cents"], i["status"]) for i in state["invoices"]] == [(2900, "paid")]
+    assert state["current_period_end"] == next_first().isoformat() + "Z"
+    [(amount, status)] = [(i["amount_cents"], i["status"]) for i in state["invoices"]]
+    assert status == "paid" and abs(amount - month_share(2900)) <= 1
     assert "Your plan is now Startup" in billed.inbox.subjects(email)
 
     # The renewal fails: past due, a mail, and with no grace the free plan. localstripe has no
@@ -292,13 +308,17 @@ def test_in_chromium_a_customer_upgrades_by_card_and_a_declined_card_changes_not
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
                                      args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_context().new_page()
+        at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         checkout(page, "upgrader@example.com", "4242424242424242")
         expect(page.locator("#current-plan")).to_have_text("Startup", timeout=20_000)
         limits = page.locator("#current-plan + p")
         expect(limits).to_contain_text("60 requests/min")
         expect(limits).to_contain_text("1,000,000 tokens/month")
-        expect(page.locator("#invoices")).to_contain_text("$29.00")
+        # The first invoice: the rest of this month, billed from the 1st on.
+        expect(page.locator("#invoices")).to_contain_text(f"{next_first():%Y-%m-%d}")
         expect(page.locator("#invoices")).to_contain_text("paid")
+        shown = re.search(r"\$(\d+)\.(\d\d)", page.locator("#invoices").inner_text())
+        assert abs(int(shown[1]) * 100 + int(shown[2]) - month_share(2900, at)) <= 2
         expect(page.locator("#card-on-file")).to_contain_text("4242")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=ARTIFACTS / "billing.png", full_page=True)
@@ -341,9 +361,11 @@ def test_an_upgrade_is_prorated_and_a_custom_price_is_billed_the_same_way(billed
     p = subscribed(billed, email, "Startup")
     assert p.subscribe(User.get(User.email == email), p_plan("Growth")).startswith("payment")
     wait_until(lambda: plan_of(email) == "Growth", what="Growth")
-    # Growth's $99 less Startup's unused $29: $70 charged now.
-    amounts = [(i["amount_cents"], i["status"]) for i in billing_json(billed, email)["invoices"]]
-    assert (7000, "paid") in amounts and (2900, "paid") in amounts
+    # Growth's $99 less Startup's $29, for the rest of the month: charged now.
+    amounts = sorted(i["amount_cents"] for i in billing_json(billed, email)["invoices"]
+                     if i["status"] == "paid")
+    assert len(amounts) == 2 and abs(amounts[0] - month_share(2900)) <= 1
+    assert abs(amounts[1] - month_share(7000)) <= 1
 
     # Enterprise at the operator's price for this customer, through Stripe as well.
     Subscription.update(custom_price_cents=45000).where(
@@ -430,8 +452,6 @@ def test_usage_alerts_at_80_and_100_percent_once_each(make_gateway, smtp):
 
 
 def test_a_downgrade_waits_for_the_end_of_the_period_paid_for(billed):
-    import datetime as dt
-
     from models import Subscription, User
 
     email = "saver@example.com"
@@ -554,3 +574,95 @@ def test_a_private_plan_cannot_be_bought_by_its_id(billed):
     # The operator can still give it.
     billed.admin("set-plan", email, "Internal")
     assert plan_of(email) == "Internal"
+
+
+def test_billing_runs_from_the_1st_like_the_quota_and_a_changed_month_is_prorated_in_both(
+        billed):
+    """The quota counts calendar months; so does billing: a subscription is anchored to the
+    1st, its first invoice is the rest of this month, and the month's allowance is each plan's
+    share of it, as the charge is. Subscribing on the last day cannot buy a month's tokens."""
+    from models import User
+
+    email = "monthly@example.com"
+    billed.admin("stripe-sync")
+    billed.admin("create-user", email, "--plan", "Explorer", "--password-stdin",
+                 input="monthly-password-123\n")
+    key = billed.create_key(email)
+    p = payments_of(billed)
+    at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    p.subscribe(User.get(User.email == email), p_plan("Startup"),
+                card(billed, "4242424242424242"))
+    wait_until(lambda: plan_of(email) == "Startup", what="Startup")
+    sub_id = billing_json(billed, email)["stripe_subscription"]
+    remote = billed.stripe.v1.subscriptions.retrieve(sub_id)
+    assert remote["billing_cycle_anchor"] == int(next_first().replace(tzinfo=dt.UTC).timestamp())
+    assert remote["current_period_end"] == remote["billing_cycle_anchor"]
+    [first] = billing_json(billed, email)["invoices"]
+    assert abs(first["amount_cents"] - month_share(2900, at)) <= 1
+
+    # 100,000 tokens a month for the days on Explorer, 1,000,000 for the rest.
+    start = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    whole = (next_first() - start).total_seconds()
+    expected = (100_000 * (at - start).total_seconds() / whole
+                + 1_000_000 * (next_first() - at).total_seconds() / whole)
+    r = chat(billed, key)
+    assert r.status_code == 200
+    limit = int(r.headers["x-ratelimit-limit-tokens"])
+    assert abs(limit - expected) <= 3, (limit, expected)
+    assert limit < 1_000_000 or at.day == 1
+    page = customer_session(billed, email, "monthly-password-123").get("/").text
+    assert f'id="allowance">{limit:,}<' in page and 'id="prorated"' in page
+
+    # An upgrade: the rest of the month at the difference, and Growth's share from now.
+    up = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert p.subscribe(User.get(User.email == email), p_plan("Growth")).startswith("payment")
+    wait_until(lambda: plan_of(email) == "Growth", what="Growth")
+    charges = sorted(i["amount_cents"] for i in billing_json(billed, email)["invoices"])
+    assert abs(charges[-1] - month_share(7000, up)) <= 1 or \
+        abs(charges[0] - month_share(7000, up)) <= 1
+    grown = (100_000 * (at - start).total_seconds() / whole
+             + 1_000_000 * (up - at).total_seconds() / whole
+             + 10_000_000 * (next_first() - up).total_seconds() / whole)
+    limit = int(chat(billed, key).headers["x-ratelimit-limit-tokens"])
+    assert abs(limit - grown) <= 40, (limit, grown)  # seconds apart, 3.7 tokens a second
+
+
+def test_a_subscription_billed_on_another_day_is_moved_to_the_1st_paying_the_stretch(billed):
+    """A subscription from before billing was anchored (made here as that release made it):
+    the billing clock charges the stretch from its period's end to the next 1st, then Stripe
+    bills from that 1st."""
+    from models import Subscription, User
+
+    email = "legacy@example.com"
+    billed.admin("stripe-sync")
+    billed.admin("create-user", email, "--plan", "Explorer")
+    p = payments_of(billed)
+    user = User.get(User.email == email)
+    sub = p.customer(user)
+    p.set_card(sub, card(billed, "4242424242424242"))
+    remote = billed.stripe.v1.subscriptions.create(params={
+        "customer": sub.stripe_customer, "items": [{"plan": p_plan("Startup").stripe_price}],
+        "metadata": {"user_id": str(user.id), "plan": "Startup"}})
+    Subscription.update(stripe_subscription=remote.id).where(Subscription.id == sub.id).execute()
+    wait_until(lambda: plan_of(email) == "Startup", what="Startup")
+    end = dt.datetime.fromtimestamp(remote["current_period_end"], dt.UTC).replace(tzinfo=None)
+    assert end.day != 1 or end.hour or end.minute  # billed on another day than the 1st
+    Subscription.update(realign_at=dt.datetime(2020, 1, 1)).where(
+        Subscription.id == sub.id).execute()  # as the migration marks it
+
+    assert "1 subscriptions changed" in billed.admin("billing-clock").stdout
+    target = (end.replace(day=28) + dt.timedelta(days=4)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0)
+    first = end.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    stretch = 2900 * (target - end).total_seconds() / (target - first).total_seconds()
+    wait_until(lambda: any(abs(i["amount_cents"] - stretch) <= 1 for i in
+                           billing_json(billed, email)["invoices"]), what="the stretch paid")
+    invoices = billing_json(billed, email)["invoices"]
+    assert len(invoices) == 2 and all(i["status"] == "paid" for i in invoices), invoices
+    again = billed.stripe.v1.subscriptions.retrieve(remote.id)
+    assert again["trial_end"] == int(target.replace(tzinfo=dt.UTC).timestamp())
+    assert again["current_period_end"] == again["trial_end"]
+    row = Subscription.get_by_id(sub.id)
+    assert row.realign_at is None and row.current_period_end == target
+    assert plan_of(email) == "Startup"
+    assert "0 subscriptions changed" in billed.admin("billing-clock").stdout  # once

@@ -300,16 +300,35 @@ def test_an_output_cap_below_the_apis_minimum_is_its_400_not_a_quota_refusal(gat
     assert r.json()["error"]["type"] == "invalid_request_error" and "(16)" in r.text
 
 
-def test_a_processing_tier_the_catalog_does_not_price_is_refused(gateway, fake_servers):
-    """OpenAI's priority processing costs more than the catalog's prices: refused, not served
-    at a loss; flex (cheaper) and the default go."""
+def test_processing_tiers_are_charged_at_their_own_prices_and_an_unpriced_one_is_refused(
+        gateway, fake_servers):
+    """OpenAI's tiers cost differently: a call is charged at the prices of the tier the provider
+    reports it served in (priority dearer, flex cheaper, streamed or not, Chat or Responses);
+    priority for a model the catalog has no priority price for, and tiers the gateway does not
+    offer, are refused before anything goes upstream."""
     key = customer(gateway, "Startup")
     client = openai.OpenAI(base_url=f"{gateway.url}/v1/openai", api_key=key, max_retries=0)
-    with pytest.raises(openai.BadRequestError) as e:
-        client.chat.completions.create(model="gpt-5-mini", messages=MSG, max_tokens=5,
-                                       service_tier="priority")
-    assert e.value.body["param"] == "service_tier"
+    usage = {"x-fake-usage": "in=100000,out=10000"}
+    for model, tier in (("gpt-5-nano", "priority"), ("gpt-5-mini", "scale")):
+        with pytest.raises(openai.BadRequestError) as e:
+            client.chat.completions.create(model=model, messages=MSG, max_tokens=5,
+                                           service_tier=tier)
+        assert e.value.body["param"] == "service_tier"
     assert fake_servers["openai"].state.requests == []
-    for tier in ("flex", "auto"):
-        client.chat.completions.create(model="gpt-5-mini", messages=MSG, max_tokens=5,
-                                       service_tier=tier)
+    # The fake answers as gpt-4o-mini, per million tokens: standard $0.15 in, $0.60 out;
+    # priority $0.25, $1; no flex price (flex is charged the standard one). 100,000 tokens in
+    # and 10,000 out:
+    expected = {"auto": 21_000_000, "flex": 21_000_000, "priority": 35_000_000}
+    for tier in expected:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MSG, max_tokens=20000,
+                                       service_tier=tier, extra_headers=usage)
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=MSG, max_tokens=20000,
+                                            service_tier="priority", stream=True,
+                                            extra_headers=usage)
+    assert [c.service_tier for c in stream][-1] == "priority"
+    # Responses, answered as gpt-4.1-mini: priority $0.70 in, $2.80 out.
+    client.responses.create(model="gpt-4.1-mini", input="Hi", max_output_tokens=20000,
+                            service_tier="priority", extra_headers=usage)
+    records = [r for r in gateway.records(key, count=5) if r.endpoint != "models"]
+    assert [r.cost_nanousd for r in records] == [*expected.values(), 35_000_000, 98_000_000]
+    assert all(r.priced and r.input_tokens == 100_000 for r in records)

@@ -92,11 +92,18 @@ def test_server_tool_counts():
         "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}}
     result = parse_openai_responses_body(resp)
     assert result.tools == {"web_search": 2, "code_interpreter": 1}
-    assert result.object_id == "resp_1"
+    assert result.objects == ("resp_1",)
+    # The code interpreter: once per container it ran in, at the price of its memory.
+    ran = [{"type": "code_interpreter_call", "container_id": c} for c in ("cntr_a", "cntr_a",
+                                                                          "cntr_b")]
+    assert parse_openai_responses_body({**resp, "output": ran}).tools == {"code_interpreter": 2}
+    big = [{"type": "code_interpreter", "container": {"type": "auto", "memory_limit": "4g"}}]
+    assert parse_openai_responses_body({**resp, "output": ran, "tools": big}).tools == {
+        "code_interpreter_4g": 2}
     s = OpenAIResponsesStream()
     s.feed(b'event: response.created\ndata: {"type":"response.created","response":'
            b'{"id":"resp_2","usage":null}}\n\n')
-    assert s.object_id == "resp_2" and s.tools is None
+    assert s.objects == ("resp_2",) and s.tools is None
     g = {"candidates": [{"index": 0, "groundingMetadata": {"webSearchQueries": ["a", "b"]}},
                         {"index": 1, "groundingMetadata": {"webSearchQueries": ["c"]}}]}
     assert parse_gemini_body(g).tools == {"google_search": 3}
@@ -221,7 +228,7 @@ def test_a_key_given_twice_anywhere_is_found_however_the_text_is_laid_out(raw, t
     assert twice or body == json.loads(raw)
 
 
-def test_one_hour_cache_writes_and_long_prompts_are_priced_as_the_catalog_says(tmp_path):
+def test_cache_writes_long_prompts_and_tiers_are_priced_as_the_catalog_says(tmp_path):
     """Claude Sonnet 4.5: writes for an hour at $6/M (five minutes: $3.75); past 200K tokens of
     prompt every token of the call at the long-context prices ($6 in, $22.50 out)."""
     from models import bind, db
@@ -248,6 +255,23 @@ def test_one_hour_cache_writes_and_long_prompts_are_priced_as_the_catalog_says(t
         gemini = {"input_tokens": 250_000, "output_tokens": 2000, "cache_read_tokens": 0,
                   "cache_write_tokens": 0}
         assert book.cost("gemini", "gemini-2.5-pro", gemini) == (655_000_000, True)
+        # OpenAI's tiers, gpt-5-mini: flex $0.125 in, $0.0125 cached, $1 out; priority
+        # $0.45, $0.045, $3.60; a tier the catalog does not list: the standard prices.
+        call = {"input_tokens": 100_000, "output_tokens": 10_000, "cache_read_tokens": 20_000,
+                "cache_write_tokens": 0}
+        assert book.cost("openai", "gpt-5-mini-2025-08-07",
+                         {**call, "service_tier": "flex"}) == (22_750_000, True)
+        assert book.cost("openai", "gpt-5-mini", {**call, "service_tier": "priority"}) == (
+            81_900_000, True)
+        for tier in ("default", "scale", None):
+            assert book.cost("openai", "gpt-5-mini", {**call, "service_tier": tier}) == (
+                45_500_000, True)
+        assert book.prices_tier("gpt-5-mini", "priority")
+        assert not book.prices_tier("gpt-5-nano", "priority")
+        assert not book.prices_tier("no-such-model", "flex")
+        containers = {**call, "input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
+                      "tools": {"code_interpreter": 1, "code_interpreter_4g": 2}}
+        assert book.cost("openai", "gpt-5-mini", containers) == (270_000_000, True)  # .03+.24
     finally:
         db.close()
         db.initialize(previous)

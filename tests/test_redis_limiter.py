@@ -204,3 +204,33 @@ def test_a_wrong_password_is_an_outage_under_the_policy_not_an_error(locked_redi
     assert outages == 2
     quota, _, _ = asyncio.run(run("open"))
     assert quota.ok
+
+
+def test_health_probes_redis_without_any_call_and_closed_means_down(locked_redis):
+    """/healthz's question: with no traffic, a PING tells that the shared limits are gone (a
+    wrong password here); with REDIS_OUTAGE=closed that refuses every call, so the process
+    reports itself down, while the other policies still serve."""
+    url = f"redis://:wrong@{locked_redis.host}:{locked_redis.port}/0"
+
+    async def run(policy):
+        shared = RedisLimiter(url, policy=policy)
+        shared.start()
+        assert shared.healthy()  # nothing known yet; a PING is on its way
+        for _ in range(50):
+            await asyncio.sleep(0.02)
+            if not shared.healthy():
+                break
+        return shared.available, shared.refuses_all, shared.outages
+
+    assert asyncio.run(run("closed")) == (False, True, 0)  # no call was decided by it
+    assert asyncio.run(run("quota-closed"))[:2] == (False, False)
+    good = f"redis://:s3cret@{locked_redis.host}:{locked_redis.port}/0"
+
+    async def fine():
+        shared = RedisLimiter(good, policy="closed")
+        shared.start()
+        shared.healthy()
+        await asyncio.sleep(0.3)
+        return shared.healthy()
+
+    assert asyncio.run(fine())

@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from tests.conftest import MSG, chat, customer
+from tests.conftest import MSG, chat, customer, wait_until
 
 
 def test_requests_per_minute_are_exact_across_processes(fleet):
@@ -110,3 +110,25 @@ def test_redis_down_refuses_quota_plans_by_policy_and_recovers_without_a_restart
     # Nothing lost: every answered call has its record, each written once.
     assert len(a.records(limited, count=3)) == 3 and len(a.records(unlimited, count=1)) == 1
     assert a.proc.poll() is None and b.proc.poll() is None
+
+
+def test_healthz_tells_a_redis_outage_without_any_call_and_closed_is_down(fleet, redis_server):
+    """With REDIS_OUTAGE=closed every call is refused while Redis is gone, so /healthz says
+    503 (a balancer knows); under the default policy it still serves, 200, limits unavailable.
+    Found by /healthz's own PING: no call has to fail first."""
+    closed = fleet(1, REDIS_OUTAGE="closed")[0]
+    default = fleet(1)[0]
+    for gw in (closed, default):
+        assert httpx.get(f"{gw.url}/healthz").json()["limits"] == "ok"
+    redis_server.stop()
+    try:
+        for gw, code in ((closed, 503), (default, 200)):
+            wait_until(lambda gw=gw: httpx.get(f"{gw.url}/healthz").json()["limits"]
+                       == "unavailable", what="the outage seen", timeout=20)
+            r = httpx.get(f"{gw.url}/healthz")
+            assert r.status_code == code
+            assert r.json()["status"] == ("unavailable" if code == 503 else "ok")
+    finally:
+        redis_server.start()
+    wait_until(lambda: httpx.get(f"{closed.url}/healthz").status_code == 200,
+               what="healthy again", timeout=30)

@@ -63,6 +63,36 @@ def test_another_customers_response_is_not_found(gateway, fake_servers):
     assert fake.requests == []
 
 
+def test_another_customers_code_interpreter_container_is_not_found(gateway, fake_servers):
+    """A container holds the files its code ran on: only the customer whose response made it
+    may run in it again; a container is charged once however many runs it served."""
+    alice_key = gateway.create_key(new_customer(gateway, "Startup"))
+    alice = oai(gateway, alice_key)
+    mallory = oai(gateway, gateway.create_key(new_customer(gateway, "Startup")))
+    auto = [{"type": "code_interpreter", "container": {"type": "auto", "memory_limit": "4g"}}]
+    made = alice.responses.create(model="gpt-4.1-mini", input="Plot it", tools=auto)
+    [cid] = {item.container_id for item in made.output if item.type == "code_interpreter_call"}
+    fake = fake_servers["openai"].state
+    fake.requests.clear()
+    mine = [{"type": "code_interpreter", "container": cid}]
+    for attempt in (
+            lambda: mallory.responses.create(model="gpt-4.1-mini", input="ls", tools=mine),
+            lambda: mallory.responses.create(model="gpt-4.1-mini", input="ls", stream=True,
+                                             tools=[{"type": "web_search"}, *mine]),
+            lambda: mallory.responses.input_tokens.count(model="gpt-4.1-mini", input="ls",
+                                                         tools=mine)):
+        with pytest.raises(openai.NotFoundError) as e:
+            attempt()
+        assert e.value.body["message"] == f"No container found with id '{cid}'."
+    assert fake.requests == []
+    assert alice.responses.create(model="gpt-4.1-mini", input="ls", tools=mine).status == \
+        "completed"
+    # Two runs in one 4 GB container: one container's fee ($0.12) on top of the tokens.
+    first = gateway.records(alice_key)[0]
+    assert first.tools == {"code_interpreter_4g": 1} and first.priced
+    assert first.cost_nanousd >= 120_000_000
+
+
 def test_ownership_outlives_a_restart(make_gateway, fake_servers):
     gw = make_gateway()
     gw.start()

@@ -58,13 +58,15 @@ def upgraded(request, tmp_path, fake_servers):
 
 # 4035676-7f3cf9a: a PostgreSQL database that 7f3cf9a's in-place upgrade had already left with
 # every customer unverified (their keys refused): repaired.
-CASES = [(b, r) for r in ("4035676", "7f3cf9a") for b in ("sqlite", "postgresql")] + [
+# 90da70f: the release before billing was anchored to the 1st, with a subscription billed on
+# the 15th, which the upgrade marks for the billing clock to move.
+CASES = [(b, r) for r in ("4035676", "7f3cf9a", "90da70f") for b in ("sqlite", "postgresql")] + [
     ("postgresql", "4035676-7f3cf9a")]
 
 
 @pytest.mark.parametrize("upgraded", CASES, indirect=True, ids=[f"{r}-{b}" for b, r in CASES])
 def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upgraded):
-    from models import ApiKey, Plan, UsageRecord, User
+    from models import ApiKey, ModelPrice, Plan, Subscription, ToolPrice, UsageRecord, User
     from models.migrate import LATEST, SchemaVersion
 
     gw, made, first = upgraded
@@ -77,6 +79,14 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
              for p in Plan.select()}
     assert plans == SEEDED
     assert not User.select().where(User.email_verified_at.is_null()).exists()
+    # Subscriptions billed on another day than the 1st are marked to be moved there; no
+    # customer's allowance is prorated by the upgrade.
+    subs = {s.user.email: s.realign_at is not None for s in Subscription.select()}
+    assert subs == ({"alice@shop.example": True} if subs else {})
+    assert not User.select().where(User.allowance_month != "").exists()
+    # The catalog learns what the release's lacked: tier prices and container sizes.
+    assert "priority" in json.loads(ModelPrice.get(ModelPrice.model == "gpt-5-mini").tiers)
+    assert ToolPrice.get(ToolPrice.tool == "code_interpreter_4g").usd_per_call == Decimal("0.12")
     gw.start()
     for c in made["customers"]:
         user = User.get(User.email == c["email"])
@@ -94,6 +104,8 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
                              "messages": [{"role": "user", "content": "Hi"}]})
         assert r.status_code == 200, r.text
         assert int(r.headers["x-ratelimit-limit-requests"]) == SEEDED[c["plan"]][0]
+        if SEEDED[c["plan"]][1] is not None:  # the whole month's allowance
+            assert int(r.headers["x-ratelimit-limit-tokens"]) == SEEDED[c["plan"]][1]
         for revoked in c["revoked"]:
             r = httpx.get(f"{gw.url}/v1/models", headers={"authorization": f"Bearer {revoked}"})
             assert r.status_code == 401

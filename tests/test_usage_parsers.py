@@ -389,3 +389,24 @@ def test_chat_strip_mode_keeps_every_byte_around_a_crlf_split():
             p = OpenAIChatStream(strip_usage_chunk=True)
             assert run(p, [raw[:i], raw[i:]]) == expected, i
             assert p.usage == OPENAI_CHAT_USAGE and p.complete
+
+
+def test_the_processing_tier_served_is_read_from_every_openai_answer():
+    """The tier OpenAI reports (service_tier) prices the call: chat chunks and bodies, and a
+    response's object, streamed or not."""
+    chat = OpenAIChatStream()
+    chat.feed(OPENAI_CHAT)
+    assert chat.tier == "default"
+    resp = OpenAIResponsesStream()
+    done = {"type": "response.completed", "sequence_number": 3, "response": {
+        "id": "resp_1", "object": "response", "status": "completed", "model": "gpt-5-mini",
+        "service_tier": "flex", "output": [], "usage": {
+            "input_tokens": 10, "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 2, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 12}}}
+    resp.feed(f"event: response.completed\ndata: {json.dumps(done)}\n\n".encode())
+    assert resp.tier == "flex" and resp.complete
+    assert parse_openai_responses_body(done["response"]).tier == "flex"
+    assert parse_openai_chat_body({"model": "gpt-4o", "service_tier": "priority",
+                                   "usage": {"prompt_tokens": 1}}).tier == "priority"
+    assert parse_openai_chat_body({"service_tier": 7}).tier is None

@@ -104,6 +104,10 @@ class Provider:
     # reasoning models): a stream of it cut before its usage came cannot be estimated from
     # its text, and is charged what was reserved for it.
     hides_reasoning: Callable[[dict], bool] = lambda body: False
+    # The processing tier a body asks for (OpenAI's service_tier), and the tiers that cost
+    # more than a model's prices: served only where the catalog prices them for the model.
+    tier_of: Callable[[dict], str | None] = lambda body: None
+    surcharged_tiers: frozenset[str] = frozenset()
     # The query sent upstream for the client's (raw, percent-encoded): parameters that would
     # change the answer's shape so that its usage cannot be read are dropped, or the request
     # refused (QueryRefused). The default sends it as it came.

@@ -1,7 +1,9 @@
 """OpenAI: Chat Completions, Responses, Embeddings, Models."""
 
+import json
 import re
 
+from ..bodies import RawJSON
 from .base import (
     ErrorStyle,
     OutputCap,
@@ -69,13 +71,19 @@ def _named_response(path: str, body) -> tuple[str, ...]:
 
 
 def _continued(path: str, body) -> tuple[str, ...]:
-    """What a new response continues: a stored response, or a stored conversation (none is
-    created through the gateway, so any named is refused)."""
+    """What a new response continues: a stored response, a stored conversation (none is
+    created through the gateway, so any named is refused), and the code interpreter's
+    containers it names to run in (its files are the customer's who ran there first)."""
     if not isinstance(body, dict):
         return ()
     conv = body.get("conversation")
     conv = conv.get("id") if isinstance(conv, dict) else conv
-    return tuple(v for v in (body.get("previous_response_id"), conv)
+    tools = body.get("tools")
+    if isinstance(tools, RawJSON):  # a large list, kept as its text (bodies.read_shallow)
+        tools = json.loads(tools)
+    containers = [t.get("container") for t in tools if isinstance(t, dict)
+                  and t.get("type") == "code_interpreter"] if isinstance(tools, list) else []
+    return tuple(v for v in (body.get("previous_response_id"), conv, *containers)
                  if isinstance(v, str) and v)
 
 
@@ -96,14 +104,21 @@ def hides_reasoning(body: dict) -> bool:
     return bool(effort) or isinstance(model, str) and bool(_REASONING_MODEL.match(model))
 
 
-# Processing tiers priced as the catalog prices a model; `priority` costs more and is not in it.
-PRICED_TIERS = (None, "auto", "default", "flex")
+# Processing tiers served: the default, flex (cheaper: the catalog's flex prices, else the
+# standard ones) and priority (dearer: only where the catalog prices it, see Provider). Scale
+# Tier is a contract of the business's, not a customer's to choose.
+TIERS = (None, "auto", "default", "flex", "priority")
+
+
+def tier_of(body: dict) -> str | None:
+    tier = body.get("service_tier")
+    return tier if isinstance(tier, str) else None
 
 
 def _refuse(path: str, body: dict):
-    if body.get("service_tier") not in PRICED_TIERS:
-        return ("service_tier 'priority' (or any tier but auto, default and flex) is not "
-                "available through this gateway: leave it out, or ask for 'flex'.",
+    if body.get("service_tier") not in TIERS:
+        return ("service_tier: this gateway serves 'auto', 'default', 'flex' and 'priority' "
+                "(where the model has a priority price); leave it out for the default.",
                 "service_tier")
     if path == "responses" and body.get("background") not in (None, False):
         # A background response is generated after the POST has been answered, and its usage
@@ -144,4 +159,6 @@ PROVIDER = Provider(
     forward_headers=frozenset({"openai-beta"}),
     refuse=_refuse,
     hides_reasoning=hides_reasoning,
+    tier_of=tier_of,
+    surcharged_tiers=frozenset({"priority"}),
 )

@@ -10,7 +10,8 @@ of 4035676 failed and changed nothing).
 
 It runs the release's own CLI (`python -m admin`) in its checkout to create the tables, the seeded
 plans and users, a customer per plan with a key (one revoked), then writes usage records through
-the release's own models, on SQLite and on a throwaway PostgreSQL. It writes
+the release's own models (and, in a release with billing, a subscription billed on the 15th), on
+SQLite and on a throwaway PostgreSQL. It writes
 `tests/releases/<name>.sqlite.sql` and `<name>.postgresql.sql` (text dumps, small and diffable) and
 `<name>.json` (the customers' passwords and keys, which exist only in these test databases).
 """
@@ -65,6 +66,15 @@ for i, (email, provider, endpoint, model, tin, tout, cost) in enumerate(records)
     else:
         row["cost_nanousd"] = int(Decimal(cost).scaleb(9))
     UsageRecord.create(**row)
+try:  # a release with billing: Startup's customer pays by a subscription billed on the 15th
+    from models import Plan, Subscription
+except ImportError:
+    Subscription = None
+if Subscription is not None:
+    Subscription.create(user=User.get(User.email == "alice@shop.example"),
+                        stripe_customer="cus_fixture", stripe_subscription="sub_fixture",
+                        status="active", plan=Plan.get(Plan.name == "Startup"),
+                        current_period_end=dt.datetime(2027, 1, 15, 9, 30))
 """
 
 
