@@ -9,8 +9,10 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 ROOT = Path(__file__).resolve().parent
 
@@ -27,8 +29,9 @@ class Config:
     database_url: str
     host: str
     port: int
-    upstreams: dict[str, str]
-    credentials: dict[str, str] = field(repr=False)
+    # The environment as read: what a part reads for itself (each provider its upstream and
+    # credential, addons/providers), so this module knows no proxy. Never shown.
+    env: Mapping[str, str] = field(repr=False)
     admin_password: str | None
     key_cache_ttl: float
     usage_flush_interval: float
@@ -89,8 +92,6 @@ class Config:
 
 
 def load(env: dict[str, str] | None = None) -> Config:
-    from addons.providers import BUILTIN  # each provider names its own settings
-
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("DATA_DIR") or ROOT / "data").resolve()
     return Config(
@@ -98,9 +99,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'gateway.db'}",
         host=env.get("GATEWAY_HOST") or "127.0.0.1",
         port=int(env.get("GATEWAY_PORT") or 8080),
-        upstreams={name: (env.get(p.upstream_env) or p.upstream).rstrip("/")
-                   for name, p in BUILTIN.items()},
-        credentials={name: env.get(p.credential_env, "") for name, p in BUILTIN.items()},
+        env=MappingProxyType(env),
         admin_password=env.get("ADMIN_PASSWORD") or None,
         key_cache_ttl=float(env.get("KEY_CACHE_TTL") or 4.0),
         usage_flush_interval=float(env.get("USAGE_FLUSH_INTERVAL") or 0.5),

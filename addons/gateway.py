@@ -18,15 +18,15 @@ from mitmproxy import options
 from mitmproxy.utils import human
 
 import config as config_module
-from models import bind, utcnow
+from models import bind, ledger, utcnow
+from models.changes import Subscriber
 from models.seed import create_tables
 
-from . import errors, ledger, metrics, web
+from . import errors, metrics, web
 from .accesslog import AccessLog, make_writer
 from .admin_app import AdminApp
 from .auth import Auth, FailedKeys
 from .chain import Chain
-from .changes import Subscriber
 from .credentials import Credentials
 from .inflight import InFlight
 from .keycache import KeyCache
@@ -37,7 +37,7 @@ from .metering import Metering
 from .metrics import Metrics
 from .owners import Owners, Ownership
 from .pricebook import PriceBook
-from .providers import configured
+from .providers import COUNTING, configured, credentials, report, upstreams
 from .redislimiter import RedisLimiter
 from .router import Router
 from .send import Send
@@ -63,7 +63,8 @@ class Services:
 def restore_limits(limiter: Limiter) -> None:
     """Rebuild the counters from the database: this month's tokens, the last minute's calls."""
     now = utcnow()
-    recent = {uid: [ts for ts, _ in calls] for uid, calls in ledger.recent_requests(now).items()}
+    recent = {uid: [ts for ts, _ in calls]
+              for uid, calls in ledger.recent_requests(now, COUNTING).items()}
     limiter.restore(ledger.tokens_this_month(now), recent)
 
 
@@ -106,12 +107,13 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
         restore_limits(limiter)
     services = Services(keys=keys, limiter=limiter, prices=prices, writer=writer,
                         owners=Owners(writer), inflight=InFlight(), changes=changes)
-    providers = configured(cfg.upstreams, cfg.forward_headers)
+    providers = configured(upstreams(cfg.env), cfg.forward_headers)
     from admin import create_app  # late: the admin app imports models, bound by now
     from admin.alerts import UsageAlerts
     from admin.payments import start_clock
 
-    admin_app = create_app(cfg, services)
+    admin_app = create_app(cfg, on_change=services.keys.clear,
+                           upstreams=lambda: report(cfg.env))
     writer.listen(UsageAlerts(admin_app.extensions["mailer"]).written)
     if cfg.billing:
         start_clock(admin_app)
@@ -124,7 +126,7 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
         Metering(services.writer, inflight, services.owners),
         Limits(services.limiter, cfg.default_max_output_tokens, prices, cfg.unpriced_models),
         Send(inflight),
-        Credentials(cfg.credentials),  # last before upstream: only calls that really go
+        Credentials(credentials(cfg.env)),  # last before upstream: only calls that really go
         errors.ErrorResponses(),
         Timeouts(inflight, cfg.connect_timeout, cfg.read_timeout),
         AccessLog(make_writer(cfg.access_log)),

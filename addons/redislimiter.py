@@ -32,9 +32,13 @@ import time
 import redis
 import redis.asyncio as aioredis
 
-from . import ledger, metrics, resp
+from models import ledger
+from models.month import month_key
+
+from . import metrics, resp
 from .call import Customer
 from .limiter import Admission, Standing
+from .providers import COUNTING
 
 log = logging.getLogger(__name__)
 
@@ -363,7 +367,7 @@ class RedisLimiter:
                 secs, micros = await c.time()
                 now = dt.datetime.fromtimestamp(secs + micros / 1e6, dt.UTC).replace(tzinfo=None)
                 used, recent = await asyncio.to_thread(_ledger, now)
-                period = now.strftime("%Y-%m")
+                period = month_key(now)
                 async with c.pipeline(transaction=True) as p:
                     for uid, tokens in used.items():
                         p.hset(f"{PREFIX}q:{period}:{uid}", "used", tokens)
@@ -432,7 +436,7 @@ def _ledger(now: dt.datetime):
     from models import db
 
     try:
-        return ledger.tokens_this_month(now), ledger.recent_requests(now)
+        return ledger.tokens_this_month(now), ledger.recent_requests(now, COUNTING)
     finally:
         if not db.is_closed():
             db.close()  # a worker thread's connection: not kept for another use

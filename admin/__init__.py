@@ -42,9 +42,11 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
 
-def create_app(cfg: config_module.Config | None = None, services=None,
+def create_app(cfg: config_module.Config | None = None, on_change=None, upstreams=None,
                test_config: dict | None = None) -> Flask:
-    """`services` is the running gateway's (key cache...) when the app is served in-process."""
+    """What the gateway serving the app in-process gives it: `on_change`, called when keys,
+    customers or plans change (it drops what it cached), and `upstreams`, the providers as
+    the operator's page shows them (a list of {provider, url, configured, credential_env})."""
     cfg = cfg or config_module.get()
     if db.obj is None:
         bind(cfg.database_url)
@@ -66,7 +68,8 @@ def create_app(cfg: config_module.Config | None = None, services=None,
     )
     if test_config:
         app.config.update(test_config)
-    app.extensions["gateway_services"] = services
+    app.extensions["on_change"] = on_change
+    app.extensions["upstreams"] = upstreams or list
     app.extensions["mailer"] = Mailer(cfg.smtp_url, cfg.mail_from)
     csrf.init_app(app)
 

@@ -14,8 +14,7 @@ import re
 from flask import current_app, has_app_context
 from peewee import IntegrityError, fn
 
-from addons import changes
-from models import ApiKey, Plan, User, utcnow
+from models import ApiKey, Plan, User, changes, utcnow
 from models.base import write_transaction
 from models.security import hash_password, new_password, password_problem
 
@@ -29,12 +28,12 @@ class Invalid(ValueError):
 
 def announce() -> None:
     """Keys, users or plans changed: the in-process gateway stops trusting what it cached, and
-    with Redis every other gateway process too (addons/changes.py)."""
+    with Redis every other gateway process too (models/changes.py)."""
     if not has_app_context():
         return
-    services = current_app.extensions.get("gateway_services")
-    if services is not None:
-        services.keys.clear()
+    on_change = current_app.extensions.get("on_change")
+    if on_change is not None:
+        on_change()
     changes.publish(current_app.config["GATEWAY"].redis_url)
 
 

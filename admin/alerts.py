@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from addons.ledger import tokens_this_month
 from models import User, utcnow
+from models.ledger import tokens_this_month
+from models.month import month_key
 
 from . import notices
 
@@ -26,7 +27,7 @@ class UsageAlerts:
 
     def written(self, rows: list[dict]) -> None:
         now = utcnow()
-        period = now.strftime("%Y-%m")
+        period = month_key(now)
         added: dict[int, int] = defaultdict(int)
         for r in rows:
             added[r["user"]] += int(r.get("total_tokens") or 0)

@@ -294,7 +294,7 @@ def save_model(model_id: int | None = None):
         if model_id is None:
             m.model = request.form.get("model", "").strip()
             m.provider = request.form.get("provider", "")
-            if not m.model or m.provider not in current_app.config["GATEWAY"].upstreams:
+            if not m.model or m.provider not in known_providers():
                 raise FormError("a model needs a name and a provider")
             m.display_name = request.form.get("display_name", "").strip()
         for f in PRICE_FIELDS:
@@ -312,10 +312,13 @@ def save_model(model_id: int | None = None):
 # --- Upstreams ----------------------------------------------------------------------------------
 
 
+def known_providers() -> set[str]:
+    """The gateway's providers; without a gateway (the app on its own), the catalog's."""
+    found = {r["provider"] for r in current_app.extensions["upstreams"]()}
+    return found or {p for (p,) in ModelPrice.select(ModelPrice.provider).distinct().tuples()}
+
+
 @bp.route("/upstreams")
 @admin_required
 def upstreams():
-    cfg = current_app.config["GATEWAY"]
-    rows = [{"provider": name, "url": url, "configured": bool(cfg.credentials.get(name))}
-            for name, url in cfg.upstreams.items()]
-    return render_template("ops/upstreams.html", rows=rows)
+    return render_template("ops/upstreams.html", rows=current_app.extensions["upstreams"]())

@@ -9,6 +9,7 @@ from peewee import JOIN, fn
 
 from models import ApiKey, Plan, UsageRecord, User, usd, utcnow
 from models.month import month_bounds as calendar_month
+from models.month import month_key
 
 R = UsageRecord
 
@@ -30,8 +31,8 @@ def recent_months(n: int = 12) -> list[str]:
     start, _ = month_bounds()
     months = []
     for _ in range(n):
-        months.append(start.strftime("%Y-%m"))
-        start = (start - dt.timedelta(days=1)).replace(day=1)
+        months.append(month_key(start))
+        start, _ = calendar_month(start - dt.timedelta(days=1))
     return months
 
 
@@ -59,7 +60,7 @@ def month_usage(user: User, month: str | None = None) -> dict:
            .tuples().first())
     n, inp, cr, cw, out, rea, total, cost, estimated = row
     return {
-        "month": start.strftime("%Y-%m"),
+        "month": month_key(start),
         "requests": n or 0,
         "input_tokens": int(inp or 0),
         "cache_read_tokens": int(cr or 0),

@@ -4,10 +4,10 @@ each change announced to a gateway serving the app."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import pytest
 
@@ -30,11 +30,17 @@ def app(tmp_path):
     cfg = config.load({"DATA_DIR": str(tmp_path), "ADMIN_PASSWORD": "admin-password-1"})
     bind(cfg.database_url)
     seed(cfg.admin_password)
-    keys = KeyCache(ttl=60)
-    app = create_app(cfg, services=SimpleNamespace(keys=keys), test_config={"TESTING": True})
+    keys = KeyCache(ttl=60, lookup=lambda digest: f"customer of {digest}")
+    app = create_app(cfg, on_change=keys.clear, test_config={"TESTING": True})
     app.keys = keys
     yield app
     db.initialize(previous)
+
+
+def cached(keys) -> None:
+    """A customer in the key cache, as the in-process gateway holds one."""
+    asyncio.run(keys.resolve_digest("k"))
+    assert keys.cached("k") == (True, "customer of k")
 
 
 @pytest.fixture
@@ -91,19 +97,19 @@ def test_keys_are_issued_and_revoked_and_the_gateway_is_told(run, app):
     secret = run("create-key", "demo@startup.ai", "--name", "laptop").output.strip()
     key = ApiKey.get(ApiKey.secret_hash == hash_key(secret))
     assert secret.startswith("gw-") and key.name == "laptop" and key.user.email == "demo@startup.ai"
-    app.keys._cache["something"] = None  # what the in-process gateway had cached
+    cached(app.keys)  # what the in-process gateway had cached
     out = run("revoke-key", key.prefix)
     assert out.output.strip() == f"revoked {key.prefix} of demo@startup.ai"
-    assert ApiKey.get_by_id(key.id).revoked and not app.keys._cache
+    assert ApiKey.get_by_id(key.id).revoked and app.keys.cached("k") == (False, None)
 
 
 @pytest.mark.parametrize("command", [("set-plan", "demo@startup.ai", "Growth"),
                                      ("set-active", "demo@startup.ai", "--suspended"),
                                      ("edit-plan", "Startup", "--rpm", "61")])
 def test_every_change_that_limits_keys_is_announced(run, app, command):
-    app.keys._cache["something"] = None
+    cached(app.keys)
     run(*command)
-    assert not app.keys._cache
+    assert app.keys.cached("k") == (False, None)
 
 
 def test_suspending_ends_sessions_and_reactivating_restores(run):

@@ -121,7 +121,7 @@ def test_a_silently_dead_change_subscription_is_noticed_and_renewed(redis_server
     """Frozen, Redis keeps the subscription's connection open and says nothing: the
     subscriber notices by an unanswered PING, subscribes again once Redis answers, and drops
     the cache then (changes made meanwhile were not heard)."""
-    from addons.changes import Subscriber, publish
+    from models.changes import Subscriber, publish
 
     async def run():
         changes: list[float] = []

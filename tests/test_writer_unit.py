@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 from peewee import OperationalError
 
-from addons import ledger, writer
+from addons import writer
 from addons.pricebook import PriceBook
+from addons.providers import COUNTING
 from addons.writer import UsageWriter
-from models import ApiKey, DeadLetter, ModelPrice, Plan, UsageRecord, User, bind, db
+from models import ApiKey, DeadLetter, ModelPrice, Plan, UsageRecord, User, bind, db, ledger
 from models.base import is_sqlite
 from models.seed import create_tables
 
@@ -170,4 +171,4 @@ def test_token_counting_records_do_not_fill_the_rebuilt_request_window(database)
              "endpoint": endpoint} for i, endpoint in enumerate(
                  ["count_tokens"] * 18 + ["countTokens", "responses.input_tokens", "messages"])]
     UsageRecord.insert_many(rows).execute()
-    assert [rid for _, rid in ledger.recent_requests(now)[user.id]] == ["req_20"]
+    assert [rid for _, rid in ledger.recent_requests(now, COUNTING)[user.id]] == ["req_20"]

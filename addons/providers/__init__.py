@@ -9,6 +9,30 @@ BUILTIN: dict[str, Provider] = {
     m.PROVIDER.name: m.PROVIDER for m in (anthropic, openai, gemini)
 }
 
+# Token counting's endpoints: limited in a request window of their own.
+COUNTING = tuple(sorted({ep.name for top in BUILTIN.values() for p in (top, *top.dialects.values())
+                         for ep in p.endpoints if ep.free}))
+
+
+def upstreams(env) -> dict[str, str]:
+    """Each provider's origin: its own, or the operator's from its `upstream_env`."""
+    return {name: (env.get(p.upstream_env) or p.upstream).rstrip("/")
+            for name, p in BUILTIN.items()}
+
+
+def credentials(env) -> dict[str, str]:
+    """The business's key for each provider, from its `credential_env` ("" when unset)."""
+    return {name: env.get(p.credential_env, "") for name, p in BUILTIN.items()}
+
+
+def report(env) -> list[dict]:
+    """What the operator's page shows of each provider: name, origin, whether a key is set
+    and where it goes; never the key."""
+    keys = credentials(env)
+    return [{"provider": name, "url": url, "configured": bool(keys[name]),
+             "credential_env": BUILTIN[name].credential_env}
+            for name, url in upstreams(env).items()]
+
 
 def configured(upstreams: dict[str, str],
                extra_headers: frozenset[str] = frozenset()) -> dict[str, Provider]:
@@ -22,5 +46,5 @@ def configured(upstreams: dict[str, str],
     return {name: setup(p, upstreams.get(name, p.upstream)) for name, p in BUILTIN.items()}
 
 
-__all__ = ["BUILTIN", "FORWARDED", "FORWARDED_PREFIXES", "STATUS", "Endpoint", "OutputCap",
-           "Provider", "configured"]
+__all__ = ["BUILTIN", "COUNTING", "FORWARDED", "FORWARDED_PREFIXES", "STATUS", "Endpoint",
+           "OutputCap", "Provider", "configured", "credentials", "report", "upstreams"]

@@ -7,10 +7,8 @@ import datetime as dt
 
 from peewee import fn
 
-from models import DeadLetter, UsageRecord
-from models.month import month_bounds
-
-from .providers import BUILTIN
+from .month import month_bounds
+from .tables import DeadLetter, UsageRecord
 
 WINDOW = 60.0
 
@@ -37,20 +35,17 @@ def tokens_this_month(now: dt.datetime, users=None) -> dict[int, int]:
     return used
 
 
-# Token counting's endpoints: it has a request window of its own.
-COUNTING = sorted({ep.name for top in BUILTIN.values() for p in (top, *top.dialects.values())
-                   for ep in p.endpoints if ep.free})
-
-
-def recent_requests(now: dt.datetime) -> dict[int, list[tuple[float, str]]]:
+def recent_requests(now: dt.datetime, apart: tuple[str, ...] = ()
+                    ) -> dict[int, list[tuple[float, str]]]:
     """Each customer's requests of the last minute that count against the plan's rate:
-    (timestamp, request id). Token counting, free and limited apart, is left out."""
+    (timestamp, request id). The endpoints `apart` (token counting, limited apart) are left
+    out."""
     recent: dict[int, list[tuple[float, str]]] = {}
     since = now - dt.timedelta(seconds=WINDOW)
     for uid, created, rid in (UsageRecord.select(UsageRecord.user, UsageRecord.created_at,
                                                  UsageRecord.request_id)
                               .where(UsageRecord.created_at > since,
-                                     UsageRecord.endpoint.not_in(COUNTING))
+                                     UsageRecord.endpoint.not_in(list(apart)))
                               .tuples()):
         recent.setdefault(uid, []).append((created.replace(tzinfo=dt.UTC).timestamp(), rid))
     return recent
