@@ -19,13 +19,13 @@ from models.catalog import catalog_name
 from . import cors
 from .call import CALL, Call
 from .limiter import Admission, Limiter
+from .providers import UPSTREAM_ONLY
 
 UNPRICED = ("refuse", "serve")
 NOT_SERVED = ("does not exist or is not available through this gateway; GET /v1/models lists "
               "the models you can use.")
-UPSTREAM_ONLY_HEADERS = ("openai-organization", "openai-project", "anthropic-organization-id",
-                         "set-cookie")
-UPSTREAM_ONLY_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "anthropic-priority-")
+UPSTREAM_ONLY_HEADERS = ("set-cookie", *(h for h in UPSTREAM_ONLY if not h.endswith("-")))
+UPSTREAM_ONLY_PREFIXES = tuple(h for h in UPSTREAM_ONLY if h.endswith("-"))
 
 
 def duration(seconds: float) -> str:

@@ -22,7 +22,7 @@ from models.tables import utcnow
 from . import fields, memory
 from .call import CALL, Call
 from .inflight import InFlight
-from .usage import FORMATS, BodyResult, Settlement, StreamParser, Usage, settle
+from .usage import BodyResult, Settlement, StreamParser, Usage, settle
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class Metering:
         if call is None or not call.upstream or flow.response or flow.error:
             return
         if call.body is not None:
-            fmt = FORMATS.get(call.endpoint.usage)
+            fmt = call.endpoint.usage
             if fmt and fmt.prepare and fmt.prepare(call.body):
                 call.body_changed = call.strip_usage_chunk = True
             call.hidden_reasoning = call.provider.hides_reasoning(call.body)
@@ -110,7 +110,7 @@ class Metering:
         call.last_activity = time.monotonic()
         call.ttfb = call.last_activity - call.started
         resp = flow.response
-        fmt = FORMATS.get(call.endpoint.usage)
+        fmt = call.endpoint.usage
         ok = _is_success(flow)
         if b"text/event-stream" in (fields.first(resp.headers, b"content-type") or b""):
             parser_cls = fmt.sse if fmt else None
@@ -139,7 +139,7 @@ class Metering:
             self._settle_stream(flow, call)
             return
         result = NO_RESULT
-        fmt = FORMATS.get(call.endpoint.usage)
+        fmt = call.endpoint.usage
         if fmt and not call.streamed and _is_success(flow):
             try:
                 obj = json.loads(fields.body(flow.response) or b"null")

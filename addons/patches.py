@@ -15,7 +15,6 @@ import collections
 import functools
 import hashlib
 import inspect
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,7 +27,7 @@ from mitmproxy.proxy.mode_servers import AsyncioServerInstance
 
 from . import fields
 from .call import CALL
-from .providers import openai
+from .providers import UNROUTED
 
 TESTED_VERSIONS = ("12.3.1",)
 
@@ -173,10 +172,10 @@ def _replacing_error_page(method):
 # What the providers take in headers (OpenAI asks for less than 64 KiB).
 MAX_HEAD_BYTES = 64 * 1024
 
-# Before the head is read the provider is unknown: OpenAI's shape, the lingua franca of SDKs.
-_HEAD_REFUSAL = json.dumps(openai.error_body(
-    431, "head_too_large", f"Request header fields too large: the head must be under "
-                           f"{MAX_HEAD_BYTES // 1024} KiB.", {})).encode()
+# Before the head is read the provider is unknown: the shape of what names none.
+_, _HEAD_REFUSAL = UNROUTED.errors.body(
+    "head_too_large", f"Request header fields too large: the head must be under "
+    f"{MAX_HEAD_BYTES // 1024} KiB.")
 HEAD_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: "
                   b"application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
                   % (len(_HEAD_REFUSAL), _HEAD_REFUSAL))

@@ -1,71 +1,29 @@
-"""Router: which provider and endpoint a request is for, and where upstream it goes.
-
-`/v1/<provider>/<rest>` is checked against the provider's allow-list and rewritten to the
-provider's origin, with the default API version put in front unless `<rest>` names one. The raw
-path and query pass byte for byte; anything that could step outside the endpoint (dot segments,
-encoded slashes or dots, backslashes, empty segments) is refused before it can carry a credential.
-`/healthz` and `/v1/models` (modellist.py) are answered here; every other path is left to the
-admin app.
+"""Router, the chain's first member: a call's provider and endpoint (resolved by routes.py)
+and its request pointed at that provider's origin; its JSON body read (large ones off the
+loop). `/healthz` and `/v1/models` (modellist.py) are answered here; every other path is left
+to the admin app.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from typing import NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from mitmproxy import http
 from mitmproxy.net.http.url import hostport
 
-from . import bodies, cors, fields, memory
+from . import bodies, cors, fields, memory, routes
 from .call import CALL, Call
 from .inflate import TooLarge, Undecodable, inflate
 from .inflight import InFlight
 from .modellist import model_list
 from .patches import MAX_HEAD_BYTES
-from .providers import Provider
-from .providers.base import QueryRefused
+from .providers import UNROUTED, Provider
 
 log = logging.getLogger(__name__)
-
-# Bytes never allowed in a path segment, raw or percent-decoded: separators, parameter and
-# fragment marks (`;`, `#`, an encoded `?`: upstream servers may read them as structure),
-# controls, DEL.
-_BAD_SEGMENT = re.compile(r"[/\\%;#?\x00-\x20\x7f]")
-
-
-
-
-class PathRefused(ValueError):
-    pass
-
-
-_PLAIN_PATH = re.compile(r"(?:/[A-Za-z0-9_:~-][A-Za-z0-9._:~-]*)+")
-
-
-def split_segments(raw_path: str) -> list[str]:
-    """The decoded segments of a path, refusing anything that could change its meaning."""
-    if _PLAIN_PATH.fullmatch(raw_path) and "/.." not in raw_path:
-        return raw_path[1:].split("/")  # nothing encoded, no dot segment: the common case
-    if not raw_path.startswith("/"):
-        raise PathRefused("the path must start with /")
-    segments = raw_path[1:].split("/")
-    decoded = []
-    for seg in segments:
-        if seg == "":
-            raise PathRefused("empty path segment")
-        try:
-            plain = unquote(seg, errors="strict")
-        except UnicodeDecodeError:
-            raise PathRefused("malformed percent-encoding") from None
-        if plain in (".", "..") or _BAD_SEGMENT.search(plain):
-            raise PathRefused(f"illegal path segment {seg!r}")
-        decoded.append(plain)
-    return decoded
-
 
 def head_facts(raw: tuple) -> tuple[int, bool, bool]:
     """One pass over the request's header fields: their size, and whether they ask for a
@@ -86,10 +44,6 @@ def json_response(status: int, obj, headers: dict | None = None) -> http.Respons
                               {"content-type": "application/json", **(headers or {})})
 
 
-def gateway_error(status: int, message: str, code: str) -> http.Response:
-    """For requests that name no provider: OpenAI's shape, the lingua franca of SDKs."""
-    return json_response(status, {"error": {"message": message, "type": "invalid_request_error",
-                                            "param": None, "code": code}})
 
 
 class Target(NamedTuple):
@@ -144,8 +98,7 @@ class Router:
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response or flow.error:
             return
-        raw = flow.request.path
-        path, sep, query = raw.partition("?")
+        path, _, query = flow.request.path.partition("?")
         if path == "/healthz":
             # 200 while the process serves calls. The shared limits gone, REDIS_OUTAGE decides
             # what that means: with `closed` every call is refused (503, so a balancer knows);
@@ -159,43 +112,31 @@ class Router:
                  "limits": "ok" if limits_ok else "unavailable",
                  "uptime_s": round(time.time() - self.started)})
             return
-        if path != "/v1" and not path.startswith("/v1/"):
+        named = routes.name(self.providers, flow.request.method, path)
+        if named is None:
             return  # the admin app's
         request_id = "req_" + flow.id.replace("-", "")[:24]  # the flow's random uuid4
-        try:
-            segments = split_segments(path)
-        except PathRefused as e:
-            flow.response = gateway_error(400, f"Invalid request path: {e}.", "invalid_path")
-            return
-        if segments == ["v1", "models"] and flow.request.method in ("GET", "HEAD"):
+        if named is routes.MODELS:
             # Served here, once auth has found the caller; errors in OpenAI's shape.
-            flow.metadata[CALL] = Call(self.providers["openai"], None, "models", request_id)
+            flow.metadata[CALL] = Call(self.providers[UNROUTED.name], None, "models", request_id)
             return
-        provider = self.providers.get(segments[1]) if len(segments) > 1 else None
-        if provider is None:
-            flow.response = gateway_error(
-                404, f"Unknown route {path}. Use /v1/<provider>/... with one of: "
-                     f"{', '.join(sorted(self.providers))}.", "unknown_route")
+        if isinstance(named, routes.Refusal):
+            self._refuse(flow, named, None)
             return
         request = flow.request
         if request.method == "OPTIONS":  # a browser's CORS preflight: no key, nothing sent
             flow.response = cors.preflight(request)
             return
         if self.inflight.draining:
-            flow.response = provider.error_response(
+            flow.response = named.provider.error_response(
                 "unavailable", "The gateway is restarting; please retry in a moment.",
                 headers={"retry-after": "2"}, request_id=request_id)
             return
-        version, rest = provider.split_version(segments[2:])
-        if rest and rest[0] in provider.dialects:
-            provider = provider.dialects[rest[0]]
-        plain = "/".join(rest)
-        ep = provider.find_endpoint(request.method, plain)
-        if ep is None:
-            flow.response = provider.error_response(
-                "not_found", f"{request.method} {path} is not an endpoint this gateway "
-                             f"serves for {provider.name}.", request_id=request_id)
+        found = routes.route(named, request.method, path, query)
+        if isinstance(found, routes.Refusal):
+            self._refuse(flow, found, request_id)
             return
+        provider = found.provider
         size, upgrade, browser = head_facts(request.headers.fields)
         if size > MAX_HEAD_BYTES:
             flow.response = provider.error_response(
@@ -207,20 +148,18 @@ class Router:
                 "invalid_request", "Protocol upgrades (WebSocket) are not available on API "
                 "routes; send plain HTTP requests.", request_id=request_id)
             return
-        try:
-            query = provider.query(query)
-        except QueryRefused as e:
-            flow.response = provider.error_response("invalid_request", str(e),
-                                                    request_id=request_id)
-            return
-        sep = "?" if query else ""
-        raw_rest = path.split("/", 3)[3]
-        if segments[2] not in provider.versions:
-            raw_rest = f"{version}/{raw_rest}"
         target = self._targets[provider.name]
         target.apply(request)
-        request.path = f"{target.prefix}/{raw_rest}{sep}{query}"
-        flow.metadata[CALL] = Call(provider, ep, plain, request_id, browser=browser)
+        request.path = f"{target.prefix}/{found.upstream}"
+        flow.metadata[CALL] = Call(provider, found.endpoint, found.path, request_id,
+                                   browser=browser)
+
+    @staticmethod
+    def _refuse(flow: http.HTTPFlow, refusal: routes.Refusal, request_id: str | None) -> None:
+        extra = {"code": refusal.code} if refusal.code else {}
+        if request_id is not None:
+            extra["request_id"] = request_id
+        flow.response = refusal.provider.error_response(refusal.kind, refusal.message, **extra)
 
     def request(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)

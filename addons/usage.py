@@ -1,9 +1,12 @@
-"""Usage parsers, one per response format: pure, incremental, no mitmproxy, no clock.
+"""What a call used, whoever answered it: the normalized `Usage`, the input estimate held
+before the provider counts, the base of the stream parsers, a `Format` (how an endpoint's
+answer is read) and the settlement of a call. Pure: no mitmproxy, no clock.
 
-A stream parser sees the bytes as they pass (`feed(chunk)` returns the bytes the client is owed,
-usually the chunk itself), then `finish()` at a clean end. It keeps the latest reported usage,
-whether the stream reached its terminal event, the model and how much text was delivered, so a
-stream cut short can still be settled. Rules follow each provider's documented wire format.
+Each provider's own parsers live in its package (`providers/<name>/usage.py`), by its
+documented wire format. A stream parser sees the bytes as they pass (`feed(chunk)` returns
+the bytes the client is owed, usually the chunk itself), then `finish()` at a clean end. It
+keeps the latest reported usage, whether the stream reached its terminal event, the model and
+how much text was delivered, so a stream cut short can still be settled.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .framing import JSONArraySplitter, SSEDecoder
+from .framing import SSEDecoder
 
 
 class Usage(NamedTuple):  # tuples, like the other results here: built for every request
@@ -123,153 +126,10 @@ def measure(body) -> tuple[int, int]:
     return math.ceil(quarters / 4) + math.ceil(halves / 2) + units, keys
 
 
-# --- Server-side tools: billed per call, on top of tokens ------------------------------------
-
-
-def anthropic_tools(u: dict) -> dict | None:
-    """`usage.server_tool_use`: cumulative counts, like the token fields."""
-    stu = u.get("server_tool_use")
-    if not isinstance(stu, dict):
-        return None
-    counts = {"web_search": _int(stu.get("web_search_requests")),
-              "web_fetch": _int(stu.get("web_fetch_requests"))}
-    return {k: v for k, v in counts.items() if v > 0} or None
-
-
-# Responses output items of hosted tools, each one billed call; the code interpreter is billed
-# per container, by its memory (the catalog's "code_interpreter" is the default 1 GB one,
-# "code_interpreter_4g" and so on the larger).
-RESPONSES_TOOL_ITEMS = {"web_search_call": "web_search", "file_search_call": "file_search",
-                        "code_interpreter_call": "code_interpreter",
-                        "image_generation_call": "image_generation"}
-CONTAINER_MEMORY = ("4g", "16g", "64g")
-
-
-def container_tool(tools) -> str:
-    """The catalog's name for the code interpreter's containers, by the memory the response's
-    tool asked for."""
-    for t in tools if isinstance(tools, list) else ():
-        if isinstance(t, dict) and t.get("type") == "code_interpreter" and \
-                isinstance(t.get("container"), dict):
-            memory = t["container"].get("memory_limit")
-            if memory in CONTAINER_MEMORY:
-                return f"code_interpreter_{memory}"
-    return "code_interpreter"
-
-
-def responses_objects(resp: dict) -> tuple[str, ...]:
-    """What a response stored upstream: itself, and the containers its code interpreter ran
-    in (which a later request may name to run in again)."""
-    rid = resp.get("id")
-    found = [rid] if isinstance(rid, str) and rid else []
-    for item in resp.get("output") if isinstance(resp.get("output"), list) else ():
-        if isinstance(item, dict) and item.get("type") == "code_interpreter_call":
-            container = item.get("container_id")
-            if isinstance(container, str) and container and container not in found:
-                found.append(container)
-    return tuple(found)
-
-
-def responses_tools(output, tools=None) -> dict | None:
-    """Hosted tools billed for a response: a call each, and each container its code
-    interpreter ran in once, however many calls ran there."""
-    counts: dict[str, int] = {}
-    containers: set[str] = set()
-    for item in output if isinstance(output, list) else ():
-        tool = RESPONSES_TOOL_ITEMS.get(item.get("type")) if isinstance(item, dict) else None
-        if tool == "code_interpreter":
-            container = item.get("container_id")
-            if isinstance(container, str) and container:
-                if container in containers:
-                    continue
-                containers.add(container)
-            tool = container_tool(tools)
-        if tool:
-            counts[tool] = counts.get(tool, 0) + 1
-    return counts or None
-
-
-def gemini_searches(obj: dict) -> dict[int, int]:
-    """Grounding with Google Search: the queries each candidate issued, by candidate index."""
-    found = {}
-    for i, cand in enumerate(obj.get("candidates") or ()):
-        gm = cand.get("groundingMetadata") if isinstance(cand, dict) else None
-        queries = gm.get("webSearchQueries") if isinstance(gm, dict) else None
-        if isinstance(queries, list):
-            found[_int(cand.get("index")) or i] = len(queries)
-    return found
-
-
-def _search_tools(by_candidate: dict[int, int]) -> dict | None:
-    n = sum(by_candidate.values())
-    return {"google_search": n} if n else None
-
-
-def _int(v) -> int:
+def count(v) -> int:
     """A count as the provider reported it; anything but a positive integer counts 0, so a
     malformed or negative figure can never refund quota or money."""
     return v if type(v) is int and v > 0 else 0
-
-
-# --- Anthropic -------------------------------------------------------------------------------
-
-
-def anthropic_usage(u: dict) -> Usage:
-    details = u.get("output_tokens_details") or {}
-    writes = u.get("cache_creation")  # by lifetime: five minutes, or one hour at a higher price
-    return Usage.of(
-        input_tokens=_int(u.get("input_tokens")),
-        cache_read_tokens=_int(u.get("cache_read_input_tokens")),
-        cache_write_tokens=_int(u.get("cache_creation_input_tokens")),
-        output_tokens=_int(u.get("output_tokens")),
-        reasoning_tokens=_int(details.get("thinking_tokens")),
-        cache_write_1h_tokens=_int(writes.get("ephemeral_1h_input_tokens"))
-        if isinstance(writes, dict) else 0,
-    )  # Anthropic sends no total: it is the sum
-
-
-def openai_chat_usage(u: dict) -> Usage:
-    cached = _int((u.get("prompt_tokens_details") or {}).get("cached_tokens"))
-    cache_write = _int((u.get("prompt_tokens_details") or {}).get("cache_write_tokens"))
-    return Usage.of(
-        input_tokens=_int(u.get("prompt_tokens")) - cached - cache_write,
-        cache_read_tokens=cached,
-        cache_write_tokens=cache_write,
-        output_tokens=_int(u.get("completion_tokens")),
-        reasoning_tokens=_int((u.get("completion_tokens_details") or {}).get("reasoning_tokens")),
-        total=_int(u.get("total_tokens")),
-    )
-
-
-def openai_responses_usage(u: dict) -> Usage:
-    details = u.get("input_tokens_details") or {}
-    cached = _int(details.get("cached_tokens"))
-    cache_write = _int(details.get("cache_write_tokens"))
-    return Usage.of(
-        input_tokens=_int(u.get("input_tokens")) - cached - cache_write,
-        cache_read_tokens=cached,
-        cache_write_tokens=cache_write,
-        output_tokens=_int(u.get("output_tokens")),
-        reasoning_tokens=_int((u.get("output_tokens_details") or {}).get("reasoning_tokens")),
-        total=_int(u.get("total_tokens")),
-    )
-
-
-def openai_embeddings_usage(u: dict) -> Usage:
-    return Usage.of(input_tokens=_int(u.get("prompt_tokens")), total=_int(u.get("total_tokens")))
-
-
-def gemini_usage(u: dict) -> Usage:
-    cached = _int(u.get("cachedContentTokenCount"))
-    prompt = _int(u.get("promptTokenCount")) + _int(u.get("toolUsePromptTokenCount"))
-    thoughts = _int(u.get("thoughtsTokenCount"))
-    return Usage.of(
-        input_tokens=prompt - cached,
-        cache_read_tokens=cached,
-        output_tokens=_int(u.get("candidatesTokenCount")) + thoughts,
-        reasoning_tokens=thoughts,
-        total=_int(u.get("totalTokenCount")),
-    )
 
 
 # --- Non-streamed bodies ---------------------------------------------------------------------
@@ -283,46 +143,6 @@ class BodyResult(NamedTuple):
     # The stored objects the answer created: a response's id, its code interpreter's containers.
     objects: tuple[str, ...] = ()
     tier: str | None = None  # the processing tier OpenAI served it in (priced by the catalog)
-
-
-def _tier(obj: dict) -> str | None:
-    tier = obj.get("service_tier")
-    return tier if isinstance(tier, str) else None
-
-
-def parse_anthropic_body(obj: dict) -> BodyResult:
-    u = obj.get("usage")
-    if not isinstance(u, dict):
-        return BodyResult(None, obj.get("model"))
-    return BodyResult(anthropic_usage(u), obj.get("model"), tools=anthropic_tools(u))
-
-
-def parse_openai_chat_body(obj: dict) -> BodyResult:
-    u = obj.get("usage")
-    return BodyResult(openai_chat_usage(u) if isinstance(u, dict) else None, obj.get("model"),
-                      tier=_tier(obj))
-
-
-def parse_openai_responses_body(obj: dict) -> BodyResult:
-    u = obj.get("usage")
-    # Background responses come back queued with no usage yet: not a final count.
-    done = obj.get("status") in ("completed", "incomplete", "failed", "cancelled")
-    usage = openai_responses_usage(u) if isinstance(u, dict) else None
-    return BodyResult(usage, obj.get("model"), done and usage is not None,
-                      responses_tools(obj.get("output"), obj.get("tools")),
-                      responses_objects(obj), _tier(obj))
-
-
-def parse_openai_embeddings_body(obj: dict) -> BodyResult:
-    u = obj.get("usage")
-    return BodyResult(openai_embeddings_usage(u) if isinstance(u, dict) else None,
-                      obj.get("model"))
-
-
-def parse_gemini_body(obj: dict) -> BodyResult:
-    u = obj.get("usageMetadata")
-    return BodyResult(gemini_usage(u) if isinstance(u, dict) else None, obj.get("modelVersion"),
-                      tools=_search_tools(gemini_searches(obj)))
 
 
 # --- Streams ---------------------------------------------------------------------------------
@@ -364,7 +184,7 @@ class StreamParser:
         raise NotImplementedError
 
 
-class _SSEParser(StreamParser):
+class SSEParser(StreamParser):
     __slots__ = ("_sse",)
 
     def __init__(self) -> None:
@@ -377,227 +197,14 @@ class _SSEParser(StreamParser):
         return chunk
 
 
-
-def _loads(data: str):
+def loads(data: str):
     try:
         return json.loads(data)
     except ValueError:
         return None
 
 
-class AnthropicStream(_SSEParser):
-    """message_start sets usage; each message_delta overwrites the fields it carries
-    (cumulative, never summed); message_stop completes; an error event fails."""
-
-    __slots__ = ("_u",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._u: dict = {}
-
-    def on_event(self, name: str, data: str) -> None:
-        obj = _loads(data)
-        if not isinstance(obj, dict):
-            return
-        kind = obj.get("type", name)
-        if kind == "content_block_delta":
-            d = obj.get("delta") or {}
-            for field in ("text", "thinking", "partial_json"):
-                if isinstance(d.get(field), str):
-                    self.out_chars += len(d[field])
-        elif kind == "message_start":
-            msg = obj.get("message") or {}
-            self.model = msg.get("model") or self.model
-            self._u = dict(msg.get("usage") or {})
-            self.usage = anthropic_usage(self._u)
-            self.tools = anthropic_tools(self._u)
-        elif kind == "message_delta":
-            for k, v in (obj.get("usage") or {}).items():
-                if v is not None:
-                    self._u[k] = v
-            self.usage = anthropic_usage(self._u)
-            self.tools = anthropic_tools(self._u)
-        elif kind == "message_stop":
-            self.complete = True
-        elif kind == "error":
-            self.failed = True
-
-
-class OpenAIChatStream(_SSEParser):
-    """Usage is in the last chunk whose usage is not null (the `choices: []` chunk that
-    include_usage adds); `[DONE]` completes. With `strip_usage_chunk` (the gateway asked for
-    usage on the client's behalf) that chunk is withheld from the client."""
-
-    __slots__ = ("_strip", "_withheld")
-
-    def __init__(self, strip_usage_chunk: bool = False) -> None:
-        super().__init__()
-        self._strip = strip_usage_chunk
-        self._withheld = False  # the last event was the usage chunk, left out
-        if strip_usage_chunk:
-            self._sse = SSEDecoder(keep_raw=True)
-
-    def feed(self, chunk: bytes) -> bytes:
-        if not self._strip:
-            return super().feed(chunk)
-        # Forward whole events only, so the usage-only one can be left out.
-        out = []
-        for ev in self._sse.feed(chunk):
-            if ev.tail:  # the end of the last event: it goes where that event went
-                if not self._withheld:
-                    out.append(ev.raw)
-            elif self.handle(ev.event, ev.data):
-                self._withheld = True
-            else:
-                self._withheld = False
-                out.append(ev.raw)
-        return b"".join(out)
-
-    def finish(self) -> bytes:
-        # An unterminated last event still belongs to the client.
-        return self._sse.pending_raw() if self._strip else b""
-
-    def on_event(self, name: str, data: str) -> bool:
-        """Returns True for the usage-only chunk."""
-        if data == "[DONE]":
-            self.complete = True
-            return False
-        obj = _loads(data)
-        if not isinstance(obj, dict):
-            return False
-        if "error" in obj and isinstance(obj["error"], dict):
-            self.failed = True
-            return False
-        self.model = obj.get("model") or self.model
-        self.tier = _tier(obj) or self.tier
-        choices = obj.get("choices") or []
-        for choice in choices:
-            delta = choice.get("delta") or {}
-            for field in ("content", "reasoning_content", "refusal"):
-                if isinstance(delta.get(field), str):
-                    self.out_chars += len(delta[field])
-            for call in delta.get("tool_calls") or []:
-                args = (call.get("function") or {}).get("arguments")
-                if isinstance(args, str):
-                    self.out_chars += len(args)
-        u = obj.get("usage")
-        if isinstance(u, dict):
-            self.usage = openai_chat_usage(u)
-            return not choices
-        return False
-
-
-_RESPONSES_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
-_RESPONSES_TEXT = ("response.output_text.delta", "response.function_call_arguments.delta",
-                   "response.reasoning_summary_text.delta", "response.refusal.delta")
-
-
-class OpenAIResponsesStream(_SSEParser):
-    """Usage is `response.usage` of the terminal event; there is no [DONE]."""
-
-    __slots__ = ()
-
-    def on_event(self, name: str, data: str) -> None:
-        obj = _loads(data)
-        if not isinstance(obj, dict):
-            return
-        kind = obj.get("type", name)
-        if kind in _RESPONSES_TEXT:
-            if isinstance(obj.get("delta"), str):
-                self.out_chars += len(obj["delta"])
-        elif kind in _RESPONSES_TERMINAL or kind in ("response.created", "response.in_progress"):
-            resp = obj.get("response") or {}
-            self.model = resp.get("model") or self.model
-            self.tier = _tier(resp) or self.tier
-            self.objects = responses_objects(resp) or self.objects
-            if isinstance(resp.get("usage"), dict):
-                self.usage = openai_responses_usage(resp["usage"])
-            if kind in _RESPONSES_TERMINAL:
-                self.tools = responses_tools(resp.get("output"), resp.get("tools"))
-                self.complete = True
-                self.failed = kind == "response.failed" and self.usage is None
-        elif kind == "error":
-            self.failed = True
-
-
-class _GeminiMixin:
-    """Each chunk carries usageMetadata running totals: the last wins, never summed.
-    Complete once a candidate carried finishReason and no error object came. Search queries
-    are counted per candidate from the latest grounding metadata it carried."""
-
-    __slots__ = ()
-
-    def _searched(self, obj: dict) -> None:
-        found = gemini_searches(obj)
-        if found:
-            by_candidate = {**self._searches, **found}
-            self._searches = by_candidate
-            self.tools = _search_tools(by_candidate)
-
-    def on_object(self, obj) -> None:
-        if isinstance(obj, list):  # an error wrapped in a one-element array
-            for item in obj:
-                self.on_object(item)
-            return
-        if not isinstance(obj, dict):
-            return
-        if isinstance(obj.get("error"), dict):
-            self.failed = True
-            return
-        self.model = obj.get("modelVersion") or self.model
-        for cand in obj.get("candidates") or []:
-            for part in (cand.get("content") or {}).get("parts") or []:
-                if isinstance(part.get("text"), str):
-                    self.out_chars += len(part["text"])
-            if cand.get("finishReason"):
-                self.complete = True
-        if isinstance(obj.get("usageMetadata"), dict):
-            self.usage = gemini_usage(obj["usageMetadata"])
-        self._searched(obj)
-
-
-class GeminiSSEStream(_GeminiMixin, _SSEParser):
-    __slots__ = ("_searches",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._searches: dict[int, int] = {}
-
-    def on_event(self, name: str, data: str) -> None:
-        self.on_object(_loads(data))
-
-
-class GeminiArrayStream(_GeminiMixin, StreamParser):
-    __slots__ = ("_split", "_searches")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._split = JSONArraySplitter()
-        self._searches: dict[int, int] = {}
-
-    def feed(self, chunk: bytes) -> bytes:
-        for raw in self._split.feed(chunk):
-            self.handle("", raw.decode("utf-8", "replace"))
-        return chunk
-
-    def on_event(self, name: str, data: str) -> None:
-        self.on_object(_loads(data))
-
-
-# --- Formats: which parser reads which endpoint's response -----------------------------------
-
-
-def ensure_include_usage(body: dict) -> bool:
-    """A Chat stream carries usage only when asked: ask on the client's behalf. True if the
-    body changed, so the extra usage-only chunk is withheld from that client."""
-    if body.get("stream") is not True:
-        return False
-    opts = body.get("stream_options")
-    opts = opts if isinstance(opts, dict) else {}
-    if opts.get("include_usage") is True:
-        return False
-    body["stream_options"] = {**opts, "include_usage": True}
-    return True
+# --- Formats: how an endpoint's answer is read ---------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -607,21 +214,6 @@ class Format:
     sse: type[StreamParser] | None = None  # for text/event-stream
     json_stream: type[StreamParser] | None = None  # for a streamed JSON array
     prepare: object = None  # callable(body) -> bool: rewrites the request body for metering
-
-
-FORMATS = {
-    f.name: f
-    for f in (
-        Format("anthropic.messages", parse_anthropic_body, sse=AnthropicStream),
-        Format("openai.chat", parse_openai_chat_body, sse=OpenAIChatStream,
-               prepare=ensure_include_usage),
-        Format("openai.responses", parse_openai_responses_body, sse=OpenAIResponsesStream),
-        Format("openai.embeddings", parse_openai_embeddings_body),
-        Format("gemini.generate", parse_gemini_body, sse=GeminiSSEStream,
-               json_stream=GeminiArrayStream),
-        Format("gemini.embed", parse_gemini_body),
-    )
-}
 
 
 class Settlement(NamedTuple):

@@ -149,7 +149,7 @@ class UsageWriter:
         if self._thread.is_alive():
             self._thread.join(timeout)
         else:
-            self._flush()
+            self.flush()
 
     def _run(self) -> None:
         last_reload = time.monotonic()
@@ -157,10 +157,10 @@ class UsageWriter:
             if time.monotonic() - last_reload > self.reload_every:
                 self._safely(self.prices.reload)
                 last_reload = time.monotonic()
-            self._safely(self._flush)
+            self._safely(self.flush)
         # Stopping: keep trying a little while the database is busy, so nothing is lost.
         for _ in range(20):
-            if self._safely(self._flush):
+            if self._safely(self.flush):
                 break
             time.sleep(0.25)
         db.close()
@@ -175,7 +175,8 @@ class UsageWriter:
             log.exception("usage writer: %s failed; will retry", fn.__name__)
             return False
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write what is waiting now, in the caller's thread (the writer's own, or a test's)."""
         for q, pending in ((self._queue, self._pending), (self._claims, self._pending_claims)):
             while True:
                 try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import os
 import pwd
@@ -18,9 +19,13 @@ from contextlib import contextmanager
 from email import message_from_bytes
 from pathlib import Path
 
+import anthropic
 import httpx
+import openai
 import pytest
 from aiosmtpd.controller import Controller
+from google import genai
+from google.genai import types as genai_types
 
 from tests import fakes
 
@@ -376,10 +381,38 @@ def fleet(make_gateway, postgres, redis_server):
 MSG = [{"role": "user", "content": "Hello there"}]
 
 
-def customer(gw: Gateway, plan: str) -> str:
+def new_customer(gw: Gateway, plan: str) -> str:
+    """A customer on `plan`, made by the operator's CLI; returns the address."""
     email = f"{plan.lower().replace(' ', '-')}-{time.monotonic_ns()}@example.com"
     gw.admin("create-user", email, "--plan", plan)
-    return gw.create_key(email)
+    return email
+
+
+def customer(gw: Gateway, plan: str) -> str:
+    """A new customer's API key."""
+    return gw.create_key(new_customer(gw, plan))
+
+
+# --- The official SDKs, pointed at a gateway ----------------------------------------------
+
+
+def oai(gateway, key, **kw):
+    return openai.OpenAI(base_url=f"{gateway.url}/v1/openai", api_key=key, max_retries=0, **kw)
+
+
+def ant(gateway, key, **kw):
+    return anthropic.Anthropic(base_url=f"{gateway.url}/v1/anthropic", api_key=key,
+                               max_retries=0, **kw)
+
+
+_genai_clients = []  # google-genai clients close themselves when collected, even mid-call
+
+
+def gem(gateway, key, headers=None) -> genai.Client:
+    client = genai.Client(api_key=key, http_options=genai_types.HttpOptions(
+        base_url=f"{gateway.url}/v1/gemini", headers=headers or {}))
+    _genai_clients.append(client)
+    return client
 
 
 def chat(gw: Gateway, key: str, **headers: str) -> httpx.Response:
@@ -422,3 +455,26 @@ def smtp():
     yield inbox, f"smtp://127.0.0.1:{controller.port}"
     controller.stop()
 
+
+
+# --- The limiter's stand-ins (unit tests) --------------------------------------------------
+
+T0 = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC).timestamp()
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self, t: float = T0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def plan_customer(rpm=3, monthly=None, uid=1):
+    """A customer as the limiter sees one: a plan's rate and monthly allowance."""
+    from addons.call import Customer, PlanInfo
+
+    return Customer(uid, f"u{uid}@example.com", uid, "gw-x",
+                    PlanInfo("P", rpm, monthly, frozenset()))

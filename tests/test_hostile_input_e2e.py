@@ -22,8 +22,7 @@ import httpx
 import pytest
 from backports import zstd
 
-from tests.conftest import ADMIN_PASSWORD
-from tests.test_limits_e2e import new_customer
+from tests.conftest import ADMIN_PASSWORD, new_customer
 
 MSG = [{"role": "user", "content": "Hi"}]
 INFLATED = 300 * 1024 * 1024  # what each bomb would become: 300 MB of JSON-ish zeros

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addons.call import Customer, PlanInfo
 from addons.limiter import WINDOW, Limiter, month_end
 from addons.limits import duration
-
-T0 = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC).timestamp()
-
-
-class Clock:
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def customer(rpm=3, monthly=None, uid=1) -> Customer:
-    return Customer(uid, "c@x", 1, "gw-x", PlanInfo("P", rpm, monthly, frozenset()))
+from tests.conftest import T0, Clock, plan_customer
 
 
 def test_exactly_n_then_refused_with_real_retry_after():
     clock = Clock()
-    lim, c = Limiter(clock), customer(rpm=3)
+    lim, c = Limiter(clock), plan_customer(rpm=3)
     for dt_ in (0, 10, 20):
         clock.t = T0 + dt_
         assert lim.admit_request(c).ok
@@ -48,7 +32,7 @@ def test_exactly_n_then_refused_with_real_retry_after():
 @given(st.integers(1, 6), st.lists(st.floats(0, 300, allow_nan=False), min_size=1, max_size=80))
 def test_no_rolling_window_admits_more_than_n_and_none_refused_needlessly(rpm, arrivals):
     clock = Clock()
-    lim, c = Limiter(clock), customer(rpm=rpm)
+    lim, c = Limiter(clock), plan_customer(rpm=rpm)
     admitted = []
     for a in sorted(arrivals):
         clock.t = T0 + a
@@ -66,14 +50,14 @@ def test_no_rolling_window_admits_more_than_n_and_none_refused_needlessly(rpm, a
 
 def test_customers_are_independent():
     lim = Limiter(Clock())
-    a, b = customer(rpm=1, uid=1), customer(rpm=1, uid=2)
+    a, b = plan_customer(rpm=1, uid=1), plan_customer(rpm=1, uid=2)
     assert lim.admit_request(a).ok and lim.admit_request(b).ok
     assert not lim.admit_request(a).ok
 
 
 def test_reserve_then_settle():
     clock = Clock()
-    lim, c = Limiter(clock), customer(monthly=1000)
+    lim, c = Limiter(clock), plan_customer(monthly=1000)
     assert lim.reserve(c, 600).ok
     d = lim.reserve(c, 500)  # 600 reserved + 500 > 1000
     assert not d.ok and d.retry_after == month_end(T0) - T0
@@ -84,14 +68,14 @@ def test_reserve_then_settle():
 
 
 def test_unlimited_plan_is_never_refused():
-    lim, c = Limiter(Clock()), customer(monthly=None)
+    lim, c = Limiter(Clock()), plan_customer(monthly=None)
     assert all(lim.reserve(c, 10**9).ok for _ in range(5))
     assert lim.standing(c).remaining_tokens is None
 
 
 def test_new_month_starts_from_zero():
     clock = Clock()
-    lim, c = Limiter(clock), customer(monthly=1000)
+    lim, c = Limiter(clock), plan_customer(monthly=1000)
     lim.settle(c, 0, 1000)
     assert not lim.reserve(c, 1).ok
     clock.t = month_end(T0) + 1
@@ -101,7 +85,7 @@ def test_new_month_starts_from_zero():
 
 def test_restore_rebuilds_usage_and_window():
     clock = Clock()
-    lim, c = Limiter(clock), customer(rpm=2, monthly=1000)
+    lim, c = Limiter(clock), plan_customer(rpm=2, monthly=1000)
     lim.restore({1: 900}, {1: [T0 - 50, T0 - 10]})
     d = lim.admit_request(c)
     assert not d.ok and d.retry_after == 10
@@ -110,7 +94,7 @@ def test_restore_rebuilds_usage_and_window():
 
 def test_standing():
     clock = Clock()
-    lim, c = Limiter(clock), customer(rpm=3, monthly=1000)
+    lim, c = Limiter(clock), plan_customer(rpm=3, monthly=1000)
     lim.admit_request(c)
     clock.t += 15
     lim.reserve(c, 200)

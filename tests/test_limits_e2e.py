@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
-import itertools
 import json
 import time
 
@@ -14,16 +13,9 @@ import openai
 import pytest
 from google.genai import errors as genai_errors
 
-from tests.test_proxy_e2e import gem
+from tests.conftest import gem, new_customer
 
 MSG = [{"role": "user", "content": "Hi"}]
-_seq = itertools.count()
-
-
-def new_customer(gateway, plan: str) -> str:
-    email = f"limits{next(_seq)}-{time.time_ns()}@example.com"
-    gateway.admin("create-user", email, "--plan", plan)
-    return email
 
 
 def counting_client(module):

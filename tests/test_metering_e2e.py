@@ -13,7 +13,7 @@ import httpx
 import httpx2
 import pytest
 
-from tests.test_proxy_e2e import ant, gem, oai
+from tests.conftest import ant, gem, oai
 
 # Distinct figures per field, so a field read from the wrong place shows.
 USAGE_HDR = "in=25,out=7,cache_read=3,cache_write=2,reasoning=1"

@@ -13,18 +13,11 @@ from addons.auth import take_query_credentials
 from addons.limiter import Limiter
 from addons.pricebook import PriceBook
 from addons.providers import BUILTIN
-from addons.usage import (
-    IMAGE_TOKENS,
-    MEDIA_BYTES_PER_TOKEN,
-    AnthropicStream,
-    GeminiSSEStream,
-    OpenAIResponsesStream,
-    estimate_input,
-    parse_anthropic_body,
-    parse_gemini_body,
-    parse_openai_responses_body,
-)
-from tests.test_limiter_unit import Clock, customer
+from addons.providers.anthropic.usage import AnthropicStream, parse_anthropic_body
+from addons.providers.gemini.usage import GeminiSSEStream, parse_gemini_body
+from addons.providers.openai.usage import OpenAIResponsesStream, parse_openai_responses_body
+from addons.usage import IMAGE_TOKENS, MEDIA_BYTES_PER_TOKEN, estimate_input
+from tests.conftest import Clock, plan_customer
 
 
 def test_input_estimate_counts_the_text_not_the_json():
@@ -152,7 +145,7 @@ def test_output_caps_in_each_providers_own_fields():
 
 
 def test_grants_never_hold_more_than_the_quota():
-    lim, c = Limiter(Clock()), customer(monthly=1000)
+    lim, c = Limiter(Clock()), plan_customer(monthly=1000)
     g = lim.reserve(c, 100, 500, answers=1, least=1)
     assert g.ok and (g.output, g.reserved, g.available) == (500, 600, 1000)
     g = lim.reserve(c, 100, 500, answers=2, least=1)  # 400 left: 100 in, 2 x 150 out
@@ -161,13 +154,13 @@ def test_grants_never_hold_more_than_the_quota():
     lim.settle(c, 600, 20)
     g = lim.reserve(c, 10, 5000, least=1025)  # thinking needs more than the 580 left
     assert not g.ok and g.available == 580
-    unlimited = customer(monthly=None)
+    unlimited = plan_customer(monthly=None)
     g = lim.reserve(unlimited, 10, 64000, answers=2)
     assert g.ok and (g.output, g.reserved, g.available) == (64000, 128010, None)
 
 
 def test_counting_has_its_own_window():
-    lim, c = Limiter(Clock(), counting_rpm=5), customer(rpm=2)
+    lim, c = Limiter(Clock(), counting_rpm=5), plan_customer(rpm=2)
     assert all(lim.admit_request(c, counting=True).ok for _ in range(5))
     assert not lim.admit_request(c, counting=True).ok
     assert lim.admit_request(c).ok and lim.admit_request(c).ok and not lim.admit_request(c).ok

@@ -16,8 +16,7 @@ import openai
 import pytest
 
 from addons.usage import estimate_input
-from tests.test_limits_e2e import new_customer
-from tests.test_proxy_e2e import gem
+from tests.conftest import gem, new_customer
 
 MSG = [{"role": "user", "content": "Hi"}]
 

@@ -12,35 +12,14 @@ import anthropic
 import httpx
 import openai
 import pytest
-from google import genai
 from google.genai import errors as genai_errors
-from google.genai import types as genai_types
 
-from tests.conftest import UPSTREAM_SECRETS
+from tests.conftest import UPSTREAM_SECRETS, ant, gem, oai
 
 
 @pytest.fixture
 def key(gateway):
     return gateway.create_key("demo@startup.ai")
-
-
-def oai(gateway, key, **kw):
-    return openai.OpenAI(base_url=f"{gateway.url}/v1/openai", api_key=key, max_retries=0, **kw)
-
-
-def ant(gateway, key, **kw):
-    return anthropic.Anthropic(base_url=f"{gateway.url}/v1/anthropic", api_key=key,
-                               max_retries=0, **kw)
-
-
-_genai_clients = []  # google-genai clients close themselves when collected, even mid-call
-
-
-def gem(gateway, key, headers=None) -> genai.Client:
-    client = genai.Client(api_key=key, http_options=genai_types.HttpOptions(
-        base_url=f"{gateway.url}/v1/gemini", headers=headers or {}))
-    _genai_clients.append(client)
-    return client
 
 
 def assert_no_customer_key(req: dict, key: str) -> None:

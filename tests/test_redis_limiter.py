@@ -9,9 +9,9 @@ import signal
 
 import pytest
 
-from addons.call import Customer, PlanInfo
 from addons.limiter import Limiter
 from addons.redislimiter import CIVIL, PREFIX, RedisLimiter
+from tests.conftest import plan_customer
 
 
 @pytest.mark.parametrize("day", ["1970-01-01", "2024-02-29", "2024-03-01", "2026-12-31",
@@ -26,11 +26,6 @@ def test_the_scripts_month_arithmetic(redis_server, day):
     assert first == (dt.date(d.year, d.month, 1) - dt.date(1970, 1, 1)).days
 
 
-def customer(uid: int, rpm: int, tokens: int | None) -> Customer:
-    return Customer(uid, f"u{uid}@example.com", uid, "gw-x", PlanInfo("P", rpm, tokens,
-                                                                     frozenset()))
-
-
 @pytest.mark.parametrize("over", ["tcp", "unix socket"])
 def test_it_admits_as_the_in_memory_limiter_does(redis_server, over):
     redis_server.client().flushall()
@@ -40,7 +35,7 @@ def test_it_admits_as_the_in_memory_limiter_does(redis_server, over):
         shared = RedisLimiter(redis_server.url if over == "tcp" else redis_server.unix_url)
         shared.start()
         local = Limiter()
-        c = customer(7, 3, 1000)
+        c = plan_customer(3, 1000, 7)
         got = []
         for i in range(4):
             ask = {"reserve": True, "fixed": 100, "output": 400, "answers": 1, "least": 1}
@@ -76,7 +71,7 @@ def test_a_redis_that_stops_answering_is_an_outage_within_the_timeout(redis_serv
     async def run():
         shared = RedisLimiter(redis_server.url, policy="quota-closed", timeout=0.3)
         shared.start()
-        quota, unlimited = customer(8, 100, 10_000), customer(9, 100, None)
+        quota, unlimited = plan_customer(100, 10_000, 8), plan_customer(100, None, 9)
         ask = {"reserve": True, "fixed": 10, "output": 40, "answers": 1, "least": 1}
         a = await shared.admit(quota, request_id="before", **ask)
         assert a.ok
@@ -193,10 +188,10 @@ def test_a_wrong_password_is_an_outage_under_the_policy_not_an_error(locked_redi
         shared = RedisLimiter(url, policy=policy)
         shared.start()
         assert shared.available
-        quota = await shared.admit(customer(1, 5, 1000), request_id="q", reserve=True,
+        quota = await shared.admit(plan_customer(5, 1000, 1), request_id="q", reserve=True,
                                    fixed=10, output=10, least=1)
         assert not shared.available  # what /healthz reports as "limits": "unavailable"
-        unlimited = await shared.admit(customer(2, 5, None), request_id="u")
+        unlimited = await shared.admit(plan_customer(5, None, 2), request_id="u")
         return quota, unlimited, shared.outages
 
     quota, unlimited, outages = asyncio.run(run("quota-closed"))

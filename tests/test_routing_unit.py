@@ -6,11 +6,13 @@ import pytest
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
 
+from addons import routes
 from addons.auth import Auth, remove_query_param, take_customer_key
 from addons.call import CALL, Customer, PlanInfo
 from addons.credentials import Credentials
-from addons.providers import configured
-from addons.router import PathRefused, Router, split_segments
+from addons.providers import BUILTIN, configured
+from addons.router import Router
+from addons.routes import PathRefused, split_segments
 
 UPSTREAMS = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com",
              "gemini": "https://generativelanguage.googleapis.com"}
@@ -236,3 +238,35 @@ async def test_auth_failure_fails_closed():
                        Broken(None))
     assert f.response.status_code == 502
     assert f.metadata[CALL].customer is None
+
+
+# --- Route resolution, without flows ---------------------------------------------------------
+
+
+def test_routes_resolve_a_method_and_path_to_an_endpoint_or_a_refusal():
+    providers = BUILTIN
+    assert routes.name(providers, "GET", "/login") is None  # the admin app's
+    assert routes.name(providers, "GET", "/v1/models") is routes.MODELS
+    bad = routes.name(providers, "GET", "/v1/openai/%2e%2e/admin")
+    assert (bad.kind, bad.code, bad.provider.name) == ("invalid_request", "invalid_path", "openai")
+    unknown = routes.name(providers, "POST", "/v1/mistral/chat")
+    assert (unknown.kind, unknown.code) == ("not_found", "unknown_route")
+    assert "anthropic, gemini, openai" in unknown.message
+
+    named = routes.name(providers, "POST", "/v1/anthropic/messages")
+    found = routes.route(named, "POST", "/v1/anthropic/messages", "beta=true")
+    assert (found.endpoint.name, found.path, found.upstream) == (
+        "messages", "messages", "v1/messages?beta=true")  # the default version put in front
+    gem = "/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent"
+    found = routes.route(routes.name(providers, "POST", gem), "POST", gem, "alt=sse&fields=x")
+    assert found.upstream == "v1beta/models/gemini-2.5-flash:generateContent?alt=sse"
+    dialect = "/v1/gemini/v1beta/openai/chat/completions"
+    found = routes.route(routes.name(providers, "POST", dialect), "POST", dialect, "")
+    assert (found.provider.name, found.endpoint.name) == ("gemini", "openai.chat.completions")
+    assert found.upstream == "v1beta/openai/chat/completions"
+
+    refused = routes.route(routes.name(providers, "DELETE", "/v1/openai/chat/completions"),
+                           "DELETE", "/v1/openai/chat/completions", "")
+    assert (refused.kind, refused.provider.name) == ("not_found", "openai")
+    proto = routes.route(routes.name(providers, "POST", gem), "POST", gem, "alt=proto")
+    assert proto.kind == "invalid_request" and proto.provider.name == "gemini"

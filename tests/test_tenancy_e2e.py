@@ -10,8 +10,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import UPSTREAM_SECRETS
-from tests.test_limits_e2e import new_customer
+from tests.conftest import UPSTREAM_SECRETS, new_customer
 
 MSG = [{"role": "user", "content": "Hi"}]
 

@@ -13,21 +13,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from addons.framing import JSONArraySplitter, SSEDecoder
-from addons.usage import (
-    AnthropicStream,
-    GeminiArrayStream,
-    GeminiSSEStream,
+from addons.providers.anthropic.usage import AnthropicStream, parse_anthropic_body
+from addons.providers.gemini.usage import GeminiArrayStream, GeminiSSEStream, parse_gemini_body
+from addons.providers.openai.usage import (
     OpenAIChatStream,
     OpenAIResponsesStream,
-    Usage,
     ensure_include_usage,
-    parse_anthropic_body,
-    parse_gemini_body,
     parse_openai_chat_body,
     parse_openai_embeddings_body,
     parse_openai_responses_body,
-    settle,
 )
+from addons.usage import Usage, settle
 
 ANTHROPIC = b"""event: message_start
 data: {"type":"message_start","message":{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1,"service_tier":"standard"}}}

@@ -50,7 +50,7 @@ def test_a_flush_writes_every_record_priced_in_a_few_statements(database):
         w.submit(record(i, user, key))
     statements: list[str] = []
     db.connection().set_trace_callback(statements.append)
-    w._flush()
+    w.flush()
     db.connection().set_trace_callback(None)
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     # Five statements, not one per row: each is one hand-off of the GIL under load.
@@ -78,7 +78,7 @@ def test_records_of_an_unknown_model_are_written_unpriced(database):
     w = UsageWriter(PriceBook())
     w.prices.reload()
     w.submit({**record(1, user, key), "model": "no-such-model", "api_key": None})
-    w._flush()
+    w.flush()
     (row,) = UsageRecord.select()
     assert not row.priced and row.cost_usd == 0 and row.api_key_id is None
 
@@ -92,8 +92,8 @@ def test_listeners_see_each_committed_batch_and_their_failures_change_nothing(da
     w.listen(lambda rows: seen.append(len(rows)))
     for i in range(3):
         w.submit(record(i, user, key))
-    w._flush()
-    w._flush()  # nothing pending: no batch, no call
+    w.flush()
+    w.flush()  # nothing pending: no batch, no call
     assert seen == [3]  # the second listener ran although the first raised
     assert UsageRecord.select().count() == 3 == w.written  # written once, not retried
 
@@ -128,7 +128,7 @@ def test_a_record_the_database_refuses_is_set_aside_and_blocks_no_other(each_dat
         model = REFUSED_MODEL["sqlite" if is_sqlite() else "postgresql"] if i == bad \
             else "gpt-4o-mini"
         w.submit({**record(i, user, key), "model": model})
-    w._flush()  # raises nothing: the batch is not retried forever
+    w.flush()  # raises nothing: the batch is not retried forever
     assert UsageRecord.select().count() == 11 == w.written
     assert w.backlog() == 0
     (letter,) = DeadLetter.select()
@@ -136,7 +136,7 @@ def test_a_record_the_database_refuses_is_set_aside_and_blocks_no_other(each_dat
     assert json.loads(letter.record)["request_id"] == f"req_{bad}"
     # The next batch is written as ever, and the month still counts the refused record.
     w.submit(record(100, user, key))
-    w._flush()
+    w.flush()
     assert UsageRecord.select().count() == 12
     month = ledger.tokens_this_month(record(0, user, key)["created_at"])
     assert month[user.id] == sum(1000 + i for i in range(12)) + 1100
@@ -155,10 +155,10 @@ def test_a_batch_is_retried_whole_while_the_database_itself_fails(database, monk
 
     monkeypatch.setattr(writer, "insert_rows", locked)
     with pytest.raises(OperationalError):
-        w._flush()
+        w.flush()
     assert w.backlog() == 3 and not DeadLetter.select().exists()  # nothing set aside
     monkeypatch.setattr(writer, "insert_rows", real)
-    w._flush()
+    w.flush()
     assert UsageRecord.select().count() == 3 and w.backlog() == 0
 
 

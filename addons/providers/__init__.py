@@ -8,6 +8,12 @@ from .base import FORWARDED, FORWARDED_PREFIXES, STATUS, Endpoint, OutputCap, Pr
 BUILTIN: dict[str, Provider] = {
     m.PROVIDER.name: m.PROVIDER for m in (anthropic, openai, gemini)
 }
+# What answers a request that names no provider (an unknown route, /v1/models, a head too
+# large to read): OpenAI's shape, the lingua franca of the SDKs.
+UNROUTED = openai.PROVIDER
+# Answer headers about the business's own account upstream (its organization, its rate
+# limits), never shown to a customer; a name ending in "-" is a prefix.
+UPSTREAM_ONLY = tuple(sorted({h for p in BUILTIN.values() for h in p.upstream_only}))
 
 # Token counting's endpoints: limited in a request window of their own.
 COUNTING = tuple(sorted({ep.name for top in BUILTIN.values() for p in (top, *top.dialects.values())
@@ -46,5 +52,6 @@ def configured(upstreams: dict[str, str],
     return {name: setup(p, upstreams.get(name, p.upstream)) for name, p in BUILTIN.items()}
 
 
-__all__ = ["BUILTIN", "COUNTING", "FORWARDED", "FORWARDED_PREFIXES", "STATUS", "Endpoint",
-           "OutputCap", "Provider", "configured", "credentials", "report", "upstreams"]
+__all__ = ["BUILTIN", "COUNTING", "FORWARDED", "FORWARDED_PREFIXES", "STATUS", "UNROUTED",
+           "UPSTREAM_ONLY", "Endpoint", "OutputCap", "Provider", "configured", "credentials",
+           "report", "upstreams"]

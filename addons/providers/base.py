@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from mitmproxy import http
 
+from ..usage import Format
+
 # Internal refusal kinds and their HTTP status; each provider words them its own way.
 STATUS = {
     "invalid_request": 400,
@@ -51,7 +53,7 @@ class Endpoint:
     name: str
     methods: frozenset[str]
     pattern: re.Pattern
-    usage: str | None = None  # a usage.FORMATS name; None: consumes no tokens
+    usage: Format | None = None  # how its answers report usage; None: consumes no tokens
     free: bool = False  # token counting: free, never metered as consumption
     json_body: bool = True  # POST bodies must be JSON objects
     streams_by_path: bool = False  # Gemini's :streamGenerateContent streams without a flag
@@ -96,6 +98,9 @@ class Provider:
     forward_headers: frozenset[str] = frozenset()
     upstream_env: str = ""  # the environment variable that points it elsewhere
     credential_env: str = ""  # the environment variable holding the business's key
+    # Answer headers about the business's account upstream, never shown to a customer (a
+    # name ending in "-" is a prefix).
+    upstream_only: tuple[str, ...] = ()
     default_headers: dict[str, str] = field(default_factory=dict)  # set when the client did not
     # A request the gateway will not forward though the provider would take it: (path, body)
     # -> (message, param), or None.

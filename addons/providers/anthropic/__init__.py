@@ -1,6 +1,7 @@
 """Anthropic Messages API."""
 
-from .base import ErrorStyle, OutputCap, Provider, body_model, endpoint, listed, positive_int
+from ..base import ErrorStyle, OutputCap, Provider, body_model, endpoint, listed, positive_int
+from .usage import MESSAGES
 
 ERROR_TYPES = {
     "invalid_request": "invalid_request_error",
@@ -54,7 +55,7 @@ PROVIDER = Provider(
     default_version="v1",
     versions=frozenset({"v1"}),
     endpoints=(
-        endpoint("messages", "POST", r"messages", usage="anthropic.messages",
+        endpoint("messages", "POST", r"messages", usage=MESSAGES,
                  output=MESSAGES_OUTPUT),
         endpoint("count_tokens", "POST", r"messages/count_tokens", free=True),
         endpoint("models", "GET", r"models(/[^/]+)?", json_body=False,
@@ -64,6 +65,7 @@ PROVIDER = Provider(
     credential_in="x-api-key",
     model_of=body_model,
     forward_headers=frozenset({"anthropic-version", "anthropic-beta"}),
+    upstream_only=("anthropic-organization-id", "anthropic-ratelimit-", "anthropic-priority-"),
     # The API refuses requests without a version; clients that omit it get the stable one.
     default_headers={"anthropic-version": "2023-06-01"},
 )

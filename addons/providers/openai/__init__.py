@@ -3,8 +3,8 @@
 import json
 import re
 
-from ..bodies import RawJSON
-from .base import (
+from ...bodies import RawJSON
+from ..base import (
     ErrorStyle,
     OutputCap,
     Provider,
@@ -14,6 +14,7 @@ from .base import (
     listed,
     positive_int,
 )
+from .usage import CHAT, EMBEDDINGS, RESPONSES
 
 ERROR_CODES = {
     "invalid_request": ("invalid_request_error", None),
@@ -137,17 +138,17 @@ PROVIDER = Provider(
     default_version="v1",
     versions=frozenset({"v1"}),
     endpoints=(
-        endpoint("chat.completions", "POST", r"chat/completions", usage="openai.chat",
+        endpoint("chat.completions", "POST", r"chat/completions", usage=CHAT,
                  output=chat_output("max_completion_tokens")),
         endpoint("responses.input_tokens", "POST", r"responses/input_tokens", free=True,
                  refers=_continued),
-        endpoint("responses", "POST", r"responses", usage="openai.responses",
+        endpoint("responses", "POST", r"responses", usage=RESPONSES,
                  output=RESPONSES_OUTPUT, refers=_continued, creates=True),
         endpoint("responses.get", "GET DELETE", r"responses/[^/]+", json_body=False,
                  refers=_named_response),
         endpoint("responses.cancel", "POST", r"responses/[^/]+/cancel", json_body=False,
                  refers=_named_response),
-        endpoint("embeddings", "POST", r"embeddings", usage="openai.embeddings"),
+        endpoint("embeddings", "POST", r"embeddings", usage=EMBEDDINGS),
         endpoint("models", "GET", r"models(/[^/]+)?", json_body=False,
                  lists_models=listed("data")),
     ),
@@ -157,6 +158,7 @@ PROVIDER = Provider(
     # Not openai-organization / openai-project: they pick the billing account upstream, which
     # is the business's, not the customer's.
     forward_headers=frozenset({"openai-beta"}),
+    upstream_only=("openai-organization", "openai-project", "x-ratelimit-"),
     refuse=_refuse,
     hides_reasoning=hides_reasoning,
     tier_of=tier_of,

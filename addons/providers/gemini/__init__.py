@@ -3,8 +3,8 @@
 import re
 from urllib.parse import unquote_plus
 
-from . import openai
-from .base import (
+from .. import openai
+from ..base import (
     ErrorStyle,
     OutputCap,
     Provider,
@@ -14,6 +14,9 @@ from .base import (
     listed,
     proto_int,
 )
+from ..openai.usage import CHAT as OPENAI_CHAT
+from ..openai.usage import EMBEDDINGS as OPENAI_EMBEDDINGS
+from .usage import EMBED, GENERATE
 
 STATUSES = {
     "invalid_request": "INVALID_ARGUMENT",
@@ -131,8 +134,8 @@ OPENAI_COMPATIBLE = Provider(
     versions=frozenset({"v1beta"}),
     endpoints=(
         endpoint("openai.chat.completions", "POST", r"openai/chat/completions",
-                 usage="openai.chat", output=openai.chat_output("max_tokens")),
-        endpoint("openai.embeddings", "POST", r"openai/embeddings", usage="openai.embeddings"),
+                 usage=OPENAI_CHAT, output=openai.chat_output("max_tokens")),
+        endpoint("openai.embeddings", "POST", r"openai/embeddings", usage=OPENAI_EMBEDDINGS),
         endpoint("openai.models", "GET", r"openai/models(/[^/]+)?", json_body=False,
                  lists_models=listed("data", prefix="models/")),
     ),
@@ -152,13 +155,13 @@ PROVIDER = Provider(
     default_version="v1beta",
     versions=frozenset({"v1", "v1beta", "v1alpha"}),
     endpoints=(
-        endpoint("generateContent", "POST", M + r":generateContent", usage="gemini.generate",
+        endpoint("generateContent", "POST", M + r":generateContent", usage=GENERATE,
                  output=GENERATE_OUTPUT),
         endpoint("streamGenerateContent", "POST", M + r":streamGenerateContent",
-                 usage="gemini.generate", streams_by_path=True, output=GENERATE_OUTPUT),
+                 usage=GENERATE, streams_by_path=True, output=GENERATE_OUTPUT),
         endpoint("countTokens", "POST", M + r":countTokens", free=True),
         endpoint("embedContent", "POST", M + r":(?:embedContent|batchEmbedContents)",
-                 usage="gemini.embed"),
+                 usage=EMBED),
         endpoint("models", "GET", r"models(/[A-Za-z0-9._-]+)?", json_body=False,
                  lists_models=listed("models", prefix="models/")),
     ),
