@@ -7,10 +7,10 @@ import logging
 import sys
 
 import config
-
-from . import memory, patches, workers
-from .gateway import serve
-from .lean import run
+from addons.runtime import patches, workers
+from addons.runtime.gateway import serve
+from addons.runtime.lean import run
+from addons.services import memory
 
 
 def main() -> None:

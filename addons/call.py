@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from mitmproxy import http
 
-from .providers import Endpoint, Provider
-from .usage import Settlement, StreamParser
+from addons.providers import Endpoint, Provider
+from addons.wire.usage import Settlement, StreamParser
 
 CALL = "gateway"
 

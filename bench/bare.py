@@ -1,4 +1,4 @@
-"""The ceiling of this design: the gateway's lean runtime (addons/lean.py: its dispatch, its
+"""The ceiling of this design: the gateway's lean runtime (addons/runtime/lean.py: its dispatch, its
 slimmer layers, uvloop, a frozen heap) in reverse mode, straight to the upstream, with no addon
 of ours but one switch that streams event streams (without it mitmproxy buffers SSE to the end,
 mitmproxy #4469, and there would be nothing to compare). The gateway's figures are compared
@@ -19,9 +19,9 @@ import tempfile
 from mitmproxy import master as mitm_master
 from mitmproxy import options
 
-from addons import patches
-from addons.chain import Chain
-from addons.lean import core_addons, lean_master, run
+from addons.runtime import patches
+from addons.runtime.chain import Chain
+from addons.runtime.lean import core_addons, lean_master, run
 
 
 class StreamEvents:

@@ -34,7 +34,7 @@ def measure(n: int = 20000) -> dict:
 
     import config
     from addons.call import CALL
-    from addons.gateway import build_chain
+    from addons.runtime.gateway import build_chain
     from bench.__main__ import BODY
     from bench.upstream import BODY as RESPONSE
     from models import bind

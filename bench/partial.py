@@ -7,10 +7,10 @@ import argparse
 import dataclasses
 
 import config
-from addons import patches
-from addons.chain import Chain
-from addons.gateway import Lifecycle, build_chain, run_chain
-from addons.lean import run
+from addons.runtime import patches
+from addons.runtime.chain import Chain
+from addons.runtime.gateway import Lifecycle, build_chain, run_chain
+from addons.runtime.lean import run
 from models import bind
 from models.seed import create_tables
 

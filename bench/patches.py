@@ -1,5 +1,5 @@
 """python -m bench.patches [--rounds N] [--duration S] [--streams N]: does each of the patches
-made for speed or memory (addons/patches.py) still pay?
+made for speed or memory (addons/runtime/patches.py) still pay?
 
 Runs the bare runtime (bench/bare.py) with every patch and without one, A/B: the quick
 body-size check by the proxy's CPU per request at concurrency 16 (wrk), the slim layer queues by

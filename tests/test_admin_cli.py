@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import config
-from addons.keycache import KeyCache
+from addons.services.keycache import KeyCache
 from models import ApiKey, Plan, User, bind, db
 from models.security import MIN_PASSWORD, hash_key, verify_password
 from models.seed import seed

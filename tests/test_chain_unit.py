@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from addons.chain import PHASES, Chain
-from addons.gateway import Lifecycle
-from addons.limits import Limits
-from addons.router import Router
+from addons.members.limits import Limits
+from addons.members.router import Router
+from addons.runtime.chain import PHASES, Chain
+from addons.runtime.gateway import Lifecycle
 
 
 def test_any_hook_in_mitmproxys_registry_is_called():
@@ -41,7 +41,7 @@ def test_members_out_of_order_refuse_to_start():
 
 def test_the_gateways_members_declare_their_phases(tmp_path):
     import config
-    from addons.gateway import build_chain
+    from addons.runtime.gateway import build_chain
     from models import bind, db
     from models.seed import create_tables
 

@@ -48,6 +48,30 @@ def test_arrows_point_one_way(patterns, forbidden):
     assert broken == {}
 
 
+# Inside the proxy, each layer uses only those below it: the runtime runs the members, which
+# are given the services, which read the wire; a provider describes its wire.
+LAYERS = ["runtime", "members", "services", "providers", "wire"]
+
+
+def addons_imported(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("addons."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.ImportFrom) and node.module == "addons":
+            found |= {a.name for a in node.names}
+    return found & set(LAYERS)
+
+
+@pytest.mark.parametrize("layer", LAYERS[1:])
+def test_the_proxy_layers_use_only_those_below(layer):
+    above = set(LAYERS[:LAYERS.index(layer)])
+    broken = {str(p.relative_to(ROOT)): sorted(addons_imported(p) & above)
+              for p in files([f"addons/{layer}/**/*.py"]) if addons_imported(p) & above}
+    assert broken == {}
+
+
 def test_the_admin_command_line_loads_no_proxy():
     """`python -m admin` (the operator's CLI) runs without the proxy's modules."""
     out = subprocess.run(

@@ -8,9 +8,9 @@ from mitmproxy import options
 from mitmproxy.proxy.layers.http import HttpRequestHook
 from mitmproxy.test import tflow
 
-from addons.chain import Chain
-from addons.lean import lean_master, run
-from addons.patches import BodySizeLimit
+from addons.runtime.chain import Chain
+from addons.runtime.lean import lean_master, run
+from addons.runtime.patches import BodySizeLimit
 
 
 class Recorder:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addons.limiter import WINDOW, Limiter, month_end
-from addons.limits import duration
+from addons.members.limits import duration
+from addons.services.limiter import WINDOW, Limiter, month_end
 from tests.conftest import T0, Clock, plan_customer
 
 

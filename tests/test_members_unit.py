@@ -11,17 +11,17 @@ import pytest
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
 
-from addons.accesslog import AccessLog
 from addons.call import CALL, Call, Customer, PlanInfo
-from addons.chain import Chain
-from addons.errors import ErrorResponses
-from addons.inflight import InFlight
-from addons.limiter import Limiter
-from addons.limits import Limits
-from addons.metering import Metering
+from addons.members.accesslog import AccessLog
+from addons.members.errors import ErrorResponses
+from addons.members.limits import Limits
+from addons.members.metering import Metering
+from addons.members.send import Send
+from addons.members.timeouts import Timeouts
 from addons.providers import configured
-from addons.send import Send
-from addons.timeouts import Timeouts
+from addons.runtime.chain import Chain
+from addons.services.inflight import InFlight
+from addons.services.limiter import Limiter
 
 PROVIDERS = configured({})
 OPENAI, ANTHROPIC = PROVIDERS["openai"], PROVIDERS["anthropic"]

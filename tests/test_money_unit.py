@@ -9,14 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from addons.auth import take_query_credentials
-from addons.limiter import Limiter
-from addons.pricebook import PriceBook
+from addons.members.auth import take_query_credentials
 from addons.providers import BUILTIN
 from addons.providers.anthropic.usage import AnthropicStream, parse_anthropic_body
 from addons.providers.gemini.usage import GeminiSSEStream, parse_gemini_body
 from addons.providers.openai.usage import OpenAIResponsesStream, parse_openai_responses_body
-from addons.usage import IMAGE_TOKENS, MEDIA_BYTES_PER_TOKEN, estimate_input
+from addons.services.limiter import Limiter
+from addons.services.pricebook import PriceBook
+from addons.wire.usage import IMAGE_TOKENS, MEDIA_BYTES_PER_TOKEN, estimate_input
 from tests.conftest import Clock, plan_customer
 
 
@@ -214,7 +214,7 @@ def test_negative_or_malformed_counts_count_zero_and_never_refund():
     (b'{"messages": [{"role": "user", "content": "x"}], "model": "m"}', False),
 ])
 def test_a_key_given_twice_anywhere_is_found_however_the_text_is_laid_out(raw, twice):
-    from addons import bodies
+    from addons.wire import bodies
 
     body, _ = bodies.read(raw)
     assert isinstance(body, bodies.Refused) == twice

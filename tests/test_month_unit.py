@@ -107,7 +107,7 @@ def test_a_cached_customer_does_not_outlive_the_month(monkeypatch):
     next month's allowance is the plan's whole one."""
     import asyncio
 
-    from addons import keycache
+    from addons.services import keycache
 
     now = [dt.datetime(2026, 12, 31, 23, 59, 50, tzinfo=dt.UTC).timestamp()]
     monkeypatch.setattr(keycache.time, "time", lambda: now[0])

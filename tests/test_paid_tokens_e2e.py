@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from addons.usage import estimate_input
+from addons.wire.usage import estimate_input
 from tests.conftest import gem, new_customer
 
 MSG = [{"role": "user", "content": "Hi"}]

@@ -13,8 +13,8 @@ from mitmproxy.proxy import commands, events, layer
 from mitmproxy.proxy.context import Context
 from mitmproxy.test import tflow
 
-from addons import patches
-from addons.patches import BodySizeLimit, EventQueue
+from addons.runtime import patches
+from addons.runtime.patches import BodySizeLimit, EventQueue
 
 from .conftest import ROOT
 

@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from addons.limiter import Limiter
-from addons.redislimiter import CIVIL, PREFIX, RedisLimiter
+from addons.services.limiter import Limiter
+from addons.services.redis_limiter import CIVIL, PREFIX, RedisLimiter
 from tests.conftest import plan_customer
 
 
@@ -161,7 +161,7 @@ def test_auth_and_select_finish_before_any_command_uses_the_connection(locked_re
     their way ran in database 0 (two of them past an exhausted quota)."""
     import redis
 
-    from addons.resp import PipelinedRedis
+    from addons.services.redis_wire import PipelinedRedis
 
     url = f"redis://:s3cret@{locked_redis.host}:{locked_redis.port}/3"
 

@@ -6,13 +6,13 @@ import pytest
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
 
-from addons import routes
-from addons.auth import Auth, remove_query_param, take_customer_key
 from addons.call import CALL, Customer, PlanInfo
-from addons.credentials import Credentials
+from addons.members import routes
+from addons.members.auth import Auth, remove_query_param, take_customer_key
+from addons.members.credentials import Credentials
+from addons.members.router import Router
+from addons.members.routes import PathRefused, split_segments
 from addons.providers import BUILTIN, configured
-from addons.router import Router
-from addons.routes import PathRefused, split_segments
 
 UPSTREAMS = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com",
              "gemini": "https://generativelanguage.googleapis.com"}

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addons.framing import JSONArraySplitter, SSEDecoder
 from addons.providers.anthropic.usage import AnthropicStream, parse_anthropic_body
 from addons.providers.gemini.usage import GeminiArrayStream, GeminiSSEStream, parse_gemini_body
 from addons.providers.openai.usage import (
@@ -23,7 +22,8 @@ from addons.providers.openai.usage import (
     parse_openai_embeddings_body,
     parse_openai_responses_body,
 )
-from addons.usage import Usage, settle
+from addons.wire.framing import JSONArraySplitter, SSEDecoder
+from addons.wire.usage import Usage, settle
 
 ANTHROPIC = b"""event: message_start
 data: {"type":"message_start","message":{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1,"service_tier":"standard"}}}
@@ -344,7 +344,7 @@ def test_json_array_splitter(objs, cuts):
 
 def test_tap_never_drops_a_chunk_when_the_parser_fails():
     from addons.call import Call
-    from addons.metering import Tap
+    from addons.members.metering import Tap
     from addons.providers import BUILTIN
 
     class Exploding(OpenAIChatStream):

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from peewee import OperationalError
 
-from addons import writer
-from addons.pricebook import PriceBook
 from addons.providers import COUNTING
-from addons.writer import UsageWriter
+from addons.services import usage_writer as writer
+from addons.services.pricebook import PriceBook
+from addons.services.usage_writer import UsageWriter
 from models import ApiKey, DeadLetter, ModelPrice, Plan, UsageRecord, User, bind, db, ledger
 from models.base import is_sqlite
 from models.seed import create_tables

@@ -2,8 +2,15 @@
 
 from dataclasses import replace
 
-from . import anthropic, gemini, openai
-from .base import FORWARDED, FORWARDED_PREFIXES, STATUS, Endpoint, OutputCap, Provider
+from addons.providers import anthropic, gemini, openai
+from addons.providers.base import (
+    FORWARDED,
+    FORWARDED_PREFIXES,
+    STATUS,
+    Endpoint,
+    OutputCap,
+    Provider,
+)
 
 BUILTIN: dict[str, Provider] = {
     m.PROVIDER.name: m.PROVIDER for m in (anthropic, openai, gemini)

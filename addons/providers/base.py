@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from mitmproxy import http
 
-from ..usage import Format
+from addons.wire.usage import Format
 
 # Internal refusal kinds and their HTTP status; each provider words them its own way.
 STATUS = {

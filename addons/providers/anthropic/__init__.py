@@ -1,7 +1,15 @@
 """Anthropic Messages API."""
 
-from ..base import ErrorStyle, OutputCap, Provider, body_model, endpoint, listed, positive_int
-from .usage import MESSAGES
+from addons.providers.anthropic.usage import MESSAGES
+from addons.providers.base import (
+    ErrorStyle,
+    OutputCap,
+    Provider,
+    body_model,
+    endpoint,
+    listed,
+    positive_int,
+)
 
 ERROR_TYPES = {
     "invalid_request": "invalid_request_error",

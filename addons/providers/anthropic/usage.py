@@ -4,7 +4,7 @@ billed per call."""
 
 from __future__ import annotations
 
-from ...usage import BodyResult, Format, SSEParser, Usage, count, loads
+from addons.wire.usage import BodyResult, Format, SSEParser, Usage, count, loads
 
 
 def anthropic_usage(u: dict) -> Usage:

@@ -3,8 +3,8 @@
 import re
 from urllib.parse import unquote_plus
 
-from .. import openai
-from ..base import (
+from addons.providers import openai
+from addons.providers.base import (
     ErrorStyle,
     OutputCap,
     Provider,
@@ -14,9 +14,9 @@ from ..base import (
     listed,
     proto_int,
 )
-from ..openai.usage import CHAT as OPENAI_CHAT
-from ..openai.usage import EMBEDDINGS as OPENAI_EMBEDDINGS
-from .usage import EMBED, GENERATE
+from addons.providers.gemini.usage import EMBED, GENERATE
+from addons.providers.openai.usage import CHAT as OPENAI_CHAT
+from addons.providers.openai.usage import EMBEDDINGS as OPENAI_EMBEDDINGS
 
 STATUSES = {
     "invalid_request": "INVALID_ARGUMENT",

@@ -4,8 +4,8 @@ streamed as SSE or as one JSON array."""
 
 from __future__ import annotations
 
-from ...framing import JSONArraySplitter
-from ...usage import BodyResult, Format, SSEParser, StreamParser, Usage, count, loads
+from addons.wire.framing import JSONArraySplitter
+from addons.wire.usage import BodyResult, Format, SSEParser, StreamParser, Usage, count, loads
 
 
 def gemini_usage(u: dict) -> Usage:

@@ -3,8 +3,7 @@
 import json
 import re
 
-from ...bodies import RawJSON
-from ..base import (
+from addons.providers.base import (
     ErrorStyle,
     OutputCap,
     Provider,
@@ -14,7 +13,8 @@ from ..base import (
     listed,
     positive_int,
 )
-from .usage import CHAT, EMBEDDINGS, RESPONSES
+from addons.providers.openai.usage import CHAT, EMBEDDINGS, RESPONSES
+from addons.wire.bodies import RawJSON
 
 ERROR_CODES = {
     "invalid_request": ("invalid_request_error", None),

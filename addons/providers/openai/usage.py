@@ -4,8 +4,8 @@ container) and the objects a response stored."""
 
 from __future__ import annotations
 
-from ...framing import SSEDecoder
-from ...usage import BodyResult, Format, SSEParser, Usage, count, loads
+from addons.wire.framing import SSEDecoder
+from addons.wire.usage import BodyResult, Format, SSEParser, Usage, count, loads
 
 
 def openai_chat_usage(u: dict) -> Usage:

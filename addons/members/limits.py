@@ -14,12 +14,11 @@ import time
 
 from mitmproxy import http
 
+from addons.call import CALL, Call
+from addons.members import cors
+from addons.providers import UPSTREAM_ONLY
+from addons.services.limiter import Admission, Limiter
 from models.catalog import catalog_name
-
-from . import cors
-from .call import CALL, Call
-from .limiter import Admission, Limiter
-from .providers import UPSTREAM_ONLY
 
 UNPRICED = ("refuse", "serve")
 NOT_SERVED = ("does not exist or is not available through this gateway; GET /v1/models lists "

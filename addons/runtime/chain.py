@@ -29,7 +29,7 @@ import mitmproxy.proxy.server_hooks  # noqa: F401
 from mitmproxy import exceptions, http
 from mitmproxy import hooks as mitmproxy_hooks
 
-from .call import CALL
+from addons.call import CALL
 
 log = logging.getLogger(__name__)
 

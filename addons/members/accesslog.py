@@ -14,7 +14,7 @@ import time
 
 from mitmproxy import http
 
-from .call import CALL, Call
+from addons.call import CALL, Call
 
 BATCH_WINDOW = 0.1
 # Built once: json.dumps with `separators` builds a new encoder on every call.

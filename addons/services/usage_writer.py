@@ -25,11 +25,10 @@ from pathlib import Path
 
 from peewee import DecimalField, InterfaceError, OperationalError
 
+from addons.services import prometheus as metrics
+from addons.services.pricebook import PriceBook
 from models import ApiKey, DeadLetter, OwnedObject, UsageRecord, db, write_transaction
 from models.base import is_sqlite
-
-from . import metrics
-from .pricebook import PriceBook
 
 log = logging.getLogger(__name__)
 

@@ -36,8 +36,8 @@ from mitmproxy.addons import (
 )
 from mitmproxy.utils import human
 
-from .chain import Chain, await_hook, call_hook
-from .patches import BodySizeLimit
+from addons.runtime.chain import Chain, await_hook, call_hook
+from addons.runtime.patches import BodySizeLimit
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The customer key may come in any carrier an SDK or curl uses (`x-api-key`, `Authorization:
 Bearer`, `x-goog-api-key`, `?key=`). All of them are removed whatever the route, so a customer
-key never travels upstream nor shows in mitmweb; `credentials.py` puts the provider's on.
+key never travels upstream nor shows in mitmweb; the credentials member puts the provider's on.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from urllib.parse import unquote_plus
 from cachetools import TTLCache
 from mitmproxy import http
 
+from addons.call import CALL, Call
+from addons.services.keycache import KeyCache
 from models.security import hash_key
-
-from .call import CALL, Call
-from .keycache import KeyCache
 
 log = logging.getLogger(__name__)
 

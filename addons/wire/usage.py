@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .framing import SSEDecoder
+from addons.wire.framing import SSEDecoder
 
 
 class Usage(NamedTuple):  # tuples, like the other results here: built for every request

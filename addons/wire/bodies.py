@@ -20,7 +20,7 @@ import re
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from .usage import measure
+from addons.wire.usage import measure
 
 LARGE = 1024 * 1024  # bytes of body read in the worker
 RAW_MIN = 16 * 1024  # a top-level value whose JSON is longer stays text

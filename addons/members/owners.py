@@ -16,9 +16,8 @@ import logging
 from cachetools import LRUCache
 from mitmproxy import http
 
+from addons.call import CALL, Call
 from models import OwnedObject
-
-from .call import CALL, Call
 
 log = logging.getLogger(__name__)
 

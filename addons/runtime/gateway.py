@@ -18,31 +18,32 @@ from mitmproxy import options
 from mitmproxy.utils import human
 
 import config as config_module
+from addons.members import errors
+from addons.members.accesslog import AccessLog, make_writer
+from addons.members.admin_app import AdminApp
+from addons.members.auth import Auth, FailedKeys
+from addons.members.credentials import Credentials
+from addons.members.limits import Limits
+from addons.members.metering import Metering
+from addons.members.metrics import Metrics
+from addons.members.owners import Owners, Ownership
+from addons.members.router import Router
+from addons.members.send import Send
+from addons.members.timeouts import Timeouts
+from addons.providers import COUNTING, configured, credentials, report, upstreams
+from addons.runtime import web
+from addons.runtime.chain import Chain
+from addons.runtime.lean import lean_master
+from addons.services import prometheus
+from addons.services.inflight import InFlight
+from addons.services.keycache import KeyCache
+from addons.services.limiter import Limiter
+from addons.services.pricebook import PriceBook
+from addons.services.redis_limiter import RedisLimiter
+from addons.services.usage_writer import UsageWriter
 from models import bind, ledger, utcnow
 from models.changes import Subscriber
 from models.seed import create_tables
-
-from . import errors, metrics, web
-from .accesslog import AccessLog, make_writer
-from .admin_app import AdminApp
-from .auth import Auth, FailedKeys
-from .chain import Chain
-from .credentials import Credentials
-from .inflight import InFlight
-from .keycache import KeyCache
-from .lean import lean_master
-from .limiter import Limiter
-from .limits import Limits
-from .metering import Metering
-from .metrics import Metrics
-from .owners import Owners, Ownership
-from .pricebook import PriceBook
-from .providers import COUNTING, configured, credentials, report, upstreams
-from .redislimiter import RedisLimiter
-from .router import Router
-from .send import Send
-from .timeouts import Timeouts
-from .writer import UsageWriter
 
 log = logging.getLogger("gateway")
 
@@ -161,7 +162,7 @@ async def serve(cfg: config_module.Config, with_web: bool = False, worker: int =
     bind(cfg.database_url)
     create_tables()
     chain, services = build_chain(cfg)
-    metrics.serve(cfg.metrics_address, worker)
+    prometheus.serve(cfg.metrics_address, worker)
     await run_chain(cfg, chain, services, with_web)
 
 

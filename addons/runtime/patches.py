@@ -25,9 +25,10 @@ from mitmproxy.proxy.layers.http import _events as ev
 from mitmproxy.proxy.layers.http._http1 import Http1Server
 from mitmproxy.proxy.mode_servers import AsyncioServerInstance
 
-from . import fields
-from .call import CALL
-from .providers import UNROUTED
+from addons.call import CALL
+from addons.providers import UNROUTED
+from addons.wire import headers as fields
+from addons.wire.headers import MAX_HEAD_BYTES
 
 TESTED_VERSIONS = ("12.3.1",)
 
@@ -169,8 +170,6 @@ def _replacing_error_page(method):
 
 # --- Request heads: bounded while they are read -----------------------------------------------
 
-# What the providers take in headers (OpenAI asks for less than 64 KiB).
-MAX_HEAD_BYTES = 64 * 1024
 
 # Before the head is read the provider is unknown: the shape of what names none.
 _, _HEAD_REFUSAL = UNROUTED.errors.body(
@@ -284,8 +283,8 @@ def check_version(found: str = version.VERSION) -> None:
     if found not in TESTED_VERSIONS:
         raise UntestedMitmproxy(
             f"mitmproxy {found} is installed, but llm-gateway's patches to mitmproxy "
-            f"(addons/patches.py) were tested on {', '.join(TESTED_VERSIONS)} only; install "
-            f"the version requirements.txt pins")
+            f"(addons/runtime/patches.py) were tested on {', '.join(TESTED_VERSIONS)} only; "
+            f"install the version requirements.txt pins")
 
 
 def apply(patch: Patch) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mitmproxy import http
 
-from . import fields
+from addons.wire import headers as fields
 
 # What a browser may read of an answer: the request id and the customer's own limits.
 EXPOSED = (b"x-request-id, retry-after, x-ratelimit-limit-requests, x-ratelimit-limit-tokens, "

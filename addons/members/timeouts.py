@@ -15,7 +15,7 @@ import time
 
 from mitmproxy.proxy import server_hooks
 
-from .inflight import InFlight
+from addons.services.inflight import InFlight
 
 log = logging.getLogger(__name__)
 

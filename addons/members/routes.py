@@ -13,8 +13,8 @@ import re
 from typing import NamedTuple
 from urllib.parse import unquote
 
-from .providers import UNROUTED, Endpoint, Provider
-from .providers.base import QueryRefused
+from addons.providers import UNROUTED, Endpoint, Provider
+from addons.providers.base import QueryRefused
 
 # Bytes never allowed in a path segment, raw or percent-decoded: separators, parameter and
 # fragment marks (`;`, `#`, an encoded `?`: upstream servers may read them as structure),

@@ -16,7 +16,7 @@ from asgiref.wsgi import WsgiToAsgi, WsgiToAsgiInstance
 from mitmproxy import http
 from mitmproxy.addons.asgiapp import WSGIApp, serve
 
-from .call import CALL
+from addons.call import CALL
 
 HASHING_POSTS = frozenset({"/login", "/signup", "/verify"})
 _run = WsgiToAsgiInstance.__dict__["run_wsgi_app"].func  # asgiref's, undecorated

@@ -12,7 +12,7 @@ import logging
 
 from mitmproxy import http
 
-from .call import CALL, Call
+from addons.call import CALL, Call
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ import time
 
 from mitmproxy import http
 
-from . import bodies
-from .call import CALL, Call
-from .inflight import InFlight
+from addons.call import CALL, Call
+from addons.services.inflight import InFlight
+from addons.wire import bodies
 
 
 class Send:

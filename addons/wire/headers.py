@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from mitmproxy.http import Headers
 
+# What the providers take in a request's head (OpenAI asks for less than 64 KiB).
+MAX_HEAD_BYTES = 64 * 1024
+
 
 def first(headers: Headers, name: bytes) -> bytes | None:
     """The first value of header `name` (lower case), or None."""

@@ -2,7 +2,7 @@
 
 Everything here runs on the event loop and never waits: admission is a few dict and deque
 operations. `Limiter` is the interface the limits member talks to (`admit`, `settle`,
-`standing`, `rpm`, `start`, `stop`); `RedisLimiter` (redislimiter.py) implements it for several
+`standing`, `rpm`, `start`, `stop`); `RedisLimiter` (redis_limiter.py) implements it for several
 gateway processes. `restore()` rebuilds this one from the database at start so limits survive
 restarts.
 """
@@ -14,9 +14,8 @@ import time
 from collections import deque
 from typing import NamedTuple
 
+from addons.call import Customer
 from models.month import month_bounds
-
-from .call import Customer
 
 WINDOW = 60.0
 

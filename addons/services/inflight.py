@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from mitmproxy import http
 
-from .call import Call
+from addons.call import Call
 
 
 class InFlight:

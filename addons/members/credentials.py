@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from mitmproxy import http
 
-from .auth import remove_query_param
-from .call import CALL, Call
-from .providers import FORWARDED, FORWARDED_PREFIXES, Provider
+from addons.call import CALL, Call
+from addons.members.auth import remove_query_param
+from addons.providers import FORWARDED, FORWARDED_PREFIXES, Provider
 
 REDACTED = "[redacted]"
 _REDACTED = REDACTED.encode()

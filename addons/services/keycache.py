@@ -17,10 +17,9 @@ import time
 from cachetools import TLRUCache
 from peewee import InterfaceError, OperationalError
 
+from addons.call import Customer, PlanInfo
+from addons.services.limiter import month_end
 from models import ApiKey, Plan, User
-
-from .call import Customer, PlanInfo
-from .limiter import month_end
 
 log = logging.getLogger(__name__)
 

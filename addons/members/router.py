@@ -1,6 +1,6 @@
 """Router, the chain's first member: a call's provider and endpoint (resolved by routes.py)
 and its request pointed at that provider's origin; its JSON body read (large ones off the
-loop). `/healthz` and `/v1/models` (modellist.py) are answered here; every other path is left
+loop). `/healthz` and `/v1/models` (wire/modellist.py) are answered here; every other path is left
 to the admin app.
 """
 
@@ -15,13 +15,16 @@ from urllib.parse import urlsplit
 from mitmproxy import http
 from mitmproxy.net.http.url import hostport
 
-from . import bodies, cors, fields, memory, routes
-from .call import CALL, Call
-from .inflate import TooLarge, Undecodable, inflate
-from .inflight import InFlight
-from .modellist import model_list
-from .patches import MAX_HEAD_BYTES
-from .providers import UNROUTED, Provider
+from addons.call import CALL, Call
+from addons.members import cors, routes
+from addons.providers import UNROUTED, Provider
+from addons.services import memory
+from addons.services.inflight import InFlight
+from addons.wire import bodies
+from addons.wire import headers as fields
+from addons.wire.headers import MAX_HEAD_BYTES
+from addons.wire.inflate import TooLarge, Undecodable, inflate
+from addons.wire.modellist import model_list
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ import time
 
 from mitmproxy import http
 
+from addons.call import CALL, Call
+from addons.services import memory
+from addons.services.inflight import InFlight
+from addons.wire import headers as fields
+from addons.wire.usage import BodyResult, Settlement, StreamParser, Usage, settle
 from models.tables import utcnow
-
-from . import fields, memory
-from .call import CALL, Call
-from .inflight import InFlight
-from .usage import BodyResult, Settlement, StreamParser, Usage, settle
 
 log = logging.getLogger(__name__)
 
