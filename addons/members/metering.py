@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 ZERO = Usage()
 CLIENT_DISCONNECTED = "Client disconnected."  # mitmproxy's error when the client hangs up
-NO_RESULT = BodyResult(None, None)
+NO_ANSWER = BodyResult(None, None, complete=False)  # no answer, or none that could be read
 
 
 class Tap:
@@ -138,7 +138,7 @@ class Metering:
         if call.parser is not None:
             self._settle_stream(flow, call)
             return
-        result = NO_RESULT
+        result = NO_ANSWER
         fmt = call.endpoint.usage
         if fmt and not call.streamed and _is_success(flow):
             try:
@@ -147,8 +147,8 @@ class Metering:
             except (ValueError, UnicodeDecodeError):
                 log.warning("%s: unreadable %s response body", call.request_id,
                             call.endpoint.name)
-        self.settle(flow, call, result.usage, result.complete and result.usage is not None,
-                    0, result.model, result.tools, result.objects, result.tier)
+        self.settle(flow, call, result._replace(
+            complete=result.complete and result.usage is not None))
 
     def error(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
@@ -159,7 +159,7 @@ class Metering:
             # before the body's last bytes (SDKs close soon after [DONE] or message_stop).
             self._settle_stream(flow, call)
         else:
-            self.settle(flow, call, None, False, 0)
+            self.settle(flow, call, NO_ANSWER)
 
     def done(self) -> None:
         # Shutting down: whatever is still open is settled with what is known.
@@ -167,65 +167,78 @@ class Metering:
             if call.parser is not None:
                 self._settle_stream(flow, call)
             else:
-                self.settle(flow, call, None, False, 0)
+                self.settle(flow, call, NO_ANSWER)
 
     def _settle_stream(self, flow: http.HTTPFlow, call: Call) -> None:
         p = call.parser
-        self.settle(flow, call, p.usage, p.complete and not p.failed, p.out_chars, p.model,
-                    p.tools, p.objects, p.tier)
+        self.settle(flow, call, BodyResult(p.usage, p.model, p.complete and not p.failed,
+                                           p.tools, p.objects, p.tier), p.out_chars)
 
-    def settle(self, flow: http.HTTPFlow, call: Call, usage: Usage | None, complete: bool,
-               out_chars: int, model: str | None = None, tools: dict | None = None,
-               objects: tuple[str, ...] = (), tier: str | None = None) -> None:
+    def settle(self, flow: http.HTTPFlow, call: Call, answer: BodyResult,
+               out_chars: int = 0) -> None:
+        """The call is over: what it is charged, the objects it stored claimed for its
+        customer, and its usage record handed to the writer."""
         if not self.inflight.remove(call):
             return
-        ep = call.endpoint
-        status = flow.response.status_code if flow.response else 0
-        consumed = ep.usage is not None and not ep.free
-        if consumed and _generated_unseen(flow, call):
-            s_usage, s_complete, estimated, tools = unseen_charge(call), False, True, None
-        elif not consumed or not _is_success(flow) or (flow.error and not call.streamed):
-            # Counting, listing, an upstream refusal or no answer at all: nothing generated;
-            # or a buffered answer the provider broke: the client got an error, nothing else.
-            s_usage, s_complete, estimated, tools = ZERO, flow.error is None, False, None
-        else:
-            s = settle(usage, complete, out_chars, call.input_estimate)
-            s_usage, s_complete, estimated = s.usage, s.complete, s.estimated
-            if not s_complete and call.hidden_reasoning and \
-                    s_usage.total_tokens < call.reserved:
-                # Cut before its usage came, having reasoned out of sight: its text says
-                # nothing of what it generated.
-                s_usage, estimated = unseen_charge(call), True
-        if objects and ep.creates and self.owners is not None and _is_success(flow):
-            for object_id in objects:
+        charged, tools = charge(flow, call, answer, out_chars)
+        if answer.objects and call.endpoint.creates and self.owners is not None \
+                and _is_success(flow):
+            for object_id in answer.objects:
                 self.owners.claim(call.provider.name, object_id, call.customer.user_id)
-        now = time.monotonic()
-        record = {
-            "created_at": utcnow(),
-            "request_id": call.request_id,
-            "user": call.customer.user_id,
-            "api_key": call.customer.key_id,
-            "provider": call.provider.name,
-            "endpoint": ep.name,
-            "model": model or call.model or "",
-            "status": status,
-            "streamed": call.streamed,
-            "latency_ms": round((now - call.started) * 1000),
-            "ttfb_ms": round(call.ttfb * 1000) if call.ttfb is not None else None,
-            "input_tokens": s_usage.input_tokens,
-            "cache_read_tokens": s_usage.cache_read_tokens,
-            "cache_write_tokens": s_usage.cache_write_tokens,
-            "cache_write_1h_tokens": s_usage.cache_write_1h_tokens,  # priced, not stored
-            # The tier the provider served it in, else the one asked for: priced, not stored.
-            "service_tier": tier or call.tier,
-            "output_tokens": s_usage.output_tokens,
-            "reasoning_tokens": s_usage.reasoning_tokens,
-            "total_tokens": s_usage.total_tokens,
-            "tools": tools,
-            "complete": s_complete,
-            "estimated": estimated,
-        }
-        call.usage = Settlement(s_usage, s_complete, estimated)
-        self.writer.submit(record)
+        call.usage = charged
+        self.writer.submit(usage_record(flow, call, answer, charged, tools))
         if call.large_body:
             memory.collect_soon()
+
+
+def charge(flow: http.HTTPFlow, call: Call, answer: BodyResult,
+           out_chars: int) -> tuple[Settlement, dict | None]:
+    """What a settled call is charged, and the server-side tools billed with it: what the
+    provider reported; a documented estimate where no report came, never below what was
+    reserved for an answer generated out of sight; nothing where nothing was generated."""
+    ep = call.endpoint
+    consumed = ep.usage is not None and not ep.free
+    if consumed and _generated_unseen(flow, call):
+        return Settlement(unseen_charge(call), False, True), None
+    if not consumed or not _is_success(flow) or (flow.error and not call.streamed):
+        # Counting, listing, an upstream refusal or no answer at all: nothing generated;
+        # or a buffered answer the provider broke: the client got an error, nothing else.
+        return Settlement(ZERO, flow.error is None, False), None
+    s = settle(answer.usage, answer.complete, out_chars, call.input_estimate)
+    if not s.complete and call.hidden_reasoning and s.usage.total_tokens < call.reserved:
+        # Cut before its usage came, having reasoned out of sight: its text says nothing of
+        # what it generated.
+        s = Settlement(unseen_charge(call), False, True)
+    return s, answer.tools
+
+
+def usage_record(flow: http.HTTPFlow, call: Call, answer: BodyResult, charged: Settlement,
+                 tools: dict | None) -> dict:
+    """The usage record of a settled call, as the writer stores it: the one place its shape
+    is made."""
+    u = charged.usage
+    return {
+        "created_at": utcnow(),
+        "request_id": call.request_id,
+        "user": call.customer.user_id,
+        "api_key": call.customer.key_id,
+        "provider": call.provider.name,
+        "endpoint": call.endpoint.name,
+        "model": answer.model or call.model or "",
+        "status": flow.response.status_code if flow.response else 0,
+        "streamed": call.streamed,
+        "latency_ms": round((time.monotonic() - call.started) * 1000),
+        "ttfb_ms": round(call.ttfb * 1000) if call.ttfb is not None else None,
+        "input_tokens": u.input_tokens,
+        "cache_read_tokens": u.cache_read_tokens,
+        "cache_write_tokens": u.cache_write_tokens,
+        "cache_write_1h_tokens": u.cache_write_1h_tokens,  # priced, not stored
+        # The tier the provider served it in, else the one asked for: priced, not stored.
+        "service_tier": answer.tier or call.tier,
+        "output_tokens": u.output_tokens,
+        "reasoning_tokens": u.reasoning_tokens,
+        "total_tokens": u.total_tokens,
+        "tools": tools,
+        "complete": charged.complete,
+        "estimated": charged.estimated,
+    }
