@@ -288,7 +288,7 @@ def billing(email):
 @with_appcontext
 def billing_clock():
     """Apply what is due: lapsed grace periods, downgrades at the end of a period."""
-    click.echo(f"{_payments().lapse_all()} subscriptions changed")
+    click.echo(f"{payments.BillingClock(_payments()).tick()} subscriptions changed")
 
 
 COMMANDS = (init_db, create_user, set_password, create_key, revoke_key, set_plan, set_active,

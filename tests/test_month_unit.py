@@ -90,7 +90,7 @@ def test_leaving_enterprise_mid_month_counts_its_usage_as_given(users):
 def test_an_upgrade_is_the_difference_for_the_rest_of_the_calendar_month(monkeypatch):
     # A first period from the 4th to the 1st: the rest of it is 27 of December's 31 days.
     start, end = at(4).replace(tzinfo=dt.UTC), dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
-    monkeypatch.setattr("admin.payments.time.time", lambda: start.timestamp())
+    monkeypatch.setattr("admin.payments.money.time.time", lambda: start.timestamp())
     remote = {"current_period_start": int(start.timestamp()),
               "current_period_end": int(end.timestamp())}
     assert prorated_cents(7000, remote, {}) == round(7000 * 28 / 31)

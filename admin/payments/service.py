@@ -1,136 +1,31 @@
-"""Billing through Stripe: the paid plans as Stripe products and monthly prices, customers'
-subscriptions made and changed, and Stripe's word applied to each customer's plan.
-
-A plan changes only on Stripe's word: a webhook event (webhook.py), whose subscription and
-invoice are read back from Stripe before anything is applied, so events may come late, out of
-order or twice and the outcome is the same. Billing is off without STRIPE_SECRET_KEY.
-"""
+"""Payments: the paid plans as Stripe products and monthly prices, customers' subscriptions
+made and changed through Stripe, and Stripe's word (a webhook's event, read back first)
+applied to each customer's plan through the transitions of states.py."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import logging
-import re
-import threading
-import time
-from decimal import ROUND_HALF_UP, Decimal
 
 import stripe
-from peewee import fn
 
-from models import Invoice, Plan, StripeEvent, Subscription, User, db, utcnow
+from models import Invoice, Plan, StripeEvent, Subscription, User, utcnow
 from models.base import write_transaction
-from models.month import month_bounds, next_month_start
+from models.month import next_month_start
 
-from . import accounts, notices
+from .. import accounts, notices
+from .money import epoch, field, monthly_cents, price_id, prorated_cents, stamp
+from .records import BillingError, billing_row, claimed, subscription_of
+from .states import PLAN_CHANGES, STATES, TRANSITIONS, lapse
 
 log = logging.getLogger(__name__)
-# Stripe's subscription states, as the gateway tells them.
-STATES = {"active": "active", "trialing": "active", "past_due": "past_due",
-          "unpaid": "past_due", "canceled": "canceled", "incomplete_expired": "canceled"}
-
-
-PLAN_CHANGES = ("plan_changed", "downgraded")  # notices that come with a change of plan
-
-
-class BillingError(Exception):
-    """A payment step refused, with a message for the customer (a declined card...)."""
-
-
-def stamp(ts) -> dt.datetime | None:
-    return dt.datetime.fromtimestamp(int(ts), dt.UTC).replace(tzinfo=None) if ts else None
-
-
-def price_id(name: str, cents: int) -> str:
-    """A monthly price's id, derived from what it charges: syncing twice makes nothing new,
-    and a new amount is a new price (Stripe prices cannot change)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return f"llm-gateway-{slug}-{cents}-usd-month"
-
-
-def field(obj, key: str, default=None):
-    """A field of a Stripe object, or `default` where this API version or server has none."""
-    return obj[key] if key in obj and obj[key] is not None else default
-
-
-def free_plan() -> Plan:
-    """The plan a customer falls back to: the cheapest one with a price of zero."""
-    return (Plan.select().where(Plan.price_cents == 0).order_by(Plan.id).first()
-            or Plan.get(Plan.name == "Explorer"))
-
-
-def subscription_of(user: User) -> Subscription:
-    sub = Subscription.get_or_none(Subscription.user == user)
-    return sub if sub is not None else Subscription(user=user)
-
-
-def billing_row(user: User) -> Subscription:
-    """The customer's billing record, made if missing (two requests at once make one)."""
-    Subscription.insert(user=user).on_conflict_ignore().execute()
-    return Subscription.get(Subscription.user == user)
-
-
-CLAIM = dt.timedelta(seconds=60)  # longer than any Stripe call sequence here takes
-
-
-@contextlib.contextmanager
-def claimed(user: User):
-    """The customer's billing, held for one change: a second change at the same time (another
-    tab, a double click, another process) is refused instead of making a second subscription.
-    Yields the billing record, read after the claim."""
-    row = billing_row(user)
-    now = utcnow()
-    got = Subscription.update(busy_until=now + CLAIM).where(
-        Subscription.id == row.id,
-        Subscription.busy_until.is_null() | (Subscription.busy_until < now)).execute()
-    if not got:
-        raise BillingError("another change to your subscription is under way; reload the page "
-                           "in a moment")
-    try:
-        yield Subscription.get_by_id(row.id)
-    finally:
-        Subscription.update(busy_until=None).where(Subscription.id == row.id).execute()
-
-
-def prorated_cents(difference: int, remote, item) -> int:
-    """`difference` (cents a month) for the part of the current period still to come, rounded
-    to the cent as Stripe rounds a proration. A period billed from the 1st is a share of its
-    calendar month (the first one is shorter); an older one, billed on another day, of itself."""
-    start = field(remote, "current_period_start") or field(item, "current_period_start")
-    end = field(remote, "current_period_end") or field(item, "current_period_end")
-    if not start or not end or end <= start:
-        return difference
-    start, end = int(start), int(end)
-    left = max(0, min(end - int(time.time()), end - start))
-    first, last = month_bounds(stamp(end) - dt.timedelta(microseconds=1))
-    whole = int((last - first).total_seconds()) if epoch(last) == end else end - start
-    share = Decimal(difference) * left / whole
-    return int(share.quantize(Decimal(1), ROUND_HALF_UP))
-
-
-def prorated_stretch(cents: int, start: dt.datetime, end: dt.datetime) -> int:
-    """A monthly price for [start, end), a stretch within one calendar month, to the cent."""
-    first, last = month_bounds(start)
-    share = Decimal(cents) * int((end - start).total_seconds()) / int(
-        (last - first).total_seconds())
-    return int(share.quantize(Decimal(1), ROUND_HALF_UP))
-
-
-def epoch(when: dt.datetime) -> int:
-    return int(when.replace(tzinfo=dt.UTC).timestamp())
-
-
-def monthly_cents(sub: Subscription) -> int | None:
-    """What the subscribed plan bills a month: its price, or this customer's custom price."""
-    if sub.plan is None:
-        return None
-    return sub.custom_price_cents if sub.plan.price_cents is None else sub.plan.price_cents
 
 
 class Payments:
     def __init__(self, cfg, mailer) -> None:
         self.cfg, self.mailer = cfg, mailer
+        self.grace = dt.timedelta(days=cfg.billing_grace_days)
         self.stripe = stripe.StripeClient(cfg.stripe_secret_key,
                                           base_addresses={"api": cfg.stripe_api_base},
                                           max_network_retries=2)
@@ -184,7 +79,7 @@ class Payments:
                 moved += 1
         return moved
 
-    def _price_for(self, sub: Subscription, plan: Plan) -> str:
+    def price_for(self, sub: Subscription, plan: Plan) -> str:
         if plan.price_cents is None:  # custom: the operator's price for this customer
             if sub.custom_price_cents is None:
                 raise BillingError(f"the {plan.name} plan has a custom price: ask us for it")
@@ -237,7 +132,7 @@ class Payments:
             raise BillingError("this account is invoiced outside the gateway")
         if payment_method:
             self.set_card(sub, payment_method)
-        price = self._price_for(sub, plan)
+        price = self.price_for(sub, plan)
         if self._live(sub):
             return self._change(sub, plan, price)
         if self.card(sub) is None:
@@ -286,7 +181,7 @@ class Payments:
         # the old plan credited, as Stripe prorates) is invoiced and paid first; only a paid
         # invoice moves the subscription to the new price, so a failed payment changes nothing.
         due = prorated_cents((new or 0) - current, remote, item)
-        if due > 0 and not self._charge(sub, due, f"Upgrade to {plan.name}, for the rest "
+        if due > 0 and not self.charge(sub, due, f"Upgrade to {plan.name}, for the rest "
                                         "of this period", {"upgrade_to": plan.name}):
             raise BillingError("the payment for the upgrade failed; your plan is unchanged. "
                                "Update your card and try again")
@@ -298,7 +193,7 @@ class Payments:
             Subscription.id == sub.id).execute()
         return "payment accepted; your plan changes as soon as Stripe confirms it"
 
-    def _charge(self, sub: Subscription, cents: int, description: str,
+    def charge(self, sub: Subscription, cents: int, description: str,
                 metadata: dict) -> bool:
         """Invoice and pay a one-off amount: whether it was paid. A payment that fails voids
         the invoice, so nothing stays open."""
@@ -432,7 +327,7 @@ class Payments:
         sub = Subscription.get_or_none(Subscription.stripe_customer == remote["customer"])
         if sub is None:
             return None, []
-        user, mail = sub.user, []
+        user = sub.user
         if sub.stripe_subscription and sub.stripe_subscription != remote["id"] \
                 and STATES.get(remote["status"]) != "active":
             return user, []  # an old subscription's news: the current one decides
@@ -444,115 +339,11 @@ class Payments:
         sub.current_period_end = remote["period_end"]
         sub.cancel_at_period_end = remote["cancel_at_period_end"]
         sub.updated_at = now
-        if state == "active" and plan is not None:
-            sub.plan, sub.past_due_since, sub.downgraded_at = plan, None, None
-            if sub.next_plan_id == plan.id:
-                sub.next_plan = None
-            if user.plan_id != plan.id:
-                mail.append(("plan_changed", plan.name))
-                self._set_plan(user, plan)
-        elif state == "past_due":
-            sub.plan = plan or sub.plan
-            if sub.past_due_since is None:
-                sub.past_due_since = now
-                mail.append(("payment_failed", None))
-        elif state == "canceled":
-            sub.next_plan, sub.cancel_at_period_end = None, False
-            if user.plan.price_cents != 0 and not sub.invoiced_outside:
-                free = free_plan()
-                mail.append(("downgraded", free.name))
-                self._set_plan(user, free)
+        step = TRANSITIONS.get(state)
+        mail = step(sub, user, plan, now) if step is not None else []
         sub.status = state
         sub.save()
-        return user, mail + self.lapse(sub, now)
-
-    def lapse(self, sub: Subscription, now: dt.datetime) -> list:
-        """Past due beyond the grace period: the free plan until the invoice is paid."""
-        grace = dt.timedelta(days=self.cfg.billing_grace_days)
-        if (sub.status != "past_due" or sub.past_due_since is None or sub.downgraded_at
-                or now < sub.past_due_since + grace):
-            return []
-        free = free_plan()
-        claimed = Subscription.update(downgraded_at=now).where(
-            Subscription.id == sub.id, Subscription.downgraded_at.is_null()).execute()
-        if sub.id is not None and not claimed:
-            return []  # another process (a worker's billing clock) did it
-        sub.downgraded_at = now
-        sub.save()
-        if sub.user.plan_id == free.id:
-            return []
-        self._set_plan(sub.user, free)
-        return [("downgraded", free.name)]
-
-    def lapse_all(self, now: dt.datetime | None = None) -> int:
-        """The periodic check (the billing clock): every lapsed subscription, and every
-        downgrade due at the end of its period."""
-        now, count = now or utcnow(), 0
-        for sub in Subscription.select().where(Subscription.status == "past_due",
-                                               Subscription.downgraded_at.is_null()):
-            with write_transaction():
-                mail = self.lapse(sub, now)
-            self.send(sub.user, mail)
-            count += bool(mail)
-        for sub in Subscription.select().where(Subscription.next_plan.is_null(False),
-                                               Subscription.current_period_end <= now):
-            self._move_at_period_end(sub)
-            count += 1
-        for sub in Subscription.select().where(Subscription.realign_at <= now):
-            count += self.realign(sub, now)
-        return count
-
-    def realign(self, sub: Subscription, now: dt.datetime) -> bool:
-        """Move a subscription billed on another day (made before billing was anchored) to the
-        1st: the stretch from the end of the period paid for to the next 1st is charged now,
-        prorated, and Stripe bills nothing more until that 1st (a trial to it), then the
-        whole price each 1st. A payment that fails changes nothing and is tried a day later."""
-        if not Subscription.update(realign_at=now + dt.timedelta(days=1)).where(
-                Subscription.id == sub.id, Subscription.realign_at <= now).execute():
-            return False  # another process's clock has it
-        try:
-            with claimed(sub.user) as sub:
-                return self._realign(sub)
-        except BillingError:  # the customer is changing their plan: after that
-            Subscription.update(realign_at=now).where(Subscription.id == sub.id).execute()
-            return False
-
-    def _realign(self, sub: Subscription) -> bool:
-        remote = self.stripe.v1.subscriptions.retrieve(sub.stripe_subscription)
-        item = remote["items"]["data"][0]
-        end = stamp(field(remote, "current_period_end") or field(item, "current_period_end"))
-        if STATES.get(remote["status"]) != "active" or end is None \
-                or remote["cancel_at_period_end"]:
-            if STATES.get(remote["status"]) == "canceled":
-                Subscription.update(realign_at=None).where(Subscription.id == sub.id).execute()
-            return False  # past due or ending: looked at again tomorrow
-        target = next_month_start(end - dt.timedelta(microseconds=1))
-        if target != end:
-            cents = prorated_stretch(monthly_cents(sub) or 0, end, target)
-            if cents > 0 and not self._charge(
-                    sub, cents, f"{sub.plan.name if sub.plan else 'Plan'} from "
-                    f"{end:%Y-%m-%d} to {target:%Y-%m-%d}, billed from the 1st after",
-                    {"realign_to": target.strftime("%Y-%m-%d")}):
-                log.warning("billing day of customer %s not moved: the payment failed; "
-                            "tried again tomorrow", sub.user_id)
-                return False
-            self.stripe.v1.subscriptions.update(sub.stripe_subscription, params={
-                "trial_end": epoch(target), "proration_behavior": "none"})
-        Subscription.update(realign_at=None).where(Subscription.id == sub.id).execute()
-        with write_transaction():
-            user, mail = self.apply_subscription(self.read_back(sub.stripe_subscription))
-        self.send(user, mail)
-        return True
-
-    def _move_at_period_end(self, sub: Subscription) -> None:
-        price = self._price_for(sub, sub.next_plan)
-        remote = self.stripe.v1.subscriptions.retrieve(sub.stripe_subscription)
-        item = remote["items"]["data"][0]
-        self.stripe.v1.subscriptions.update(sub.stripe_subscription, params={
-            "items": [{"id": item["id"], "plan": price}], "proration_behavior": "none"})
-        with write_transaction():
-            user, mail = self.apply_subscription(self.read_back(sub.stripe_subscription))
-        self.send(user, mail)
+        return user, mail + lapse(sub, now, self.grace)
 
     @staticmethod
     def _plan_of(price: str, product: str | None = None) -> Plan | None:
@@ -563,12 +354,11 @@ class Payments:
             plan = Plan.get_or_none(Plan.stripe_product == product)
         return plan
 
-    @staticmethod
-    def _set_plan(user: User, plan: Plan) -> None:
-        """Inside the caller's transaction; `send` tells the gateway once it committed. The
-        month's allowance is prorated, as the charge is."""
-        user.change_plan(plan, prorate=True)
-        user.save()
+    def refresh(self, subscription_id: str) -> None:
+        """Stripe's state of a subscription read back and applied, its notices mailed."""
+        with write_transaction():
+            user, mail = self.apply_subscription(self.read_back(subscription_id))
+        self.send(user, mail)
 
     def send(self, user: User, mail: list) -> None:
         """After the change committed: every gateway process told at once where the plan
@@ -578,67 +368,3 @@ class Payments:
             accounts.announce()
         for kind, detail in mail:
             notices.send(self.mailer, user, kind, detail)
-
-
-def start_clock(app, every: float = 60.0) -> threading.Thread:
-    """The billing clock of a running gateway: lapsed grace periods and downgrades due at the
-    end of a period, checked every minute (each worker's clock may run; the changes are
-    claimed, so each happens once)."""
-
-    def run() -> None:
-        while True:
-            time.sleep(every)
-            try:
-                with app.app_context():
-                    db.connect(reuse_if_open=True)
-                    try:
-                        app.extensions["payments"].lapse_all()
-                    finally:
-                        db.close()
-            except Exception:
-                log.exception("billing clock: a check failed; the next one retries")
-
-    thread = threading.Thread(target=run, name="billing-clock", daemon=True)
-    thread.start()
-    return thread
-
-
-def summary(user: User) -> dict:
-    """What the page and `python -m admin billing` show of a customer's billing."""
-    sub = subscription_of(user)
-    invoices = (Invoice.select().where(Invoice.user == user)
-                .order_by(Invoice.created_at.desc(), Invoice.id.desc()))
-    return {
-        "plan": user.plan.name,
-        "status": sub.status,
-        "stripe_customer": sub.stripe_customer or None,
-        "stripe_subscription": sub.stripe_subscription or None,
-        "current_period_end": sub.current_period_end.isoformat() + "Z"
-        if sub.current_period_end else None,
-        "invoices": [{"id": i.stripe_id, "amount_cents": i.amount_cents,
-                      "status": i.status,
-                      "period_start": i.period_start.isoformat() + "Z"
-                      if i.period_start else None,
-                      "period_end": i.period_end.isoformat() + "Z"
-                      if i.period_end else None} for i in invoices],
-    }
-
-
-def collected_cents(start: dt.datetime, end: dt.datetime) -> int:
-    """Money actually collected: invoices paid in [start, end)."""
-    total = (Invoice.select(fn.SUM(Invoice.paid_cents))
-             .where(Invoice.paid_at >= start, Invoice.paid_at < end).scalar())
-    return int(total or 0)
-
-
-def mrr_cents() -> int:
-    """Monthly recurring revenue: what the live subscriptions bill each month."""
-    live = Subscription.select().where(Subscription.status.in_(("active", "past_due")),
-                                       Subscription.stripe_subscription != "")
-    return sum(monthly_cents(s) or 0 for s in live)
-
-
-def dashboard_url(cfg, stripe_customer: str) -> str:
-    """The customer in Stripe's dashboard (its test-mode pages for a test key)."""
-    test = (cfg.stripe_secret_key or "").startswith(("sk_test_", "rk_test_"))
-    return f"https://dashboard.stripe.com/{'test/' if test else ''}customers/{stripe_customer}"
