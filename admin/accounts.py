@@ -18,12 +18,13 @@ from models import ApiKey, Plan, User, changes, utcnow
 from models.base import write_transaction
 from models.security import hash_password, new_password, password_problem
 
+from . import values
+
 ROLES = ("user", "admin")
 UNSET = object()  # a plan field left as it is (None means "unlimited" or "custom price")
 
 
-class Invalid(ValueError):
-    """A change refused, with the reason for the person who asked."""
+Invalid = values.Invalid  # a change refused, with the reason for the person who asked
 
 
 def announce() -> None:
@@ -168,6 +169,20 @@ def save_plan(plan: Plan | None = None, *, name=UNSET, rpm=UNSET, monthly_tokens
         raise Invalid(f"a plan named {plan.name} exists") from None
     announce()
     return plan
+
+
+def save_plan_as_typed(plan: Plan | None, form) -> Plan:
+    """The operator's plan form, its values as typed (a mapping with `getlist`, as Flask's
+    form is), each checked once, then saved as `save_plan` does."""
+    price = (form.get("price") or "").strip().lower()
+    return save_plan(
+        plan, name=form.get("name", ""),
+        rpm=values.whole(form.get("requests_per_minute"), "requests per minute", minimum=1),
+        monthly_tokens=values.whole(form.get("monthly_tokens"), "monthly tokens",
+                                    maximum=values.BIG_MAX, unlimited=True),
+        price_cents=None if price in ("", "custom") else values.cents(price),
+        description=form.get("description", ""), models=form.getlist("models"),
+        public=form.get("public") == "1")
 
 
 # --- Keys ---------------------------------------------------------------------------------------

@@ -2,59 +2,19 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from peewee import IntegrityError, fn
+from peewee import fn
 
 from models import ApiKey, Invoice, ModelPrice, Plan, Subscription, User
 
-from . import accounts, payments
+from . import accounts, catalog, payments
 from .auth import admin_required
 from .queries import breakdown, customer_month_table, month_bounds, recent_months, valid_month
+from .values import Invalid
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
-
-
-class FormError(ValueError):
-    pass
-
-
-def _int(name: str, *, minimum: int = 0, required: bool = True, allow_unlimited=False):
-    raw = request.form.get(name, "").strip()
-    if allow_unlimited and raw.lower() in ("", "unlimited"):
-        return None
-    if not raw and not required:
-        return None
-    try:
-        value = int(raw.replace(",", "").replace("_", ""))
-    except ValueError:
-        raise FormError(f"{name.replace('_', ' ')} must be a whole number") from None
-    if value < minimum:
-        raise FormError(f"{name.replace('_', ' ')} must be at least {minimum}")
-    return value
-
-
-def _price(name: str) -> Decimal:
-    try:
-        value = Decimal(request.form.get(name, "0").strip() or "0")
-    except InvalidOperation:
-        raise FormError(f"{name.replace('_', ' ')} must be a number") from None
-    if value < 0 or not value.is_finite():
-        raise FormError(f"{name.replace('_', ' ')} must not be negative")
-    return value
-
-
-def cents_of(text: str, what: str = "the price") -> int:
-    """Dollars as typed ("29", "29.90") in whole cents; anything else (NaN, Infinity, a
-    negative amount, a fraction of a cent) refused with a message."""
-    try:
-        value = Decimal(text.strip() or "0")
-    except InvalidOperation:
-        raise FormError(f"{what} must be an amount in dollars") from None
-    if not value.is_finite() or value < 0 or (value * 100) % 1:
-        raise FormError(f"{what} must be an amount in dollars and whole cents, not negative")
-    return int(value * 100)
 
 
 # --- Customers ----------------------------------------------------------------------------------
@@ -132,18 +92,14 @@ def change_plan(user_id: int):
 def set_billing(user_id: int):
     """A custom monthly price (Enterprise), billed outside Stripe or not, and mail on or off."""
     user = _customer(user_id)
-    sub = payments.subscription_of(user)
-    price = (request.form.get("custom_price") or "").strip()
     try:
-        cents = cents_of(price, "The monthly price") if price else None
-    except FormError as e:
+        payments.set_terms(user, request.form.get("custom_price") or "",
+                           invoiced_outside=request.form.get("invoiced_outside") == "1",
+                           alerts=request.form.get("alerts") == "1")
+    except Invalid as e:
         flash(f"{e}.", "error")
-        return redirect(url_for("ops.customer", user_id=user.id))
-    sub.custom_price_cents = cents
-    sub.invoiced_outside = request.form.get("invoiced_outside") == "1"
-    sub.alerts = request.form.get("alerts") == "1"
-    sub.save()
-    flash(f"Billing settings of {user.email} saved.", "info")
+    else:
+        flash(f"Billing settings of {user.email} saved.", "info")
     return redirect(url_for("ops.customer", user_id=user.id))
 
 
@@ -175,20 +131,6 @@ def plans():
                            in_use=in_use, models=ModelPrice.select().order_by(ModelPrice.model))
 
 
-def _plan_form() -> dict:
-    """The plan form's fields, as the service layer takes them (which checks them)."""
-    price = request.form.get("price", "").strip().lower()
-    return {
-        "name": request.form.get("name", ""),
-        "rpm": _int("requests_per_minute", minimum=1),
-        "monthly_tokens": _int("monthly_tokens", allow_unlimited=True),
-        "price_cents": None if price in ("", "custom") else cents_of(price),
-        "description": request.form.get("description", ""),
-        "models": request.form.getlist("models"),
-        "public": request.form.get("public") == "1",
-    }
-
-
 @bp.route("/plans", methods=["POST"])
 @bp.route("/plans/<int:plan_id>", methods=["POST"])
 @admin_required
@@ -197,8 +139,8 @@ def save_plan(plan_id: int | None = None):
     if plan_id is not None and plan is None:
         abort(404)
     try:
-        plan = accounts.save_plan(plan, **_plan_form())
-    except (FormError, accounts.Invalid) as e:
+        plan = accounts.save_plan_as_typed(plan, request.form)
+    except Invalid as e:
         flash(f"Plan not saved: {e}.", "error")
     else:
         flash(f"Plan {plan.name} saved.", "info")
@@ -271,7 +213,6 @@ def usage():
 # --- Model catalog ------------------------------------------------------------------------------
 
 
-PRICE_FIELDS = ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok")
 
 
 @bp.route("/models")
@@ -280,32 +221,22 @@ def models():
     return render_template("ops/models.html",
                            models=ModelPrice.select().order_by(ModelPrice.provider,
                                                                ModelPrice.model),
-                           plans=Plan.select().order_by(Plan.id), fields=PRICE_FIELDS)
+                           plans=Plan.select().order_by(Plan.id), fields=catalog.PRICE_FIELDS)
 
 
 @bp.route("/models", methods=["POST"])
 @bp.route("/models/<int:model_id>", methods=["POST"])
 @admin_required
 def save_model(model_id: int | None = None):
-    m = ModelPrice() if model_id is None else ModelPrice.get_or_none(ModelPrice.id == model_id)
-    if m is None:
+    model = None if model_id is None else ModelPrice.get_or_none(ModelPrice.id == model_id)
+    if model_id is not None and model is None:
         abort(404)
     try:
-        if model_id is None:
-            m.model = request.form.get("model", "").strip()
-            m.provider = request.form.get("provider", "")
-            if not m.model or m.provider not in known_providers():
-                raise FormError("a model needs a name and a provider")
-            m.display_name = request.form.get("display_name", "").strip()
-        for f in PRICE_FIELDS:
-            setattr(m, f, _price(f))
-        m.save()
-    except FormError as e:
+        model = catalog.save_model(model, request.form, known_providers())
+    except Invalid as e:
         flash(f"Model not saved: {e}.", "error")
-    except IntegrityError:
-        flash("Model not saved: it is in the catalog already.", "error")
     else:
-        flash(f"Prices for {m.model} saved; new requests are priced with them.", "info")
+        flash(f"Prices for {model.model} saved; new requests are priced with them.", "info")
     return redirect(url_for("ops.models"))
 
 

@@ -321,3 +321,37 @@ def test_a_plan_a_subscription_bills_is_not_deleted(admin):
     r = post(admin, f"/ops/plans/{growth.id}/delete", page="/ops/plans")
     assert r.status_code == 302 and Plan.get_or_none(Plan.id == growth.id) is not None
     assert "make it private" in admin.get("/ops/plans").get_data(as_text=True)
+
+
+HOSTILE = ["", " ", "NaN", "-1", "1e999", "9" * 40, "0.0000001", "١٢", "\x00", "x" * 300,
+           "unlimited", "1,000", "$5"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_no_operator_form_input_is_a_500(admin, value):
+    """Every operator form saves through the service layer, which checks what was typed once:
+    any value is saved within what the columns hold, or refused with a message."""
+    growth = Plan.get(Plan.name == "Growth")
+    model = ModelPrice.get(ModelPrice.model == "gpt-4o-mini")
+    plan_fields = {"name": "P", "requests_per_minute": "10", "monthly_tokens": "1000",
+                   "price": "1", "description": "d", "public": "1"}
+    forms = [("/ops/plans", "/ops/plans", plan_fields, list(plan_fields)),
+             (f"/ops/plans/{growth.id}", "/ops/plans", plan_fields, list(plan_fields)),
+             ("/ops/models", "/ops/models",
+              {"model": "m", "provider": "openai", "display_name": "M", "input_per_mtok": "1",
+               "output_per_mtok": "1"}, ["model", "provider", "display_name",
+                                          "input_per_mtok", "output_per_mtok"]),
+             (f"/ops/models/{model.id}", "/ops/models", {"input_per_mtok": "1"},
+              ["input_per_mtok", "cache_read_per_mtok"]),
+             ("/ops/customers/2/billing", "/ops/customers/2", {"alerts": "1"},
+              ["custom_price"])]
+    for path, page, base, fields in forms:
+        for field in fields:
+            r = post(admin, path, {**base, field: value}, page=page)
+            assert r.status_code in (302, 400), (path, field, value, r.status_code)
+    for p in Plan.select():  # whatever was saved fits its columns
+        assert 1 <= p.requests_per_minute <= 2**31 - 1
+        assert p.monthly_tokens is None or 0 <= p.monthly_tokens <= 2**63 - 1
+        assert p.price_cents is None or 0 <= p.price_cents <= 2**31 - 1
+    for m in ModelPrice.select():
+        assert 0 <= m.input_per_mtok < 10**6 and len(m.model) <= 255

@@ -12,12 +12,12 @@ gateway's billing rows and their claims), `money` (prorations, prices) and `repo
 
 from .clock import BillingClock, start_clock
 from .money import monthly_cents, prorated_cents, prorated_stretch
-from .records import BillingError, billing_row, claimed, free_plan, subscription_of
+from .records import BillingError, billing_row, claimed, free_plan, set_terms, subscription_of
 from .reports import collected_cents, dashboard_url, mrr_cents, summary
 from .service import Payments
 from .states import PLAN_CHANGES, STATES, TRANSITIONS
 
 __all__ = ["PLAN_CHANGES", "STATES", "TRANSITIONS", "BillingClock", "BillingError", "Payments",
            "billing_row", "claimed", "collected_cents", "dashboard_url", "free_plan",
-           "monthly_cents", "mrr_cents", "prorated_cents", "prorated_stretch", "start_clock",
-           "subscription_of", "summary"]
+           "monthly_cents", "mrr_cents", "prorated_cents", "prorated_stretch", "set_terms",
+           "start_clock", "subscription_of", "summary"]

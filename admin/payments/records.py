@@ -8,9 +8,20 @@ import datetime as dt
 
 from models import Plan, Subscription, User, utcnow
 
+from .. import values
+
 
 class BillingError(Exception):
     """A payment step refused, with a message for the customer (a declined card...)."""
+
+
+def set_terms(user: User, custom_price: str, invoiced_outside: bool, alerts: bool) -> None:
+    """The operator's terms for a customer: a monthly price of their own (Enterprise; empty for
+    none), billed outside Stripe or not, and usage and billing mail on or off."""
+    cents = values.cents(custom_price, "The monthly price") if custom_price.strip() else None
+    sub = billing_row(user)
+    Subscription.update(custom_price_cents=cents, invoiced_outside=invoiced_outside,
+                        alerts=alerts).where(Subscription.id == sub.id).execute()
 
 
 def free_plan() -> Plan:

@@ -1,0 +1,62 @@
+"""Values as people type them into the operator's forms, checked once: whole numbers, amounts
+of money, prices per million tokens. Anything else is `Invalid`, with a message for the person
+who typed it; never an exception from deeper down (a 500)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+INT_MAX = 2**31 - 1  # what an integer column holds on every database
+BIG_MAX = 2**63 - 1  # a big integer column (tokens)
+PRICE_MAX = Decimal(10) ** 6  # USD per million tokens: a price column's 12 digits, 6 decimal
+
+
+class Invalid(ValueError):
+    """A change refused, with the reason for the person who asked."""
+
+
+def whole(text: str | None, what: str, *, minimum: int = 0, maximum: int = INT_MAX,
+          unlimited: bool = False) -> int | None:
+    """A whole number ("1,000,000" and "1_000_000" too) within what its column holds; with
+    `unlimited`, empty or "unlimited" is None."""
+    raw = (text or "").strip()
+    if unlimited and raw.lower() in ("", "unlimited"):
+        return None
+    try:
+        value = int(raw.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise Invalid(f"{what} must be a whole number") from None
+    if value < minimum:
+        raise Invalid(f"{what} must be at least {minimum}")
+    if value > maximum:
+        raise Invalid(f"{what} must be at most {maximum:,}")
+    return value
+
+
+def price(text: str | None, what: str) -> Decimal:
+    """A price that is not negative (empty: 0), exact."""
+    try:
+        value = Decimal((text or "0").strip() or "0")
+    except InvalidOperation:
+        raise Invalid(f"{what} must be a number") from None
+    if not value.is_finite() or value < 0:
+        raise Invalid(f"{what} must not be negative")
+    if value >= PRICE_MAX or value != value.quantize(Decimal("0.000001")):  # in that order
+        raise Invalid(f"{what} must be below {PRICE_MAX:,} with at most 6 decimals")
+    return value
+
+
+def cents(text: str | None, what: str = "the price") -> int:
+    """Dollars as typed ("29", "29.90") in whole cents; anything else (NaN, Infinity, a
+    negative amount, a fraction of a cent) refused with a message."""
+    try:
+        value = Decimal((text or "").strip() or "0")
+    except InvalidOperation:
+        raise Invalid(f"{what} must be an amount in dollars") from None
+    if not value.is_finite() or value < 0:
+        raise Invalid(f"{what} must be an amount in dollars and whole cents, not negative")
+    if value * 100 > INT_MAX:  # before any arithmetic a huge exponent would refuse
+        raise Invalid(f"{what} must be at most ${INT_MAX // 100:,}")
+    if (value * 100) % 1:
+        raise Invalid(f"{what} must be an amount in dollars and whole cents, not negative")
+    return int(value * 100)
