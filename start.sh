@@ -71,7 +71,7 @@ if [ -n "$setup_only" ]; then
 fi
 setup_venv ""
 if [ -n "$demo" ]; then
-  # The fake providers of the tests (tests/fakes.py), answering as the real ones do, with
+  # The fake providers of the tests (tests/fakes/), answering as the real ones do, with
   # their own keys: nothing leaves this machine. Each run keeps its own database.
   export DATA_DIR="${DATA_DIR:-data/demo}"
   export ANTHROPIC_API_KEY=demo-anthropic-key OPENAI_API_KEY=demo-openai-key \

@@ -1,0 +1,252 @@
+"""The fake OpenAI: Chat Completions (data-only SSE, [DONE], the include_usage chunk),
+Responses (named events, a store of responses), Embeddings, models."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import uuid
+
+from .base import FakeServer, Handler, sse, words
+
+
+def served_tier(req: dict) -> str:
+    """The tier OpenAI reports it served a request in: the one asked for where the project may
+    use it, else the default (auto, and a tier not asked for, are the default here)."""
+    return req.get("service_tier") if req.get("service_tier") in ("flex", "priority") \
+        else "default"
+
+
+class FakeOpenAI(FakeServer):
+    provider = "openai"
+    CHAT_MODEL = "gpt-4o-mini-2024-07-18"
+    RESP_MODEL = "gpt-4.1-mini-2025-04-14"
+
+    def output_cap(self, req: dict) -> int | None:
+        cap = req.get("max_output_tokens") or req.get("max_completion_tokens") \
+            or req.get("max_tokens")
+        return cap * (req.get("n") or 1) if cap else None
+
+    def authorized(self, h: Handler) -> bool:
+        return h.headers.get("authorization") == f"Bearer {self.state.secret}"
+
+    def auth_error(self):
+        return 401, {"error": {"message": "Incorrect API key provided.",
+                               "type": "invalid_request_error", "param": None,
+                               "code": "invalid_api_key"}}
+
+    def error_body(self, status: int) -> dict:
+        return {"error": {"message": "fake failure", "type": "server_error" if status >= 500
+                          else "requests", "param": None, "code": None}}
+
+    def chat_usage(self, u: dict) -> dict:
+        prompt = u["in"] + u["cache_read"]
+        return {"prompt_tokens": prompt, "completion_tokens": u["out"],
+                "total_tokens": prompt + u["out"],
+                "prompt_tokens_details": {"cached_tokens": u["cache_read"], "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": u["reasoning"],
+                                              "audio_tokens": 0,
+                                              "accepted_prediction_tokens": 0,
+                                              "rejected_prediction_tokens": 0}}
+
+    def responses_usage(self, u: dict) -> dict:
+        inp = u["in"] + u["cache_read"]
+        return {"input_tokens": inp,
+                "input_tokens_details": {"cached_tokens": u["cache_read"],
+                                         "cache_write_tokens": 0},
+                "output_tokens": u["out"],
+                "output_tokens_details": {"reasoning_tokens": u["reasoning"]},
+                "total_tokens": inp + u["out"]}
+
+    def route(self, h: Handler, req: dict, u: dict, mode: str, nwords: int) -> None:
+        path = h.path.split("?")[0]
+        headers = {"x-request-id": "req_fake", "openai-organization": "org-fake",
+                   "openai-project": "proj_fake", "x-ratelimit-limit-requests": "10000",
+                   "x-ratelimit-remaining-requests": "9999"}
+        if path == "/v1/chat/completions":
+            self.chat(h, req, u, mode, nwords, headers)
+        elif path == "/v1/responses/input_tokens":
+            h.send_json(200, {"object": "response.input_tokens", "input_tokens": u["in"]})
+        elif path == "/v1/responses" and h.command == "POST":
+            self.responses(h, req, u, mode, nwords, headers)
+        elif path.startswith("/v1/responses/"):
+            self.stored_response(h, path.split("/")[3:], headers)
+        elif path == "/v1/embeddings":
+            self.embeddings(h, req, u, headers)
+        elif path.startswith("/v1/models"):
+            h.send_json(200, {"object": "list", "data": [
+                {"id": mid, "object": "model", "created": 1721172741, "owned_by": owner}
+                for mid, owner in (("gpt-4o-mini", "system"), ("gpt-5", "system"),
+                                   ("o3-pro", "system"), ("whisper-1", "openai-internal"),
+                                   ("ft:gpt-4o-mini:acme::abc123", "acme"))]}, headers)
+        else:
+            h.send_json(404, {"error": {"message": f"Invalid URL ({h.command} {path})",
+                                        "type": "invalid_request_error", "param": None,
+                                        "code": None}})
+
+    def chat(self, h, req, u, mode, nwords, headers) -> None:
+        text = words(nwords)
+        base = {"id": "chatcmpl-123", "object": "chat.completion.chunk", "created": 1694268190,
+                "model": self.CHAT_MODEL, "service_tier": served_tier(req),
+                "system_fingerprint": "fp_0ba0d124f1"}
+        if "stream_options" in req and not req.get("stream"):
+            h.send_json(400, {"error": {"message": "stream_options is only allowed with stream",
+                                        "type": "invalid_request_error",
+                                        "param": "stream_options", "code": None}})
+            return
+        if not req.get("stream"):
+            self.report(u)
+            h.send_json(200, {
+                "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion",
+                "created": 1741569952, "model": self.CHAT_MODEL,
+                "choices": [{"index": i, "message": {"role": "assistant",
+                                                     "content": "".join(text),
+                                                     "refusal": None, "annotations": []},
+                             "logprobs": None, "finish_reason": "stop"}
+                            for i in range(req.get("n") or 1)],
+                "usage": self.chat_usage(u), "service_tier": served_tier(req),
+                "system_fingerprint": "fp_0ba0d124f1"}, headers)
+            return
+        include = (req.get("stream_options") or {}).get("include_usage") is True
+        h.start_stream("text/event-stream; charset=utf-8", headers)
+        events = [sse(None, {**base, "choices": [{"index": 0, "delta": {
+            "role": "assistant", "content": "", "refusal": None}, "logprobs": None,
+            "finish_reason": None}], "usage": None})]
+        for w in text:
+            events.append(sse(None, {**base, "choices": [{"index": 0, "delta": {"content": w},
+                                                          "logprobs": None,
+                                                          "finish_reason": None}],
+                                     "usage": None}))
+        if mode == "error-event":
+            events.append(sse(None, {"error": {"message": "The server had an error",
+                                               "type": "server_error", "param": None,
+                                               "code": None}}))
+            h.stream_events(events, "")
+            return
+        events.append(sse(None, {**base, "choices": [{"index": 0, "delta": {},
+                                                      "logprobs": None,
+                                                      "finish_reason": "stop"}],
+                                 "usage": None}))
+        if include:
+            events.append(sse(None, {**base, "choices": [], "usage": self.chat_usage(u)}))
+        events.append(b"data: [DONE]\n\n")
+        if h.stream_events(events, mode, final_after=3):
+            self.report(u)
+
+    def not_found(self, h, rid: str) -> None:
+        h.send_json(404, {"error": {"message": f"Response with id '{rid}' not found.",
+                                    "type": "invalid_request_error", "param": None,
+                                    "code": None}})
+
+    def stored_response(self, h, parts: list[str], headers) -> None:
+        """GET / DELETE /v1/responses/{id}, POST /v1/responses/{id}/cancel. A background
+        response is done by the time it is fetched: its usage appears only then."""
+        rid = parts[0]
+        with self.state.lock:
+            resp = self.state.stored.get(rid)
+        if resp is None:
+            self.not_found(h, rid)
+        elif h.command == "DELETE":
+            with self.state.lock:
+                del self.state.stored[rid]
+            h.send_json(200, {"id": rid, "object": "response", "deleted": True}, headers)
+        elif parts[1:] == ["cancel"]:
+            h.send_json(200, {**resp, "status": "cancelled"}, headers)
+        else:
+            if resp["status"] == "queued":
+                resp = {**resp, "status": "completed", **resp.pop("_later")}
+                with self.state.lock:
+                    self.state.stored[rid] = resp
+                self.report(resp["_u"])
+            h.send_json(200, {k: v for k, v in resp.items() if not k.startswith("_")},
+                        headers)
+
+    def responses(self, h, req, u, mode, nwords, headers) -> None:
+        prev = req.get("previous_response_id")
+        if prev and prev not in self.state.stored:
+            self.not_found(h, prev)
+            return
+        text = "".join(words(nwords))
+        rid = "resp_" + uuid.uuid4().hex
+        resp = {"id": rid, "object": "response",
+                "created_at": 1741290958, "status": "in_progress", "error": None,
+                "incomplete_details": None, "instructions": None, "max_output_tokens": None,
+                "model": self.RESP_MODEL, "output": [], "parallel_tool_calls": True,
+                "previous_response_id": None, "reasoning": {"effort": None, "summary": None},
+                "store": True, "temperature": 1.0, "text": {"format": {"type": "text"}},
+                "tool_choice": "auto", "tools": [], "top_p": 1.0, "truncation": "disabled",
+                "usage": None, "user": None, "metadata": {}, "service_tier": served_tier(req)}
+        item = {"id": "msg_67c9fdcf37fc8190", "type": "message", "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": text, "annotations": []}]}
+        output = [item]
+        if any(str(t.get("type", "")).startswith("web_search") for t in req.get("tools") or []):
+            output = [{"id": f"ws_{i}", "type": "web_search_call", "status": "completed",
+                       "action": {"type": "search", "query": "fake"}}
+                      for i in range(h.searches)] + output
+        for t in req.get("tools") or []:
+            if t.get("type") == "code_interpreter":  # two runs in one container
+                cid = t["container"] if isinstance(t.get("container"), str) else \
+                    "cntr_" + uuid.uuid4().hex
+                output = [{"id": f"ci_{i}", "type": "code_interpreter_call",
+                           "status": "completed", "code": "print(1)", "container_id": cid,
+                           "outputs": None} for i in range(2)] + output
+                resp["tools"] = req["tools"]
+        done = {**resp, "status": "completed", "output": output,
+                "usage": self.responses_usage(u), "previous_response_id": prev}
+        if req.get("background"):
+            queued = {**resp, "status": "queued", "background": True}
+            with self.state.lock:  # generated later; its usage shows on GET
+                self.state.stored[rid] = {**queued, "_later": {
+                    "output": output, "usage": self.responses_usage(u)}, "_u": u}
+            h.send_json(200, queued, headers)
+            return
+        with self.state.lock:
+            self.state.stored[rid] = done
+        if not req.get("stream"):
+            self.report(u)
+            h.send_json(200, done, headers)
+            return
+        h.start_stream("text/event-stream; charset=utf-8", headers)
+        seq = iter(range(1000))
+        ev = lambda t, **kw: sse(t, {"type": t, "sequence_number": next(seq), **kw})  # noqa
+        part = {"type": "output_text", "text": "", "annotations": []}
+        events = [
+            ev("response.created", response=resp),
+            ev("response.in_progress", response=resp),
+            ev("response.output_item.added", output_index=0,
+               item={**item, "status": "in_progress", "content": []}),
+            ev("response.content_part.added", item_id=item["id"], output_index=0,
+               content_index=0, part=part),
+        ]
+        for w in words(nwords):
+            events.append(ev("response.output_text.delta", item_id=item["id"], output_index=0,
+                             content_index=0, delta=w, logprobs=[]))
+        events += [
+            ev("response.output_text.done", item_id=item["id"], output_index=0,
+               content_index=0, text=text, logprobs=[]),
+            ev("response.content_part.done", item_id=item["id"], output_index=0,
+               content_index=0, part={**part, "text": text}),
+            ev("response.output_item.done", output_index=0, item=item),
+            ev("response.completed", response=done),
+        ]
+        if h.stream_events(events, mode):
+            self.report(u)
+
+    def embeddings(self, h, req, u, headers) -> None:
+        inputs = req.get("input")
+        inputs = inputs if isinstance(inputs, list) else [inputs]
+        vec = [0.0023064255, -0.009327292, 0.015797347]
+        if req.get("encoding_format") == "base64":
+            emb = base64.b64encode(struct.pack("<3f", *vec)).decode()
+        else:
+            emb = vec
+        self.report(u)
+        h.send_json(200, {"object": "list",
+                          "data": [{"object": "embedding", "index": i, "embedding": emb}
+                                   for i in range(len(inputs))],
+                          "model": "text-embedding-3-small",
+                          "usage": {"prompt_tokens": u["in"], "total_tokens": u["in"]}}, headers)
+
+
+# --- Gemini ------------------------------------------------------------------------------------
