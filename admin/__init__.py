@@ -53,6 +53,20 @@ def create_app(cfg: config_module.Config | None = None, on_change=None, upstream
     app = Flask(__name__)
     app.session_interface = SessionInterface()
     app.wsgi_app = TrustedProxies(app.wsgi_app, cfg.trusted_proxies)
+    configure(app, cfg, test_config)
+    app.extensions["on_change"] = on_change
+    app.extensions["upstreams"] = upstreams or list
+    app.extensions["mailer"] = Mailer(cfg.smtp_url, cfg.mail_from)
+    csrf.init_app(app)
+    if cfg.billing:
+        register_billing(app, cfg)
+    register_areas(app)
+    register_errors(app)
+    register_per_request(app)
+    return app
+
+
+def configure(app: Flask, cfg: config_module.Config, test_config: dict | None) -> None:
     app.config.update(
         SECRET_KEY=cfg.secret_key(),
         SESSION_COOKIE_SECURE=cfg.secure_cookies,
@@ -68,29 +82,33 @@ def create_app(cfg: config_module.Config | None = None, on_change=None, upstream
     )
     if test_config:
         app.config.update(test_config)
-    app.extensions["on_change"] = on_change
-    app.extensions["upstreams"] = upstreams or list
-    app.extensions["mailer"] = Mailer(cfg.smtp_url, cfg.mail_from)
-    csrf.init_app(app)
 
-    from . import auth, billing, cli, dashboard, keys, ops, usage
+
+def register_billing(app: Flask, cfg: config_module.Config) -> None:
     from .payments import Payments
 
-    if cfg.billing:
-        app.extensions["payments"] = Payments(cfg, app.extensions["mailer"])
-        if not cfg.stripe_webhook_secret:
-            app.logger.warning("billing: STRIPE_WEBHOOK_SECRET is not set, so every webhook is "
-                               "refused and no plan changes on Stripe's word")
+    app.extensions["payments"] = Payments(cfg, app.extensions["mailer"])
+    if not cfg.stripe_webhook_secret:
+        app.logger.warning("billing: STRIPE_WEBHOOK_SECRET is not set, so every webhook is "
+                           "refused and no plan changes on Stripe's word")
+
+
+def register_areas(app: Flask) -> None:
+    """One blueprint per area, and the CLI's commands."""
+    from . import auth, billing, cli, dashboard, keys, ops, usage
 
     auth.login_manager.init_app(app)
     app.extensions["throttles"] = auth.new_throttles()
     for module in (auth, dashboard, keys, usage, billing, ops):
         app.register_blueprint(module.bp)
     cli.register(app)
-    register_errors(app)
 
-    # A connection per request, as in peewee's Flask examples: a connection the database
-    # dropped (a restart) never outlives the request that found it.
+
+def register_per_request(app: Flask) -> None:
+    """A connection per request, as in peewee's Flask examples (a connection the database
+    dropped, a restart, never outlives the request that found it), and the headers every
+    page carries."""
+
     @app.before_request
     def open_db():
         db.connect(reuse_if_open=True)
@@ -106,8 +124,6 @@ def create_app(cfg: config_module.Config | None = None, on_change=None, upstream
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
-
-    return app
 
 
 def register_errors(app: Flask) -> None:
