@@ -131,7 +131,7 @@ def web_master(opts: options.Options, cfg: config_module.Config):
 def arrange(m, cfg: config_module.Config) -> None:
     """After the chain is added: the View last (for its options), fed by the redacted view,
     and the flow cap behind it."""
-    m.addons.runtime.chain.remove(m.view)
-    m.addons.runtime.chain.append(m.view)
+    m.addons.chain.remove(m.view)
+    m.addons.chain.append(m.view)
     m.addons.add(RedactedView(m.view))
     m.addons.add(FlowCap(m.view, cfg.web_max_flows))
