@@ -93,29 +93,59 @@ class Config:
 
 def load(env: dict[str, str] | None = None) -> Config:
     env = dict(os.environ if env is None else env)
+    return Config(**_storage(env), **_proxy(env), **_limits(env), **_accounts(env),
+                  **_mitmweb(env), **_billing(env), env=MappingProxyType(env))
+
+
+def _list(text: str | None, lower: bool = False) -> frozenset[str]:
+    return frozenset((i.strip().lower() if lower else i.strip())
+                     for i in (text or "").split(",") if i.strip())
+
+
+def _storage(env) -> dict:
     data_dir = Path(env.get("DATA_DIR") or ROOT / "data").resolve()
-    return Config(
+    return dict(
         data_dir=data_dir,
         database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'gateway.db'}",
+        usage_flush_interval=float(env.get("USAGE_FLUSH_INTERVAL") or 0.5),
+        access_log=env.get("ACCESS_LOG") or "stdout",
+    )
+
+
+def _proxy(env) -> dict:
+    return dict(
         host=env.get("GATEWAY_HOST") or "127.0.0.1",
         port=int(env.get("GATEWAY_PORT") or 8080),
-        env=MappingProxyType(env),
-        admin_password=env.get("ADMIN_PASSWORD") or None,
-        key_cache_ttl=float(env.get("KEY_CACHE_TTL") or 4.0),
-        usage_flush_interval=float(env.get("USAGE_FLUSH_INTERVAL") or 0.5),
         body_size_limit=env.get("BODY_SIZE_LIMIT") or "32m",
         # Half the cores, 1 to 4: the proxy's loop and the other gateway processes need the rest.
         body_workers=max(1, int(env.get("BODY_WORKERS") or
                                 max(1, min(4, (os.cpu_count() or 1) // 2)))),
+        forward_headers=_list(env.get("FORWARD_HEADERS"), lower=True),
+        trusted_proxies=_list(env.get("TRUSTED_PROXIES")),
+        upstream_insecure=_flag(env.get("UPSTREAM_INSECURE"), False),
+        connect_timeout=float(env.get("UPSTREAM_CONNECT_TIMEOUT") or 10),
+        read_timeout=float(env.get("UPSTREAM_READ_TIMEOUT") or 600),
+        shutdown_grace=float(env.get("SHUTDOWN_GRACE") or 20),
+        metrics_address=env.get("METRICS_ADDRESS") or None,
+    )
+
+
+def _limits(env) -> dict:
+    return dict(
+        key_cache_ttl=float(env.get("KEY_CACHE_TTL") or 4.0),
         default_max_output_tokens=int(env.get("DEFAULT_MAX_OUTPUT_TOKENS") or 4096),
         token_count_rpm=int(env.get("TOKEN_COUNT_RPM") or 100),
         redis_url=env.get("REDIS_URL") or None,
         redis_outage=(env.get("REDIS_OUTAGE") or "quota-closed").strip().lower(),
         redis_timeout=float(env.get("REDIS_TIMEOUT") or 0.5),
-        metrics_address=env.get("METRICS_ADDRESS") or None,
         invalid_keys_per_minute=int(env.get("INVALID_KEYS_PER_MINUTE") or 30),
-        forward_headers=frozenset(h.strip().lower() for h in
-                                  (env.get("FORWARD_HEADERS") or "").split(",") if h.strip()),
+        unpriced_models=(env.get("UNPRICED_MODELS") or "refuse").strip().lower(),
+    )
+
+
+def _accounts(env) -> dict:
+    return dict(
+        admin_password=env.get("ADMIN_PASSWORD") or None,
         # Sign-ups must confirm their address by mail: open only where mail can be sent,
         # unless the operator says otherwise.
         signup_enabled=_flag(env.get("SIGNUP_ENABLED"), bool(env.get("SMTP_URL"))),
@@ -123,19 +153,21 @@ def load(env: dict[str, str] | None = None) -> Config:
         smtp_url=env.get("SMTP_URL") or None,
         mail_from=env.get("MAIL_FROM") or "llm-gateway <noreply@localhost>",
         public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
-        trusted_proxies=frozenset(a.strip() for a in (env.get("TRUSTED_PROXIES") or "").split(",")
-                                  if a.strip()),
         secure_cookies=_flag(env.get("SECURE_COOKIES"), False),
+    )
+
+
+def _mitmweb(env) -> dict:
+    return dict(
         web_host=env.get("MITMWEB_HOST") or "127.0.0.1",
         web_port=int(env.get("MITMWEB_PORT") or 8081),
         web_password=env.get("MITMWEB_PASSWORD") or None,
         web_max_flows=int(env.get("MITMWEB_MAX_FLOWS") or 1000),
-        upstream_insecure=_flag(env.get("UPSTREAM_INSECURE"), False),
-        connect_timeout=float(env.get("UPSTREAM_CONNECT_TIMEOUT") or 10),
-        read_timeout=float(env.get("UPSTREAM_READ_TIMEOUT") or 600),
-        shutdown_grace=float(env.get("SHUTDOWN_GRACE") or 20),
-        access_log=env.get("ACCESS_LOG") or "stdout",
-        unpriced_models=(env.get("UNPRICED_MODELS") or "refuse").strip().lower(),
+    )
+
+
+def _billing(env) -> dict:
+    return dict(
         stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
         stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY") or None,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,

@@ -135,28 +135,16 @@ def save_plan(plan: Plan | None = None, *, name=UNSET, rpm=UNSET, monthly_tokens
             raise Invalid("a new plan needs a name, requests per minute and monthly tokens")
         plan = Plan(price_cents=None)
     if name is not UNSET:
-        name = (name or "").strip()
-        if not name or len(name) > 64:
-            raise Invalid("a plan needs a name of at most 64 characters")
-        taken = Plan.select().where(fn.LOWER(Plan.name) == name.lower())
-        if not creating:
-            taken = taken.where(Plan.id != plan.id)
-        if taken.exists():
-            raise Invalid(f"a plan named {name} exists")
-        plan.name = name
+        plan.name = _plan_name(name, None if creating else plan)
     if rpm is not UNSET:
-        if not isinstance(rpm, int) or rpm < 1:
-            raise Invalid("requests per minute must be a whole number of at least 1")
-        plan.requests_per_minute = rpm
+        plan.requests_per_minute = _count(rpm, 1, "requests per minute must be a whole number "
+                                          "of at least 1")
     if monthly_tokens is not UNSET:
-        if monthly_tokens is not None and (not isinstance(monthly_tokens, int)
-                                           or monthly_tokens < 0):
-            raise Invalid("monthly tokens must be a whole number, or unlimited")
-        plan.monthly_tokens = monthly_tokens
+        plan.monthly_tokens = None if monthly_tokens is None else _count(
+            monthly_tokens, 0, "monthly tokens must be a whole number, or unlimited")
     if price_cents is not UNSET:
-        if price_cents is not None and (not isinstance(price_cents, int) or price_cents < 0):
-            raise Invalid("the price must be whole cents, not negative")
-        plan.price_cents = price_cents
+        plan.price_cents = None if price_cents is None else _count(
+            price_cents, 0, "the price must be whole cents, not negative")
     if description is not UNSET:
         plan.description = (description or "").strip()[:500]
     if models is not UNSET:
@@ -169,6 +157,25 @@ def save_plan(plan: Plan | None = None, *, name=UNSET, rpm=UNSET, monthly_tokens
         raise Invalid(f"a plan named {plan.name} exists") from None
     announce()
     return plan
+
+
+def _plan_name(name: str | None, plan: Plan | None) -> str:
+    """A name of at most 64 characters no other plan has (in any case)."""
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise Invalid("a plan needs a name of at most 64 characters")
+    taken = Plan.select().where(fn.LOWER(Plan.name) == name.lower())
+    if plan is not None:
+        taken = taken.where(Plan.id != plan.id)
+    if taken.exists():
+        raise Invalid(f"a plan named {name} exists")
+    return name
+
+
+def _count(value, least: int, message: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise Invalid(message)
+    return value
 
 
 def save_plan_as_typed(plan: Plan | None, form) -> Plan:
