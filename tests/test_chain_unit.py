@@ -54,3 +54,20 @@ def test_the_gateways_members_declare_their_phases(tmp_path):
         db.initialize(previous)  # the session's gateway keeps its database
     phases = [type(m).PHASE for m in chain.members]
     assert phases == sorted(phases, key=PHASES.index) and set(phases) == set(PHASES)
+
+
+def test_a_broken_check_before_routing_is_refused_in_the_unrouted_shape():
+    """A hook that fails before the router made a call: OpenAI's shape (what answers a
+    request that names no provider), a 502, and nothing sent."""
+    import json
+
+    from mitmproxy.test import tflow
+
+    from addons.runtime.chain import refuse
+
+    flow = tflow.tflow()
+    flow.live = True
+    refuse(flow)
+    assert flow.response.status_code == 502
+    error = json.loads(flow.response.content)["error"]
+    assert error["type"] == "server_error" and "not sent upstream" in error["message"]

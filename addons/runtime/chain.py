@@ -30,6 +30,7 @@ from mitmproxy import exceptions, http
 from mitmproxy import hooks as mitmproxy_hooks
 
 from addons.call import CALL
+from addons.providers import UNROUTED
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,10 @@ def refuse(flow) -> None:
     if not isinstance(flow, http.HTTPFlow) or flow.response is not None or not flow.live:
         return
     call = flow.metadata.get(CALL)
-    if call is not None:
-        flow.response = call.provider.error_response(
-            "bad_gateway", "The gateway failed to handle this request; it was not sent "
-            "upstream. Please retry.", request_id=call.request_id)
-    else:
-        flow.response = http.Response.make(
-            502, b'{"error": {"message": "gateway error", "type": "server_error", '
-                 b'"param": null, "code": null}}', {"content-type": "application/json"})
+    provider = call.provider if call is not None else UNROUTED
+    flow.response = provider.error_response(
+        "bad_gateway", "The gateway failed to handle this request; it was not sent upstream. "
+        "Please retry.", **({"request_id": call.request_id} if call is not None else {}))
 
 
 def failed(hook: str, fn, args) -> None:
