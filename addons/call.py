@@ -45,7 +45,7 @@ class Call:
     body: dict | None = None  # the parsed request, until it is sent
     large_body: bool = False  # over bodies.LARGE: its memory is given back once it is done
     model: str | None = None
-    tier: str | None = None  # the processing tier asked for (OpenAI's service_tier)
+    tier: str | None = None  # the processing tier asked for (the provider's tier_of)
     input_estimate: int = 0  # the prompt's tokens, estimated from its text
     # Auth: who is calling.
     customer: Customer | None = None

@@ -159,7 +159,7 @@ def m8_calendar_month_billing() -> None:
 
 
 def m9_tier_prices() -> None:
-    """Prices of OpenAI's processing tiers (flex, priority); the catalog fills them."""
+    """Prices of processing tiers (flex, priority); the catalog fills them."""
     from .tables import ModelPrice
 
     add_column("modelprice", ModelPrice.tiers, "''")

@@ -153,13 +153,13 @@ class ModelPrice(BaseModel):
     cache_read_per_mtok = DecimalField(max_digits=12, decimal_places=6, default=0)
     cache_write_per_mtok = DecimalField(max_digits=12, decimal_places=6, default=0)
     max_output_tokens = IntegerField(null=True)  # the model's own output cap, when known
-    # Anthropic's one-hour cache writes (None: priced as the five-minute ones).
+    # One-hour cache writes (None: priced as the five-minute ones).
     cache_write_1h_per_mtok = DecimalField(max_digits=12, decimal_places=6, null=True)
     # Prices above a prompt size, JSON {"above": tokens, "input": ..., "output": ...,
     # "cache_read": ..., "cache_write": ..., "cache_write_1h": ...}; "" for none. Past it,
-    # every token of the call takes them (Anthropic's 1M context, Gemini's Pro models).
+    # every token of the call takes them (1M-token contexts, some Pro models).
     long_context = TextField(default="")
-    # Prices of OpenAI's processing tiers, JSON {"flex": {"input": ..., "output": ...,
+    # Prices of processing tiers, JSON {"flex": {"input": ..., "output": ...,
     # "cache_read": ...}, "priority": {...}}; "" for none. A call the provider reports served
     # in a tier takes that tier's prices; a tier not listed is priced as the model.
     tiers = TextField(default="")
@@ -232,7 +232,7 @@ class DeadLetter(BaseModel):
 
 
 class OwnedObject(BaseModel):
-    """Who created an object stored upstream under the business's account (an OpenAI stored
+    """Who created an object stored upstream under the business's account (a stored
     response): only that customer may read, change or continue it."""
 
     object_id = CharField(unique=True)

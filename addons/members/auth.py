@@ -66,7 +66,7 @@ def credential_like(name: str) -> bool:
 
 def take_query_credentials(path: str) -> tuple[str, list[str]]:
     """Drop every credential-like parameter from the raw query; return the path and the values
-    of plain `key=` (the Gemini carrier, where a customer's key may come)."""
+    of plain `key=` (a query carrier, where a customer's key may come)."""
     path, found = split_query(path, credential_like)
     return path, [v for name, v in found if name == "key"]
 

@@ -28,7 +28,8 @@ UPSTREAM_ONLY_PREFIXES = tuple(h for h in UPSTREAM_ONLY if h.endswith("-"))
 
 
 def duration(seconds: float) -> str:
-    """OpenAI's reset format: Go-style durations such as 250ms, 12s, 6m0s, 27h3m0s."""
+    """A reset as the x-ratelimit-* headers give it: Go-style durations such as 250ms, 12s, 6m0s,
+    27h3m0s."""
     if seconds < 1:
         return f"{max(0, round(seconds * 1000))}ms"
     s = math.ceil(seconds)
@@ -122,8 +123,8 @@ class Limits:
             return None
         ask = self._ask(call) if consumes else None
         if ask and ask[3] is not None and ask[3] < ask[2]:
-            # Below the API's own minimum (Responses' 16; with Anthropic's extended thinking,
-            # above the budget's least): the provider's 400, not a quota refusal.
+            # Below the API's own minimum (the endpoint's `least`: a fixed floor, or above a
+            # thinking budget): the provider's 400, not a quota refusal.
             flow.response = call.provider.error_response(
                 "invalid_request", f"The output cap asked for ({ask[3]}) is below the "
                 f"smallest this API accepts for this request ({ask[2]}).",

@@ -1,7 +1,8 @@
 """Metering: asks for usage in the answer, taps each response, settles its usage once,
 however the call ends.
 
-`request` makes sure the answer will carry usage (OpenAI streams must ask for it).
+`request` makes sure the answer will carry usage (some streams must ask for it: a format's
+`prepare`).
 `responseheaders` picks the parser for the response's format and, for streams, installs a tap
 that forwards every chunk as it arrives. Usage is settled in `response` (the body or the
 finished stream) or `error` (client gone, upstream cut) for each call in flight: the call

@@ -1,4 +1,4 @@
-"""Tenancy of objects stored upstream: the provider keeps them (OpenAI's stored responses)
+"""Tenancy of objects stored upstream: the provider keeps them (stored responses, containers)
 under the business's one account, so the gateway records which customer created each and lets
 only that customer read, delete, cancel or continue it.
 

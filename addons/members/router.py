@@ -120,7 +120,7 @@ class Router:
             return  # the admin app's
         request_id = "req_" + flow.id.replace("-", "")[:24]  # the flow's random uuid4
         if named is routes.MODELS:
-            # Served here, once auth has found the caller; errors in OpenAI's shape.
+            # Served here, once auth has found the caller; errors in the unrouted shape.
             flow.metadata[CALL] = Call(self.providers[UNROUTED.name], None, "models", request_id)
             return
         if isinstance(named, routes.Refusal):

@@ -7,7 +7,7 @@ worker process: it parses, estimates the prompt's tokens, and hands back the bod
 top-level objects and small values as they are, large lists and strings (the messages, the
 system prompt) as their JSON text (`RawJSON`), which the gateway neither reads nor changes and
 sends on as it came. The limits and metering only ever read and set top-level scalars and
-objects (model, output cap, stream options, Gemini's generationConfig, however large its
+objects (model, output cap, stream options, a generation config, however large its
 response schema), so those always come back as values.
 """
 

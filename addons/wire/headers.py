@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mitmproxy.http import Headers
 
-# What the providers take in a request's head (OpenAI asks for less than 64 KiB).
+# What the providers take in a request's head (the strictest asks for less than 64 KiB).
 MAX_HEAD_BYTES = 64 * 1024
 
 

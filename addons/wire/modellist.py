@@ -1,5 +1,6 @@
-"""The gateway's own `GET /v1/models`: the catalog's models the caller's plan may use, in
-OpenAI's list shape (what SDKs and tools read), with their prices and output maximum."""
+"""The gateway's own `GET /v1/models`: the catalog's models the caller's plan may use, in the
+unrouted provider's list shape (what SDKs and tools read), with their prices and output
+maximum."""
 
 from __future__ import annotations
 

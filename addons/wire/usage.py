@@ -27,7 +27,7 @@ class Usage(NamedTuple):  # tuples, like the other results here: built for every
     output_tokens: int = 0  # billed output, reasoning included
     reasoning_tokens: int = 0  # part of output_tokens
     total_tokens: int = 0
-    cache_write_1h_tokens: int = 0  # part of cache_write_tokens: Anthropic's one-hour writes
+    cache_write_1h_tokens: int = 0  # part of cache_write_tokens: one-hour cache writes
 
     @classmethod
     def of(cls, *, input_tokens: int = 0, cache_read_tokens: int = 0, cache_write_tokens: int = 0,
@@ -58,8 +58,8 @@ def estimate_tokens(chars: int) -> int:
 # - token ids (integers in lists: embeddings and completions take prompts as token arrays):
 #   one token each;
 # - media, only where the request labels it so (a `data:` URL, or a `data` field beside its
-#   media type): an image IMAGE_TOKENS (the providers downscale images: Anthropic's largest is
-#   about 1,600 tokens, OpenAI's patch models about 2,500), anything else (PDF, audio, video)
+#   media type): an image IMAGE_TOKENS (the providers downscale images: the largest costs
+#   about 1,600 tokens at one provider, about 2,500 at another), anything else (PDF, audio, video)
 #   a token per MEDIA_BYTES_PER_TOKEN decoded bytes, and never less than an image.
 LONG_RUN = 16
 _LONG_RUNS = re.compile(r"\S{" + str(LONG_RUN + 1) + ",}")
@@ -142,7 +142,7 @@ class BodyResult(NamedTuple):
     tools: dict | None = None  # server-side tool calls by tool, billed per call
     # The stored objects the answer created: a response's id, its code interpreter's containers.
     objects: tuple[str, ...] = ()
-    tier: str | None = None  # the processing tier OpenAI served it in (priced by the catalog)
+    tier: str | None = None  # the processing tier it was served in (priced by the catalog)
 
 
 # --- Streams ---------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class StreamParser:
         self.out_chars = 0  # delivered generated text, for an estimate when usage never came
         self.tools: dict | None = None  # server-side tool calls by tool, billed per call
         self.objects: tuple[str, ...] = ()  # the stored objects the stream created
-        self.tier: str | None = None  # the processing tier OpenAI served it in
+        self.tier: str | None = None  # the processing tier the stream was served in
         self.odd_events = 0
 
     def feed(self, chunk: bytes) -> bytes:
