@@ -137,14 +137,13 @@ def save_plan(plan: Plan | None = None, *, name=UNSET, rpm=UNSET, monthly_tokens
     if name is not UNSET:
         plan.name = _plan_name(name, None if creating else plan)
     if rpm is not UNSET:
-        plan.requests_per_minute = _count(rpm, 1, "requests per minute must be a whole number "
-                                          "of at least 1")
-    if monthly_tokens is not UNSET:
+        plan.requests_per_minute = _count(rpm, "requests per minute", 1, values.INT_MAX)
+    if monthly_tokens is not UNSET:  # None: unlimited
         plan.monthly_tokens = None if monthly_tokens is None else _count(
-            monthly_tokens, 0, "monthly tokens must be a whole number, or unlimited")
-    if price_cents is not UNSET:
+            monthly_tokens, "monthly tokens", 0, values.BIG_MAX)
+    if price_cents is not UNSET:  # None: a custom price
         plan.price_cents = None if price_cents is None else _count(
-            price_cents, 0, "the price must be whole cents, not negative")
+            price_cents, "the price in cents", 0, values.INT_MAX)
     if description is not UNSET:
         plan.description = (description or "").strip()[:500]
     if models is not UNSET:
@@ -172,9 +171,10 @@ def _plan_name(name: str | None, plan: Plan | None) -> str:
     return name
 
 
-def _count(value, least: int, message: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < least:
-        raise Invalid(message)
+def _count(value, what: str, least: int, most: int) -> int:
+    """A whole number within what its column holds."""
+    if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
+        raise Invalid(f"{what} must be a whole number from {least:,} to {most:,}")
     return value
 
 
@@ -186,7 +186,7 @@ def save_plan_as_typed(plan: Plan | None, form) -> Plan:
         plan, name=form.get("name", ""),
         rpm=values.whole(form.get("requests_per_minute"), "requests per minute", minimum=1),
         monthly_tokens=values.whole(form.get("monthly_tokens"), "monthly tokens",
-                                    maximum=values.BIG_MAX, unlimited=True),
+                                    unlimited=True),
         price_cents=None if price in ("", "custom") else values.cents(price),
         description=form.get("description", ""), models=form.getlist("models"),
         public=form.get("public") == "1")

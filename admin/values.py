@@ -15,10 +15,10 @@ class Invalid(ValueError):
     """A change refused, with the reason for the person who asked."""
 
 
-def whole(text: str | None, what: str, *, minimum: int = 0, maximum: int = INT_MAX,
+def whole(text: str | None, what: str, *, minimum: int = 0,
           unlimited: bool = False) -> int | None:
-    """A whole number ("1,000,000" and "1_000_000" too) within what its column holds; with
-    `unlimited`, empty or "unlimited" is None."""
+    """A whole number ("1,000,000" and "1_000_000" too); with `unlimited`, empty or
+    "unlimited" is None. What a column holds is the saving service's to check."""
     raw = (text or "").strip()
     if unlimited and raw.lower() in ("", "unlimited"):
         return None
@@ -28,19 +28,23 @@ def whole(text: str | None, what: str, *, minimum: int = 0, maximum: int = INT_M
         raise Invalid(f"{what} must be a whole number") from None
     if value < minimum:
         raise Invalid(f"{what} must be at least {minimum}")
-    if value > maximum:
-        raise Invalid(f"{what} must be at most {maximum:,}")
+    return value
+
+
+def _decimal(text: str | None, what: str, kind: str) -> Decimal:
+    """A finite amount that is not negative (empty: 0), exact."""
+    try:
+        value = Decimal((text or "").strip() or "0")
+    except InvalidOperation:
+        raise Invalid(f"{what} must be {kind}") from None
+    if not value.is_finite() or value < 0:
+        raise Invalid(f"{what} must be {kind}, not negative")
     return value
 
 
 def price(text: str | None, what: str) -> Decimal:
-    """A price that is not negative (empty: 0), exact."""
-    try:
-        value = Decimal((text or "0").strip() or "0")
-    except InvalidOperation:
-        raise Invalid(f"{what} must be a number") from None
-    if not value.is_finite() or value < 0:
-        raise Invalid(f"{what} must not be negative")
+    """A price per million tokens, exact, within what a price column holds."""
+    value = _decimal(text, what, "a number")
     if value >= PRICE_MAX or value != value.quantize(Decimal("0.000001")):  # in that order
         raise Invalid(f"{what} must be below {PRICE_MAX:,} with at most 6 decimals")
     return value
@@ -48,13 +52,8 @@ def price(text: str | None, what: str) -> Decimal:
 
 def cents(text: str | None, what: str = "the price") -> int:
     """Dollars as typed ("29", "29.90") in whole cents; anything else (NaN, Infinity, a
-    negative amount, a fraction of a cent) refused with a message."""
-    try:
-        value = Decimal((text or "").strip() or "0")
-    except InvalidOperation:
-        raise Invalid(f"{what} must be an amount in dollars") from None
-    if not value.is_finite() or value < 0:
-        raise Invalid(f"{what} must be an amount in dollars and whole cents, not negative")
+    negative amount, a fraction of a cent, more than a column holds) refused."""
+    value = _decimal(text, what, "an amount in dollars and whole cents")
     if value * 100 > INT_MAX:  # before any arithmetic a huge exponent would refuse
         raise Invalid(f"{what} must be at most ${INT_MAX // 100:,}")
     if (value * 100) % 1:

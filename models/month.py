@@ -20,6 +20,11 @@ def month_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
+def epoch(when: dt.datetime) -> int:
+    """A naive UTC datetime as Unix seconds."""
+    return int(when.replace(tzinfo=dt.UTC).timestamp())
+
+
 def month_key(now: dt.datetime) -> str:
     return now.strftime("%Y-%m")
 

@@ -15,15 +15,14 @@ from collections import deque
 from typing import NamedTuple
 
 from addons.call import Customer
-from models.month import month_bounds
+from models.month import epoch, month_bounds
 
 WINDOW = 60.0
 
 
 def month_end(ts: float) -> float:
     """The UTC instant the month containing `ts` ends."""
-    now = dt.datetime.fromtimestamp(ts, dt.UTC).replace(tzinfo=None)
-    return month_bounds(now)[1].replace(tzinfo=dt.UTC).timestamp()
+    return epoch(month_bounds(dt.datetime.fromtimestamp(ts, dt.UTC).replace(tzinfo=None))[1])
 
 
 class Decision(NamedTuple):  # tuples: one or two are built for every request

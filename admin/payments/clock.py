@@ -11,9 +11,9 @@ import time
 
 from models import Subscription, db, utcnow
 from models.base import write_transaction
-from models.month import next_month_start
+from models.month import epoch, next_month_start
 
-from .money import epoch, field, monthly_cents, prorated_stretch, stamp
+from .money import field, monthly_cents, prorated_stretch, stamp
 from .records import BillingError, claimed
 from .states import STATES, lapse
 

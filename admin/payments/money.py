@@ -9,7 +9,7 @@ import time
 from decimal import ROUND_HALF_UP, Decimal
 
 from models import Subscription
-from models.month import month_bounds
+from models.month import epoch, month_bounds
 
 
 def stamp(ts) -> dt.datetime | None:
@@ -40,20 +40,18 @@ def prorated_cents(difference: int, remote, item) -> int:
     left = max(0, min(end - int(time.time()), end - start))
     first, last = month_bounds(stamp(end) - dt.timedelta(microseconds=1))
     whole = int((last - first).total_seconds()) if epoch(last) == end else end - start
-    share = Decimal(difference) * left / whole
-    return int(share.quantize(Decimal(1), ROUND_HALF_UP))
+    return _share(difference, left, whole)
 
 
 def prorated_stretch(cents: int, start: dt.datetime, end: dt.datetime) -> int:
     """A monthly price for [start, end), a stretch within one calendar month, to the cent."""
     first, last = month_bounds(start)
-    share = Decimal(cents) * int((end - start).total_seconds()) / int(
-        (last - first).total_seconds())
-    return int(share.quantize(Decimal(1), ROUND_HALF_UP))
+    return _share(cents, int((end - start).total_seconds()), int((last - first).total_seconds()))
 
 
-def epoch(when: dt.datetime) -> int:
-    return int(when.replace(tzinfo=dt.UTC).timestamp())
+def _share(cents: int, part: int, whole: int) -> int:
+    """`cents` x part / whole, rounded to the cent as Stripe rounds a proration."""
+    return int((Decimal(cents) * part / whole).quantize(Decimal(1), ROUND_HALF_UP))
 
 
 def monthly_cents(sub: Subscription) -> int | None:

@@ -12,10 +12,10 @@ import stripe
 
 from models import Invoice, Plan, StripeEvent, Subscription, User, utcnow
 from models.base import write_transaction
-from models.month import next_month_start
+from models.month import epoch, next_month_start
 
 from .. import accounts, notices
-from .money import epoch, field, monthly_cents, price_id, prorated_cents, stamp
+from .money import field, monthly_cents, price_id, prorated_cents, stamp
 from .records import BillingError, billing_row, claimed, subscription_of
 from .states import PLAN_CHANGES, STATES, TRANSITIONS, lapse
 

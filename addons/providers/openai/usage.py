@@ -165,7 +165,8 @@ class OpenAIChatStream(SSEParser):
             self.failed = True
             return False
         self.model = obj.get("model") or self.model
-        self.tier = _tier(obj) or self.tier
+        if self.tier is None:  # the same in every chunk
+            self.tier = _tier(obj)
         choices = obj.get("choices") or []
         for choice in choices:
             delta = choice.get("delta") or {}
