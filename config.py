@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 
@@ -69,6 +70,9 @@ class Config:
     stripe_api_base: str = "https://api.stripe.com"
     stripe_js_url: str = "https://js.stripe.com/v3/"
     billing_grace_days: float = 7.0
+    # The margin guard: a plan whose full allowance could cost more than its price less this
+    # share of it (basis points) is listed for the operator.
+    min_margin_bp: int = 2000
 
     @property
     def billing(self) -> bool:
@@ -174,7 +178,19 @@ def _billing(env) -> dict:
         stripe_api_base=(env.get("STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/"),
         stripe_js_url=env.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/",
         billing_grace_days=float(env.get("BILLING_GRACE_DAYS") or 7),
+        min_margin_bp=_percent_bp(env.get("MIN_MARGIN") or "20"),
     )
+
+
+def _percent_bp(text: str) -> int:
+    """MIN_MARGIN: a percentage ("20", "20%", "12.5") in basis points."""
+    try:
+        value = int(Decimal(text.strip().rstrip("%")) * 100)
+    except (ArithmeticError, ValueError):
+        raise ValueError(f"MIN_MARGIN must be a percentage, not {text!r}") from None
+    if not 0 <= value <= 10_000:
+        raise ValueError(f"MIN_MARGIN must be from 0 to 100 percent, not {text!r}")
+    return value
 
 
 @functools.cache

@@ -20,6 +20,11 @@ class PlanInfo:
     requests_per_minute: int
     monthly_tokens: int | None  # this month's allowance (models/month.py); None: unlimited
     allowed_models: frozenset[str]  # empty: every model
+    plan_id: int = 0  # the operator's sell prices for it, in the price book
+    markup_bp: int = 0  # sell prices elsewhere: the cost plus this (basis points)
+    # A weighted allowance's reference price (nano-dollars per million counted tokens);
+    # None: the allowance counts raw tokens.
+    reference: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,8 @@ class Customer:
     key_id: int
     key_prefix: str
     plan: PlanInfo
+    # Pays from prepaid credit once the allowance is used (always, on a plan without one).
+    spend_credit: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -53,8 +60,12 @@ class Call:
     body_changed: bool = False
     strip_usage_chunk: bool = False  # metering asked for a usage chunk the client did not
     hidden_reasoning: bool = False  # metering: the answer may reason out of the stream's sight
-    # The limits: tokens held against the monthly quota until the call is settled.
+    # The limits: tokens held against the monthly quota until the call is settled, or
+    # (paid from credit) nano-dollars held against the balance.
     reserved: int = 0
+    credit_held: int = 0
+    paid_by_credit: bool = False
+    granted_output: int = 0  # output tokens reserved for: the cap granted times the answers
     # Credentials: the upstream credential is on flow.request right now.
     injected: bool = False
     # Metering: how the answer came and what it used.
@@ -63,6 +74,8 @@ class Call:
     parser: StreamParser | None = None
     last_activity: float = field(default_factory=time.monotonic)  # sent, or last byte since
     usage: Settlement | None = None  # settled once the call ends
+    charge: int = 0  # nano-dollars at the plan's sell prices
+    counted_tokens: int = 0  # what it counts against the allowance
     # Timeouts: the upstream went quiet for too long.
     timed_out: bool = False
     # Error responses: what the client gets instead of mitmproxy's error page.

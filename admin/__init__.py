@@ -95,11 +95,22 @@ def register_billing(app: Flask, cfg: config_module.Config) -> None:
 
 def register_areas(app: Flask) -> None:
     """One blueprint per area, and the CLI's commands."""
-    from . import auth, billing, cli, dashboard, keys, ops, usage
+    from . import (
+        auth,
+        billing,
+        cli,
+        credit,
+        dashboard,
+        keys,
+        ops,
+        ops_selling,
+        pricing,
+        usage,
+    )
 
     auth.login_manager.init_app(app)
     app.extensions["throttles"] = auth.new_throttles()
-    for module in (auth, dashboard, keys, usage, billing, ops):
+    for module in (auth, dashboard, keys, usage, pricing, credit, billing, ops, ops_selling):
         app.register_blueprint(module.bp)
     cli.register(app)
 

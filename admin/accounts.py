@@ -10,11 +10,12 @@ the change when its cache entry expires (KEY_CACHE_TTL).
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from flask import current_app, has_app_context
 from peewee import IntegrityError, fn
 
-from models import ApiKey, Plan, User, changes, utcnow
+from models import ApiKey, Plan, User, changes, selling, utcnow
 from models.base import write_transaction
 from models.security import hash_password, new_password, password_problem
 
@@ -126,9 +127,12 @@ def find_plan(name: str) -> Plan:
 
 
 def save_plan(plan: Plan | None = None, *, name=UNSET, rpm=UNSET, monthly_tokens=UNSET,
-              price_cents=UNSET, description=UNSET, models=UNSET, public=UNSET) -> Plan:
+              price_cents=UNSET, description=UNSET, models=UNSET, public=UNSET,
+              markup=UNSET, allowance=UNSET, reference=UNSET) -> Plan:
     """Create a plan (`plan` None: name, rpm and monthly_tokens needed) or change the fields
-    given. `monthly_tokens` None is unlimited; `price_cents` None is a custom price."""
+    given. `monthly_tokens` None is unlimited; `price_cents` None is a custom price; `markup`
+    a percentage as typed; `allowance` "raw" or "weighted", counted against `reference` (USD
+    per million counted tokens as typed; the default when a plan is first weighted)."""
     creating = plan is None
     if creating:
         if UNSET in (name, rpm, monthly_tokens):
@@ -150,12 +154,28 @@ def save_plan(plan: Plan | None = None, *, name=UNSET, rpm=UNSET, monthly_tokens
         plan.model_list = [m.strip() for m in models if m and m.strip()]
     if public is not UNSET:
         plan.public = bool(public)
+    _selling_terms(plan, markup, allowance, reference)
     try:
         plan.save()
     except IntegrityError:
         raise Invalid(f"a plan named {plan.name} exists") from None
     announce()
     return plan
+
+
+def _selling_terms(plan: Plan, markup, allowance, reference) -> None:
+    if markup is not UNSET:
+        plan.markup_bp = values.percent(markup)
+    if allowance is not UNSET:
+        if allowance not in selling.ALLOWANCE_MODES:
+            raise Invalid(f"the allowance must be one of {', '.join(selling.ALLOWANCE_MODES)}")
+        plan.allowance_mode = allowance
+    if reference is not UNSET and reference is not None:
+        usd = values.usd(reference, "the reference price", least=Decimal("0.000001"),
+                         most=Decimal(10) ** 6, places=6)
+        plan.reference_nanousd = selling.nanos_per_mtok(usd)
+    if plan.allowance_mode == "weighted" and not plan.reference_nanousd:
+        plan.reference_nanousd = selling.DEFAULT_REFERENCE
 
 
 def _plan_name(name: str | None, plan: Plan | None) -> str:
@@ -189,7 +209,8 @@ def save_plan_as_typed(plan: Plan | None, form) -> Plan:
                                     unlimited=True),
         price_cents=None if price in ("", "custom") else values.cents(price),
         description=form.get("description", ""), models=form.getlist("models"),
-        public=form.get("public") == "1")
+        public=form.get("public") == "1", markup=form.get("markup", "25"),
+        allowance=form.get("allowance", "raw"), reference=form.get("reference") or None)
 
 
 # --- Keys ---------------------------------------------------------------------------------------

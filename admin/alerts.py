@@ -8,9 +8,11 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from models import User, utcnow
+from peewee import fn
+
+from models import UsageRecord, User, usd, utcnow
 from models.ledger import tokens_this_month
-from models.month import month_key
+from models.month import month_bounds, month_key
 
 from . import notices
 
@@ -30,7 +32,8 @@ class UsageAlerts:
         period = month_key(now)
         added: dict[int, int] = defaultdict(int)
         for r in rows:
-            added[r["user"]] += int(r.get("total_tokens") or 0)
+            if not r.get("credit_nanousd"):  # paid from credit: not the allowance
+                added[r["user"]] += int(r.get("counted_tokens", r.get("total_tokens")) or 0)
         for uid, tokens in added.items():
             if tokens and (uid, "usage_100", period) not in self._done:
                 self._check(uid, tokens, period, now)
@@ -51,9 +54,19 @@ class UsageAlerts:
         for percent, kind in LEVELS:
             if total * 100 >= quota * percent:
                 if (uid, kind, period) not in self._done:
-                    notices.once(self.mailer, user, kind, period, f"{total:,} of {quota:,}")
+                    notices.once(self.mailer, user, kind, period, _detail(user, total, quota, now))
                     self._done.add((uid, kind, period))
                     if percent == 100 and (uid, "usage_80", period) not in self._done:
                         notices.mark(user, "usage_80", period)  # passed over: no later mail
                         self._done.add((uid, "usage_80", period))
                 return
+
+
+def _detail(user: User, total: int, quota: int, now) -> str:
+    """What an alert says was used: counted tokens of the allowance, and the month's charges."""
+    start, end = month_bounds(now)
+    charged = UsageRecord.select(fn.SUM(UsageRecord.charge_nanousd)).where(
+        UsageRecord.user == user, UsageRecord.created_at >= start,
+        UsageRecord.created_at < end).scalar()
+    what = "counted tokens" if user.plan.weighted else "tokens"
+    return f"{total:,} of {quota:,} {what} (${usd(charged or 0):,.2f} charged this month)"

@@ -63,6 +63,12 @@ plan_options = [
     click.option("--models", help="comma-separated models the plan may use ('' for all)"),
     click.option("--public/--private", default=None,
                  help="offered to customers (sign-up, billing), or given by the operator only"),
+    click.option("--markup", metavar="PCT",
+                 help="sell prices: the catalog's cost plus PCT percent (default 25)"),
+    click.option("--allowance", type=click.Choice(["raw", "weighted"]),
+                 help="count raw tokens, or tokens weighted by each model's sell price"),
+    click.option("--reference", metavar="USD",
+                 help="weighted: the sell price of a million counted tokens (default 5)"),
 ]
 
 
@@ -72,10 +78,12 @@ def with_plan_options(f):
     return f
 
 
-def _plan_fields(rpm, monthly_tokens, price_cents, description, models, public) -> dict:
+def _plan_fields(rpm, monthly_tokens, price_cents, description, models, public, markup,
+                 allowance, reference) -> dict:
     """The options given (the others stay as they are); 'unlimited' tokens are None."""
     fields = {"rpm": rpm, "price_cents": price_cents, "description": description,
-              "monthly_tokens": monthly_tokens, "public": public,
+              "monthly_tokens": monthly_tokens, "public": public, "markup": markup,
+              "allowance": allowance, "reference": reference,
               "models": None if models is None else models.split(",")}
     fields = {k: v for k, v in fields.items() if v is not None}
     if fields.get("monthly_tokens") == "unlimited":
@@ -183,13 +191,15 @@ def list_users():
 @click.argument("name")
 @with_plan_options
 @with_appcontext
-def create_plan(name, rpm, monthly_tokens, price_cents, description, models, public):
+def create_plan(name, rpm, monthly_tokens, price_cents, description, models, public, markup,
+                allowance, reference):
     """Create a plan (for example a custom Enterprise deal)."""
     if rpm is None or monthly_tokens is None:
         raise click.ClickException("create-plan needs --rpm and --monthly-tokens")
     with _refusals():
         plan = accounts.save_plan(None, name=name, **_plan_fields(
-            rpm, monthly_tokens, price_cents, description, models, public))
+            rpm, monthly_tokens, price_cents, description, models, public, markup, allowance,
+            reference))
     click.echo(f"created plan {plan.name}")
 
 
@@ -197,11 +207,13 @@ def create_plan(name, rpm, monthly_tokens, price_cents, description, models, pub
 @click.argument("name")
 @with_plan_options
 @with_appcontext
-def edit_plan(name, rpm, monthly_tokens, price_cents, description, models, public):
-    """Change a plan's limits, price or models; takes effect within seconds."""
+def edit_plan(name, rpm, monthly_tokens, price_cents, description, models, public, markup,
+              allowance, reference):
+    """Change a plan's limits, price, models or sell terms; takes effect within seconds."""
     with _refusals():
         plan = accounts.save_plan(accounts.find_plan(name), **_plan_fields(
-            rpm, monthly_tokens, price_cents, description, models, public))
+            rpm, monthly_tokens, price_cents, description, models, public, markup, allowance,
+            reference))
     click.echo(f"updated plan {plan.name}")
 
 
@@ -297,5 +309,7 @@ COMMANDS = (init_db, create_user, set_password, create_key, revoke_key, set_plan
 
 
 def register(app: Flask) -> None:
-    for command in COMMANDS:
+    from .selling_cli import COMMANDS as SELLING
+
+    for command in COMMANDS + SELLING:
         app.cli.add_command(command)

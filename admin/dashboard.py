@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 from flask_login import login_required
 
+from models.statement import statement
+
 from .auth import me
 from .queries import month_bounds, month_usage, requests_today
 
@@ -18,9 +20,10 @@ def index():
     plan = user.plan
     usage = month_usage(user)
     _, reset = month_bounds()
-    quota = user.allowance()
-    percent = min(100.0, 100.0 * usage["total_tokens"] / quota) if quota else 0.0
-    return render_template("dashboard/index.html", user=user, plan=plan, usage=usage,
+    st = statement(user)
+    quota = st["allowance"]["tokens"]
+    percent = min(100.0, 100.0 * st["allowance"]["used"] / quota) if quota else 0.0
+    return render_template("dashboard/index.html", user=user, plan=plan, usage=usage, st=st,
                            reset=reset, percent=percent, today=requests_today(user),
                            allowance=quota)
 

@@ -15,6 +15,9 @@ SUBJECTS = {
     "plan_changed": "Your plan is now {detail}",
     "usage_80": "You have used 80% of this month's tokens",
     "usage_100": "You have used all of this month's tokens",
+    "credit_added": "${detail} of credit added",
+    "credit_low": "Your credit is running low",
+    "topup_failed": "Your automatic top-up failed",
 }
 
 TEXTS = {
@@ -25,12 +28,20 @@ TEXTS = {
                   "within its limits. Paying the open invoice or choosing a plan on the Plan "
                   "& billing page restores a paid plan.",
     "plan_changed": "Your account is now on the {detail} plan; its limits apply from now on.",
-    "usage_80": "Your account has used {detail} of this month's tokens, 80% of its quota. "
+    "usage_80": "Your account has used {detail}, 80% of this month's quota. "
                 "Requests are refused once the quota is used up; a larger plan raises it at "
                 "once.",
-    "usage_100": "Your account has used {detail} of this month's tokens, its whole quota. "
+    "usage_100": "Your account has used {detail}, its whole quota. "
                  "Requests that need tokens are refused until the month ends or you choose a "
                  "larger plan.",
+    "credit_added": "${detail} of prepaid credit was added to your account. Calls past your "
+                    "plan's allowance are paid from it at your plan's prices, if you chose to "
+                    "spend credit on the Plan & billing page.",
+    "credit_low": "Your prepaid credit balance is ${detail}. Calls that need credit are "
+                  "refused once it runs out; add credit on the Plan & billing page.",
+    "topup_failed": "We could not charge your card for the automatic top-up ({detail}). Your "
+                    "balance is unchanged; update your card or add credit on the Plan & "
+                    "billing page.",
 }
 
 

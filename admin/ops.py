@@ -8,8 +8,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from peewee import fn
 
 from models import ApiKey, Invoice, ModelPrice, Plan, Subscription, User
+from models.changes import held_credit
+from models.selling import FIELDS, refusals
 
-from . import accounts, catalog, payments
+from . import accounts, catalog, margins, payments, selling
 from .auth import admin_required
 from .queries import breakdown, customer_month_table, month_bounds, recent_months, valid_month
 from .values import Invalid
@@ -66,6 +68,8 @@ def _show_customer(user: User, temp_password: str | None = None):
     cfg = current_app.config["GATEWAY"]
     response = current_app.make_response(render_template(
         "ops/customer.html", customer=user, keys=keys, rows=breakdown(None, user),
+        ledger=selling.ledger(user, held_credit(cfg.redis_url, user.id)),
+        refusals=refusals(user.id),
         plans=Plan.select().order_by(Plan.id), temp_password=temp_password, sub=sub,
         invoices=Invoice.select().where(Invoice.user == user).order_by(Invoice.created_at.desc()),
         stripe_link=payments.dashboard_url(cfg, sub.stripe_customer)
@@ -195,19 +199,34 @@ def revoke_key(key_id: int):
 @bp.route("/usage")
 @admin_required
 def usage():
+    """Money: collected, usage sold, upstream cost and margin (margins.py), with charts."""
     month = valid_month(request.args.get("month"))
-    customers = [r for r in customer_month_table(month) if r["user"].role == "user"]
-    totals = {k: sum(r[k] for r in customers) for k in ("requests", "tokens", "cost",
-                                                        "revenue", "margin")}
-    start, end = month_bounds(month)
-    billing = None
+    report = margins.report(month)
+    mrr = None
     if "payments" in current_app.extensions:
-        collected = Decimal(payments.collected_cents(start, end)) / 100
-        billing = {"collected": collected, "mrr": Decimal(payments.mrr_cents()) / 100,
-                   "margin": collected - totals["cost"]}
-    return render_template("ops/usage.html", customers=customers, totals=totals,
-                           by_model=breakdown(month), months=recent_months(), month=month,
-                           billing=billing)
+        mrr = Decimal(payments.mrr_cents()) / 100
+    months = report["by_month"]
+    return render_template("ops/usage.html", r=report, mrr=mrr, months=recent_months(),
+                           month=month, totals=_month_row(report), chart={
+                               "months": [m["month"] for m in months],
+                               "collected": [m["collected_usd"] for m in months],
+                               "charges": [m["charges_usd"] for m in months],
+                               "cost": [m["cost_usd"] for m in months],
+                               "models": [r["model"] for r in report["by_model"][:10]],
+                               "model_charges": [r["charges_usd"]
+                                                 for r in report["by_model"][:10]],
+                               "model_cost": [r["cost_usd"] for r in report["by_model"][:10]]})
+
+
+def _month_row(report: dict) -> dict:
+    """The chosen month's totals, from its own month's row."""
+    for row in report["by_month"]:
+        if row["month"] == report["month"]:
+            return row
+    start, end = month_bounds(report["month"])
+    n, charge, cost = margins.totals(start, end)
+    paid = sum(margins.collected(start, end).values())
+    return {"month": report["month"], "requests": n, **margins.money_row(paid, charge, cost)}
 
 
 # --- Model catalog ------------------------------------------------------------------------------
@@ -221,7 +240,8 @@ def models():
     return render_template("ops/models.html",
                            models=ModelPrice.select().order_by(ModelPrice.provider,
                                                                ModelPrice.model),
-                           plans=Plan.select().order_by(Plan.id), fields=catalog.PRICE_FIELDS)
+                           plans=Plan.select().order_by(Plan.id), fields=catalog.PRICE_FIELDS,
+                           sell_prices=selling.sell_price_rows(), sell_fields=FIELDS)
 
 
 @bp.route("/models", methods=["POST"])

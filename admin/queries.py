@@ -10,6 +10,7 @@ from peewee import JOIN, fn
 from models import ApiKey, Plan, UsageRecord, User, usd, utcnow
 from models.month import month_bounds as calendar_month
 from models.month import month_key
+from models.statement import tool_calls
 
 R = UsageRecord
 
@@ -36,29 +37,16 @@ def recent_months(n: int = 12) -> list[str]:
     return months
 
 
-def tool_calls(user: User | None, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
-    """Server-side tool calls (web searches...) by tool: few records carry any, so their JSON
-    is summed here rather than in SQL."""
-    q = R.select(R.tool_calls).where(R.created_at >= start, R.created_at < end,
-                                     R.tool_calls != "")
-    if user is not None:
-        q = q.where(R.user == user)
-    totals: dict[str, int] = {}
-    for rec in q:
-        for tool, n in rec.tools.items():
-            totals[tool] = totals.get(tool, 0) + n
-    return dict(sorted(totals.items()))
-
-
 def month_usage(user: User, month: str | None = None) -> dict:
     start, end = month_bounds(month)
     row = (R.select(fn.COUNT(R.id), fn.SUM(R.input_tokens), fn.SUM(R.cache_read_tokens),
                     fn.SUM(R.cache_write_tokens), fn.SUM(R.output_tokens),
                     fn.SUM(R.reasoning_tokens), fn.SUM(R.total_tokens), fn.SUM(R.cost_nanousd),
-                    fn.SUM(R.estimated.cast("integer")))
+                    fn.SUM(R.estimated.cast("integer")), fn.SUM(R.counted_tokens),
+                    fn.SUM(R.charge_nanousd), fn.SUM(R.credit_nanousd))
            .where(R.user == user, R.created_at >= start, R.created_at < end)
            .tuples().first())
-    n, inp, cr, cw, out, rea, total, cost, estimated = row
+    n, inp, cr, cw, out, rea, total, cost, estimated, counted, charge, credit = row
     return {
         "month": month_key(start),
         "requests": n or 0,
@@ -68,8 +56,13 @@ def month_usage(user: User, month: str | None = None) -> dict:
         "output_tokens": int(out or 0),
         "reasoning_tokens": int(rea or 0),
         "total_tokens": int(total or 0),
-        "tool_calls": tool_calls(user, start, end),
-        "cost_usd": f"{usd(cost):f}",  # exact: a JSON number would be read as a float
+        "tool_calls": tool_calls(user.id, start, end),
+        "counted_tokens": int(counted or 0),
+        # Exact decimal strings: a JSON number would be read as a float. The cost is the
+        # business's (the operator's CLI); the charge is the customer's.
+        "cost_usd": f"{usd(cost):f}",
+        "charge_usd": f"{usd(charge):f}",
+        "paid_from_credit_usd": f"{usd(credit):f}",
         "estimated_records": int(estimated or 0),
     }
 
@@ -98,17 +91,20 @@ def daily_tokens(user: User, month: str | None = None) -> list[tuple[str, int]]:
 
 def breakdown(month: str | None = None, user: User | None = None,
               by=("provider", "model")) -> list[dict]:
-    """Requests, tokens and cost grouped by the named record fields (and customer)."""
+    """Requests, tokens, cost and charge grouped by the named record fields (and
+    customer)."""
     start, end = month_bounds(month)
     cols = [getattr(R, f) for f in by]
     q = (R.select(*cols, fn.COUNT(R.id).alias("requests"),
-                  fn.SUM(R.total_tokens).alias("tokens"), fn.SUM(R.cost_nanousd).alias("cost"))
+                  fn.SUM(R.total_tokens).alias("tokens"), fn.SUM(R.cost_nanousd).alias("cost"),
+                  fn.SUM(R.charge_nanousd).alias("charge"))
          .where(R.created_at >= start, R.created_at < end)
          .group_by(*cols).order_by(fn.SUM(R.total_tokens).desc()))
     if user is not None:
         q = q.where(R.user == user)
     return [{**{f: getattr(row, f if f != "user" else "user_id") for f in by},
-             "requests": row.requests, "tokens": int(row.tokens or 0), "cost": usd(row.cost)}
+             "requests": row.requests, "tokens": int(row.tokens or 0), "cost": usd(row.cost),
+             "charge": usd(row.charge)}
             for row in q]
 
 

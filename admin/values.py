@@ -59,3 +59,29 @@ def cents(text: str | None, what: str = "the price") -> int:
     if (value * 100) % 1:
         raise Invalid(f"{what} must be an amount in dollars and whole cents, not negative")
     return int(value * 100)
+
+
+def percent(text, what: str = "the markup") -> int:
+    """A percentage as typed ("25", "12.5", "-10") in basis points: above -100%, at most
+    10,000%, to a hundredth of a percent."""
+    try:
+        value = Decimal(str(text).strip().rstrip("%"))
+    except InvalidOperation:
+        raise Invalid(f"{what} must be a percentage") from None
+    if not value.is_finite() or not Decimal(-100) < value <= Decimal(10_000):
+        raise Invalid(f"{what} must be a percentage above -100 and at most 10,000")
+    if (value * 100) % 1:
+        raise Invalid(f"{what} must have at most two decimals")
+    return int(value * 100)
+
+
+def usd(text, what: str, *, least: Decimal = Decimal(0), most: Decimal = Decimal(10) ** 9,
+        places: int = 9) -> Decimal:
+    """An amount of US dollars as typed, exact, from `least` to `most`, to `places`
+    decimals."""
+    value = _decimal(str(text), what, "an amount in US dollars")
+    if not least <= value <= most:
+        raise Invalid(f"{what} must be from ${least:,} to ${most:,}")
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        raise Invalid(f"{what} must have at most {places} decimals")
+    return value

@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .base import write_transaction
+from .selling import FIELDS
 from .tables import ModelPrice, ToolPrice
 
 CATALOG_FILE = Path(__file__).with_name("prices.json")
@@ -87,3 +88,24 @@ def catalog_name(model: str, known) -> str | None:
             return None
         name = shorter
     return None
+
+
+def _over(m: dict, spec: dict) -> dict:
+    return {**m, **{f: Decimal(str(spec[k])) for k, f in FIELDS.items() if k in spec}}
+
+
+def read_prices(m: dict) -> dict:
+    """A catalog row (ModelPrice's fields) with its long-context and tier prices read once:
+    `_long` is (above, prices), `_tiers` the prices by tier; each set a whole row of prices."""
+    m["_long"] = None
+    if m.get("long_context"):
+        spec = json.loads(m["long_context"])
+        m["_long"] = (int(spec["above"]), _over(m, spec))
+    m["_tiers"] = {tier: _over(m, spec)
+                   for tier, spec in json.loads(m.get("tiers") or "{}").items()}
+    return m
+
+
+def price_sets(m: dict) -> list[dict]:
+    """Every set of prices a read row has: its own, long prompts', each tier's."""
+    return [m, *([m["_long"][1]] if m["_long"] else []), *m["_tiers"].values()]

@@ -13,7 +13,23 @@ import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "llm-gateway:changes"
+PREFIX = "llm-gateway:"  # every key the gateway keeps in Redis
+CHANNEL = PREFIX + "changes"
+
+
+def held_credit(url: str | None, user_id: int) -> int:
+    """Credit (nano-dollars) the calls in flight hold, as the shared limits keep it; 0 without
+    Redis (then only the gateway process knows) or when it does not answer."""
+    if not url:
+        return 0
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        held = client.hget(f"{PREFIX}cr:{user_id}", "held")
+        client.close()
+        return max(0, int(held or 0))
+    except redis.RedisError as e:
+        log.warning("could not read the credit held in Redis: %s", e)
+        return 0
 
 
 def publish(url: str | None) -> None:

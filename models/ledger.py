@@ -18,16 +18,17 @@ def month_start(now: dt.datetime) -> dt.datetime:
 
 
 def tokens_this_month(now: dt.datetime, users=None) -> dict[int, int]:
-    """Tokens used by each customer (of `users`, default all) since the start of `now`'s month
-    (UTC, naive)."""
-    query = UsageRecord.select(UsageRecord.user, fn.SUM(UsageRecord.total_tokens)).where(
-        UsageRecord.created_at >= month_start(now))
+    """Tokens counted against each customer's allowance (of `users`, default all) since the
+    start of `now`'s month (UTC, naive): raw or weighted as each call counted, less the calls
+    paid from credit."""
+    query = UsageRecord.select(UsageRecord.user, fn.SUM(UsageRecord.counted_tokens)).where(
+        UsageRecord.created_at >= month_start(now), UsageRecord.credit_nanousd == 0)
     if users is not None:
         query = query.where(UsageRecord.user.in_(list(users)))
     used = {uid: int(total or 0) for uid, total in query.group_by(UsageRecord.user).tuples()}
     # Records set aside by the writer were used all the same.
-    letters = DeadLetter.select(DeadLetter.user_id, fn.SUM(DeadLetter.total_tokens)).where(
-        DeadLetter.created_at >= month_start(now))
+    letters = DeadLetter.select(DeadLetter.user_id, fn.SUM(DeadLetter.counted_tokens)).where(
+        DeadLetter.created_at >= month_start(now), DeadLetter.credit_nanousd == 0)
     if users is not None:
         letters = letters.where(DeadLetter.user_id.in_(list(users)))
     for uid, total in letters.group_by(DeadLetter.user_id).tuples():

@@ -165,6 +165,33 @@ def m9_tier_prices() -> None:
     add_column("modelprice", ModelPrice.tiers, "''")
 
 
+def m10_selling() -> None:
+    """Selling: each plan's markup (the default) and allowance mode (raw: nothing changes for
+    an existing customer), the operator's sell prices, prepaid credit and counted refusals.
+    A record made before was sold at the catalog's price, which customers saw as their cost:
+    its charge is that cost, and it counted its raw tokens."""
+    from .selling import DEFAULT_MARKUP_BP, SELLING_TABLES
+    from .tables import DeadLetter, Plan, UsageRecord
+
+    add_column("plan", Plan.markup_bp, str(DEFAULT_MARKUP_BP))
+    add_column("plan", Plan.allowance_mode, "'raw'")
+    add_column("plan", Plan.reference_nanousd)
+    false = "FALSE" if not is_sqlite() else "0"
+    add_column("user", User.spend_credit, false)
+    add_column("user", User.topup_below_cents)
+    add_column("user", User.topup_cents)
+    add_column("user", User.low_balance_mailed, false)
+    for col in (UsageRecord.charge_nanousd, UsageRecord.counted_tokens,
+                UsageRecord.credit_nanousd):
+        add_column("usagerecord", col, "0")
+    add_column("deadletter", DeadLetter.counted_tokens, "0")
+    add_column("deadletter", DeadLetter.credit_nanousd, "0")
+    UsageRecord.update(charge_nanousd=UsageRecord.cost_nanousd,
+                       counted_tokens=UsageRecord.total_tokens).execute()
+    DeadLetter.update(counted_tokens=DeadLetter.total_tokens).execute()
+    create_missing(*SELLING_TABLES)
+
+
 MIGRATIONS = [  # (number, name, step): append only
     (1, "baseline (4035676)", m1_baseline),
     (2, "billing, sign-in, exact money (7f3cf9a)", m2_billing_and_sign_in),
@@ -175,6 +202,7 @@ MIGRATIONS = [  # (number, name, step): append only
     (7, "one-hour cache writes and long-context prices", m7_context_and_cache_prices),
     (8, "billing anchored to the calendar month", m8_calendar_month_billing),
     (9, "processing tier prices", m9_tier_prices),
+    (10, "sell prices, weighted allowances, prepaid credit", m10_selling),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -7,6 +7,7 @@ from .billing import BILLING_TABLES
 from .catalog import load_catalog
 from .migrate import upgrade
 from .security import hash_password, new_password
+from .selling import DEFAULT_MARKUP_BP, DEFAULT_REFERENCE, SELLING_TABLES
 from .tables import ALL_TABLES, Plan, User
 
 # The free plan's models: each provider's inexpensive ones, so free tokens are no money tap.
@@ -15,14 +16,19 @@ FREE_MODELS = ["claude-haiku-4-5", "claude-3-5-haiku", "gpt-5-nano", "gpt-5-mini
                "gemini-2.5-flash-lite", "gemini-2.0-flash", "gemini-2.0-flash-lite",
                "text-embedding-3-small", "gemini-embedding-001"]
 
+# Sold at a 25% markup on the catalog's cost; the allowances with a price count weighted
+# tokens, at $5 a million counted tokens (models/selling.py), so each costs the business about
+# the same whatever models a customer picks.
+WEIGHTED = dict(markup_bp=DEFAULT_MARKUP_BP, allowance_mode="weighted",
+                reference_nanousd=DEFAULT_REFERENCE)
 PLANS = [
     dict(name="Explorer", requests_per_minute=20, monthly_tokens=100_000, price_cents=0,
          description="Free: try every provider behind one endpoint, on their inexpensive "
-                     "models.", allowed_models=json.dumps(sorted(FREE_MODELS))),
+                     "models.", allowed_models=json.dumps(sorted(FREE_MODELS)), **WEIGHTED),
     dict(name="Startup", requests_per_minute=60, monthly_tokens=1_000_000, price_cents=2900,
-         description="For a product's first customers."),
+         description="For a product's first customers.", **WEIGHTED),
     dict(name="Growth", requests_per_minute=200, monthly_tokens=10_000_000, price_cents=9900,
-         description="For products in production."),
+         description="For products in production.", **WEIGHTED),
     dict(name="Enterprise", requests_per_minute=1000, monthly_tokens=None, price_cents=None,
          description="Unlimited tokens at a custom price."),
 ]
@@ -37,7 +43,7 @@ DEMO_USERS = [
 
 def create_tables() -> list[int]:
     """The schema made or brought up to date; returns the migrations applied now."""
-    return upgrade(ALL_TABLES + BILLING_TABLES)
+    return upgrade(ALL_TABLES + BILLING_TABLES + SELLING_TABLES)
 
 
 def seed(admin_password: str | None = None) -> dict[str, str]:

@@ -38,10 +38,27 @@ class Plan(BaseModel):
     stripe_price = CharField(default="")
     # Offered to customers (sign-up, the billing page); a private plan is the operator's to give.
     public = BooleanField(default=True)
+    # Selling (models/selling.py): sell prices are the catalog's cost plus this markup, in
+    # basis points (2500: 25%), where the operator set no sell price of a model's own.
+    markup_bp = IntegerField(default=2500)
+    # "raw": the allowance counts tokens as they are; "weighted": each token counts its sell
+    # price against `reference_nanousd` (per million counted tokens), so a full allowance is
+    # worth the same on any model.
+    allowance_mode = CharField(default="raw")
+    reference_nanousd = BigIntegerField(null=True)
 
     @property
     def unlimited(self) -> bool:
         return self.monthly_tokens is None
+
+    @property
+    def weighted(self) -> bool:
+        return self.allowance_mode == "weighted" and bool(self.reference_nanousd)
+
+    @property
+    def pay_as_you_go(self) -> bool:
+        """No allowance: every call is paid from prepaid credit."""
+        return self.monthly_tokens == 0
 
     @property
     def model_list(self) -> list[str]:
@@ -70,6 +87,12 @@ class User(BaseModel):
     allowance_month = CharField(default="")
     allowance_banked = BigIntegerField(default=0)
     allowance_since = DateTimeField(null=True)
+    # Prepaid credit (models/selling.py): spent once the allowance is used, when opted in;
+    # topped up from the card on file below a threshold, when set (cents).
+    spend_credit = BooleanField(default=False)
+    topup_below_cents = IntegerField(null=True)
+    topup_cents = IntegerField(null=True)
+    low_balance_mailed = BooleanField(default=False)
 
     def allowance(self, now: dt.datetime | None = None) -> int | None:
         """Tokens this customer may use in the month of `now` (None: unlimited)."""
@@ -86,7 +109,7 @@ class User(BaseModel):
             used = 0
             if self.plan.monthly_tokens is None:
                 start, _ = month.month_bounds(now)
-                used = int(UsageRecord.select(fn.SUM(UsageRecord.total_tokens)).where(
+                used = int(UsageRecord.select(fn.SUM(UsageRecord.counted_tokens)).where(
                     UsageRecord.user == self, UsageRecord.created_at >= start).scalar() or 0)
             self.allowance_banked = month.banked_at_change(
                 self.plan.monthly_tokens, self.allowance_month, self.allowance_banked,
@@ -198,6 +221,11 @@ class UsageRecord(BaseModel):
     total_tokens = BigIntegerField(default=0)
     tool_calls = TextField(default="")  # JSON {tool: calls} of server-side tools; "" for none
     cost_nanousd = BigIntegerField(default=0)  # USD 1e-9: integers sum exactly everywhere
+    # What the customer is charged at the plan's sell prices, what the call counts against
+    # the allowance (raw or weighted tokens), and the part of the charge paid from credit.
+    charge_nanousd = BigIntegerField(default=0)
+    counted_tokens = BigIntegerField(default=0)
+    credit_nanousd = BigIntegerField(default=0)
     priced = BooleanField(default=True)
     complete = BooleanField(default=True)
     estimated = BooleanField(default=False)
@@ -208,6 +236,10 @@ class UsageRecord(BaseModel):
     @property
     def cost_usd(self) -> Decimal:
         return usd(self.cost_nanousd)
+
+    @property
+    def charge_usd(self) -> Decimal:
+        return usd(self.charge_nanousd)
 
     @property
     def tools(self) -> dict[str, int]:
@@ -227,6 +259,8 @@ class DeadLetter(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)  # the call's time
     user_id = IntegerField()  # not a foreign key: nothing may refuse this row
     total_tokens = BigIntegerField(default=0)
+    counted_tokens = BigIntegerField(default=0)
+    credit_nanousd = BigIntegerField(default=0)
     record = TextField()  # the record as JSON, ASCII-escaped: any string fits
     error = TextField()
 

@@ -388,6 +388,20 @@ def new_customer(gw: Gateway, plan: str) -> str:
     return email
 
 
+def raw_plan(gw: Gateway, name: str) -> str:
+    """A twin of seeded plan `name` whose allowance counts raw tokens (the seeded ones weigh
+    each model's tokens by price), for tests of the quota's own arithmetic; made once."""
+    from models import Plan
+
+    twin = f"{name}-raw"
+    if not Plan.select().where(Plan.name == twin).exists():
+        seeded = Plan.get(Plan.name == name)
+        gw.admin("create-plan", twin, "--rpm", str(seeded.requests_per_minute),
+                 "--monthly-tokens", str(seeded.monthly_tokens), "--allowance", "raw",
+                 "--models", ",".join(seeded.model_list), "--private")
+    return twin
+
+
 def customer(gw: Gateway, plan: str) -> str:
     """A new customer's API key."""
     return gw.create_key(new_customer(gw, plan))

@@ -170,13 +170,16 @@ def test_customer_cannot_touch_another_customers_key(customer):
     assert ApiKey.get_by_id(mine.id).revoked_at is not None
 
 
-def add_usage(email, tokens, model="gpt-4o-mini", cost="0.01", when=None):
+def add_usage(email, tokens, model="gpt-4o-mini", cost="0.01", when=None, charge="0.0125"):
+    """A record as metering writes one (counted as raw tokens)."""
     user = User.get(User.email == email)
     _, key = ApiKey.issue(user, "usage")
     UsageRecord.create(user=user, api_key=key, provider="openai", endpoint="chat.completions",
                        model=model,
                        status=200, input_tokens=tokens - 10, output_tokens=10,
-                       total_tokens=tokens, cost_nanousd=int(Decimal(cost) * 10**9),
+                       total_tokens=tokens, counted_tokens=tokens,
+                       cost_nanousd=int(Decimal(cost) * 10**9),
+                       charge_nanousd=int(Decimal(charge) * 10**9),
                        created_at=when or utcnow())
 
 
@@ -192,7 +195,7 @@ def test_usage_pages_show_only_own_records(customer):
     assert re.search(r"<code>gw-[A-Za-z0-9_-]{8}</code>", html)  # the key's prefix is shown
     dash = customer.get("/").get_data(as_text=True)
     assert "1,234" in dash and "$29.00/mo" in dash
-    assert 'of <span id="allowance">1,000,000</span> tokens used' in dash
+    assert 'of <span id="allowance">1,000,000</span> counted tokens used' in dash
 
 
 def test_usage_page_shows_server_side_tool_calls(customer):
@@ -265,15 +268,34 @@ def test_plan_form_errors_are_explained(admin):
     assert Plan.get_or_none(Plan.name == "Bad") is None
 
 
-def test_revenue_and_margin(admin):
-    add_usage("demo@startup.ai", 1000, cost="1.50")  # Startup: $29
-    add_usage("test@free.com", 1000, cost="0.25")  # Explorer: free
+def test_revenue_is_money_collected_and_the_margin_what_is_left_of_it(admin):
+    from models import Invoice
+    from models.selling import CreditMovement
+
+    add_usage("demo@startup.ai", 1000, cost="1.50", charge="1.875")
+    add_usage("test@free.com", 1000, cost="0.25", charge="0.3125")
+    demo, free = (User.get(User.email == e) for e in ("demo@startup.ai", "test@free.com"))
+    Invoice.create(stripe_id="in_paid", user=demo, amount_cents=2900, paid_cents=2900,
+                   status="paid", paid_at=utcnow())
+    CreditMovement.create(user=free, kind="topup", amount_nanousd=5 * 10**9,
+                          stripe_payment="pi_paid")
     html = admin.get("/ops/usage").get_data(as_text=True)
-    revenue = re.search(r'id="revenue">\$([\d,.]+)<', html).group(1)
-    cost = re.search(r'id="cost">\$([\d,.]+)<', html).group(1)
-    margin = re.search(r'id="margin">\$([\d,.-]+)<', html).group(1)
-    # Every seeded customer pays their plan: Startup 29 + Growth 99 + Explorer 0.
-    assert (revenue, cost, margin) == ("128.00", "1.75", "126.25")
+    shown = {k: re.search(rf'id="{k}">\$([\d,.-]+)<', html).group(1)
+             for k in ("collected", "charges", "cost", "margin", "usage-margin")}
+    # Collected: the invoice and the top-up; sold: the charges; margin: collected less cost.
+    assert shown == {"collected": "34.00", "charges": "2.19", "cost": "1.75",
+                     "margin": "32.25", "usage-margin": "0.4375"}
+    assert "<td>test@free.com</td><td>Explorer</td>" in html
+    # The guard: the free plan's allowance costs something and brings nothing; Startup's
+    # weighted allowance is worth $5 at sell prices, well within $29.
+    guard = html[html.index('id="guard-plans"'):html.index("</table>", html.index(
+        'id="guard-plans"'))]
+    assert "<td>Explorer</td>" in guard and "<td>Startup</td>" not in guard
+    Plan.update(allowance_mode="raw").where(Plan.name == "Startup").execute()
+    html = admin.get("/ops/usage").get_data(as_text=True)
+    guard = html[html.index('id="guard-plans"'):html.index("</table>", html.index(
+        'id="guard-plans"'))]
+    assert "<td>Startup</td>" in guard  # a million raw tokens of the dearest model
 
 
 def test_model_price_edit(admin):

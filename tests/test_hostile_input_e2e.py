@@ -22,7 +22,7 @@ import httpx
 import pytest
 from backports import zstd
 
-from tests.conftest import ADMIN_PASSWORD, new_customer
+from tests.conftest import ADMIN_PASSWORD, customer, new_customer, raw_plan
 
 MSG = [{"role": "user", "content": "Hi"}]
 INFLATED = 300 * 1024 * 1024  # what each bomb would become: 300 MB of JSON-ish zeros
@@ -141,7 +141,7 @@ with cf.ThreadPoolExecutor(5) as pool:
 
 
 def test_large_bodies_in_parallel_leave_other_calls_fast(gateway):
-    key = gateway.create_key("demo@startup.ai")
+    key = customer(gateway, raw_plan(gateway, "Startup"))
     senders = subprocess.Popen([sys.executable, "-c", BIG_BODIES, gateway.url, key],
                                stdout=subprocess.PIPE, text=True)  # another client
     latencies = []

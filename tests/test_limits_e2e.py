@@ -226,7 +226,8 @@ def test_restricted_plan_refuses_other_models(gateway, fake_servers):
     models = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key).models.list()
     assert sorted(m.id for m in models.data) == ["claude-haiku-4-5", "gemini-2.5-flash-lite"]
     haiku = next(m for m in models.data if m.id == "claude-haiku-4-5")
-    assert haiku.max_output_tokens == 64_000 and haiku.pricing["output"] == 5.0
+    # Sold at the plan's default markup (25%): $5 a million output tokens cost, $6.25 sold.
+    assert haiku.max_output_tokens == 64_000 and haiku.pricing["completion"] == "0.00000625"
 
 
 def test_plan_change_takes_effect(gateway):

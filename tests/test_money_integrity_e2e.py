@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import customer, wait_until
+from tests.conftest import customer, raw_plan, wait_until
 
 MSG = [{"role": "user", "content": "Write me a long essay."}]
 
@@ -27,7 +27,7 @@ def remaining_tokens(gw, key: str) -> int:
 def test_hanging_up_on_a_long_answer_with_the_openai_sdk_is_charged_each_generation(
         gateway, fake_servers):
     """The audit's case: the SDK's timeout and retries got three generations for nothing."""
-    key = customer(gateway, "Startup")
+    key = customer(gateway, raw_plan(gateway, "Startup"))
     before = remaining_tokens(gateway, key)
     client = openai.OpenAI(base_url=f"{gateway.url}/v1/openai", api_key=key, timeout=1,
                            max_retries=2)
@@ -48,7 +48,7 @@ def test_hanging_up_on_a_long_answer_with_the_openai_sdk_is_charged_each_generat
 @pytest.mark.parametrize("provider", ["anthropic", "gemini"])
 def test_hanging_up_on_a_long_answer_is_charged_for_every_provider(gateway, fake_servers,
                                                                    provider):
-    key = customer(gateway, "Startup")
+    key = customer(gateway, raw_plan(gateway, "Startup"))
     if provider == "anthropic":
         url = f"{gateway.url}/v1/anthropic/v1/messages"
         body = {"model": "claude-haiku-4-5", "max_tokens": 5000, "messages": MSG}
@@ -110,7 +110,7 @@ def test_a_record_the_database_refuses_is_set_aside_and_others_are_still_metered
 @pytest.mark.parametrize("mask", ["fields=candidates", "%24fields=candidates",
                                   "fields=candidates(content)&prettyPrint=false"])
 def test_a_field_mask_cannot_hide_usage_from_the_gateway(gateway, fake_servers, mask):
-    key = customer(gateway, "Startup")
+    key = customer(gateway, raw_plan(gateway, "Startup"))
     r = httpx.post(
         f"{gateway.url}/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent?{mask}",
         json={"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]},
@@ -125,7 +125,7 @@ def test_a_field_mask_cannot_hide_usage_from_the_gateway(gateway, fake_servers, 
 
 @pytest.mark.parametrize("alt", ["alt=proto", "%24alt=proto", "alt=media"])
 def test_an_answer_in_a_format_the_gateway_cannot_read_is_refused(gateway, fake_servers, alt):
-    key = customer(gateway, "Startup")
+    key = customer(gateway, raw_plan(gateway, "Startup"))
     r = httpx.post(
         f"{gateway.url}/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent?{alt}",
         json={"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]},
@@ -189,7 +189,7 @@ def test_a_large_bodys_generation_config_is_kept_whole_with_the_cap_in_it(gatewa
                                                                          fake_servers):
     """Over 1 MiB the body is read aside and handed back shallow: Gemini's generationConfig
     (a 20 KiB response schema here) must come back as the customer's, with the cap in it."""
-    key = customer(gateway, "Startup")
+    key = customer(gateway, raw_plan(gateway, "Startup"))
     schema = {"type": "object", "properties": {f"field_{i}": {"type": "string",
               "description": "d" * 60} for i in range(300)}}
     for spelling in ("generationConfig", "generation_config"):
@@ -262,7 +262,7 @@ def test_models_off_the_plan_or_the_catalog_get_the_providers_404(gateway, fake_
 
 
 def test_an_unreadable_stored_response_id_is_nobodys(gateway, fake_servers):
-    key = customer(gateway, "Startup")
+    key = customer(gateway, raw_plan(gateway, "Startup"))
     r = httpx.post(f"{gateway.url}/v1/openai/responses", content=json.dumps(
         {"model": "gpt-4.1-mini", "input": "Hi", "previous_response_id": "\ud800"}),
         headers={"authorization": f"Bearer {key}", "content-type": "application/json"})
@@ -292,7 +292,7 @@ def test_the_providers_model_lists_show_only_what_the_caller_may_use(gateway, fa
 
 
 def test_an_output_cap_below_the_apis_minimum_is_its_400_not_a_quota_refusal(gateway):
-    key = customer(gateway, "Startup")
+    key = customer(gateway, raw_plan(gateway, "Startup"))
     r = httpx.post(f"{gateway.url}/v1/openai/responses",
                    json={"model": "gpt-4.1-mini", "input": "Hi", "max_output_tokens": 5},
                    headers={"authorization": f"Bearer {key}"})
@@ -306,7 +306,7 @@ def test_processing_tiers_are_charged_at_their_own_prices_and_an_unpriced_one_is
     reports it served in (priority dearer, flex cheaper, streamed or not, Chat or Responses);
     priority for a model the catalog has no priority price for, and tiers the gateway does not
     offer, are refused before anything goes upstream."""
-    key = customer(gateway, "Startup")
+    key = customer(gateway, raw_plan(gateway, "Startup"))
     client = openai.OpenAI(base_url=f"{gateway.url}/v1/openai", api_key=key, max_retries=0)
     usage = {"x-fake-usage": "in=100000,out=10000"}
     for model, tier in (("gpt-5-nano", "priority"), ("gpt-5-mini", "scale")):

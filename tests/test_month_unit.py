@@ -82,7 +82,8 @@ def test_leaving_enterprise_mid_month_counts_its_usage_as_given(users):
     user = User.get(User.email == "dev@enterprise.com")
     accounts.set_plan(user, users["Enterprise"])
     UsageRecord.create(user=user, created_at=at(3), request_id="r1", provider="openai",
-                       endpoint="chat", model="gpt-4o-mini", status=200, total_tokens=5_000_000)
+                       endpoint="chat", model="gpt-4o-mini", status=200, total_tokens=5_000_000,
+                       counted_tokens=5_000_000)
     user.change_plan(users["Growth"], prorate=True, now=at(10))
     assert user.allowance(at(11)) == 5_000_000 + 10_000_000 * 22 // 31
 

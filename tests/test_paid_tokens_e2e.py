@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from addons.wire.usage import estimate_input
-from tests.conftest import gem, new_customer
+from tests.conftest import gem, new_customer, raw_plan
 
 MSG = [{"role": "user", "content": "Hi"}]
 
@@ -65,7 +65,7 @@ def test_concurrent_uncapped_requests_stay_within_the_quota(gateway, fake_server
     """20 parallel requests with no output cap from a 100K-token plan, each of which the model
     would answer at length: the gateway caps each (the model's own maximum, lowered to what is
     left), so the month's metered total stays within the quota but for input-estimate error."""
-    key = gateway.create_key(new_customer(gateway, "Explorer"))
+    key = gateway.create_key(new_customer(gateway, raw_plan(gateway, "Explorer")))
 
     def call(_):
         r = httpx.post(f"{gateway.url}/v1/openai/chat/completions",
@@ -108,7 +108,7 @@ def test_choices_multiply_the_reservation(gateway, fake_servers):
 
 def test_a_large_cap_near_the_end_of_the_quota_is_lowered_not_refused(gateway, fake_servers):
     """Claude Code asks for 32,000-64,000 output tokens on every call, with thinking."""
-    key = gateway.create_key(new_customer(gateway, "Explorer"))
+    key = gateway.create_key(new_customer(gateway, raw_plan(gateway, "Explorer")))
     spend(gateway, key, 21_000)  # 79,000 left
     body = {"model": "claude-haiku-4-5", "max_tokens": 64_000, "messages": MSG,
             "thinking": {"type": "enabled", "budget_tokens": 63_999}}
@@ -286,7 +286,7 @@ def test_a_chat_stream_cut_before_its_usage_is_charged_the_prompts_text(gateway)
 def test_token_counting_has_its_own_allowance(gateway, fake_servers):
     """Claude Code's /context sends 18 count_tokens calls at once; twice in a minute on the
     free plan must not meet refusals, nor spend the plan's 20 requests a minute."""
-    key = gateway.create_key(new_customer(gateway, "Explorer"))
+    key = gateway.create_key(new_customer(gateway, raw_plan(gateway, "Explorer")))
 
     def count(_):
         return httpx.post(f"{gateway.url}/v1/anthropic/v1/messages/count_tokens",

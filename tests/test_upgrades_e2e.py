@@ -13,7 +13,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Gateway, client, csrf, free_port, gateway_env, pg_bin, sign_in
+from tests.conftest import (
+    Gateway,
+    client,
+    csrf,
+    free_port,
+    gateway_env,
+    pg_bin,
+    sign_in,
+    wait_until,
+)
 
 RELEASES = Path(__file__).parent / "releases"
 # The fixtures' records, per customer: cost in nano-dollars and tokens, as the release wrote them.
@@ -50,7 +59,7 @@ def upgraded(request, tmp_path, fake_servers):
     previous = db.obj
     first = gw.admin("init-db")
     bind(url)
-    yield gw, made, first
+    yield gw, made, first, release
     gw.stop()
     db.close()
     db.initialize(previous)
@@ -60,8 +69,9 @@ def upgraded(request, tmp_path, fake_servers):
 # every customer unverified (their keys refused): repaired.
 # 90da70f: the release before billing was anchored to the 1st, with a subscription billed on
 # the 15th, which the upgrade marks for the billing clock to move.
-CASES = [(b, r) for r in ("4035676", "7f3cf9a", "90da70f") for b in ("sqlite", "postgresql")] + [
-    ("postgresql", "4035676-7f3cf9a")]
+# d284ae2: the release before selling: usage sold at the catalog's price, raw allowances.
+CASES = [(b, r) for r in ("4035676", "7f3cf9a", "90da70f", "d284ae2")
+         for b in ("sqlite", "postgresql")] + [("postgresql", "4035676-7f3cf9a")]
 
 
 @pytest.mark.parametrize("upgraded", CASES, indirect=True, ids=[f"{r}-{b}" for b, r in CASES])
@@ -69,7 +79,7 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
     from models import ApiKey, ModelPrice, Plan, Subscription, ToolPrice, UsageRecord, User
     from models.migrate import LATEST, SchemaVersion
 
-    gw, made, first = upgraded
+    gw, made, first, release = upgraded
     assert "database migrated" in first.stderr + first.stdout or "ready" in first.stdout
     assert SchemaVersion.select().count() == LATEST
     again = gw.admin("init-db")
@@ -78,11 +88,15 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
     plans = {p.name: (p.requests_per_minute, p.monthly_tokens, p.price_cents)
              for p in Plan.select()}
     assert plans == SEEDED
+    # Selling: every plan gets the default markup and keeps counting raw tokens, so no
+    # customer's allowance changes with the upgrade.
+    assert {(p.markup_bp, p.allowance_mode) for p in Plan.select()} == {(2500, "raw")}
     assert not User.select().where(User.email_verified_at.is_null()).exists()
     # Subscriptions billed on another day than the 1st are marked to be moved there; no
     # customer's allowance is prorated by the upgrade.
     subs = {s.user.email: s.realign_at is not None for s in Subscription.select()}
-    assert subs == ({"alice@shop.example": True} if subs else {})
+    if release != "d284ae2":  # from d284ae2 on, subscriptions start on the 1st
+        assert subs == ({"alice@shop.example": True} if subs else {})
     assert not User.select().where(User.allowance_month != "").exists()
     # The catalog learns what the release's lacked: tier prices and container sizes.
     assert "priority" in json.loads(ModelPrice.get(ModelPrice.model == "gpt-5-mini").tiers)
@@ -97,6 +111,10 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
         assert len(records) == 3
         assert sum(r.cost_nanousd for r in records) == FIXTURE_COST
         assert sum(r.total_tokens for r in records) == FIXTURE_TOKENS
+        # Sold at the catalog's price when it was made (what customers saw as their cost),
+        # and counted as the raw tokens it counted then.
+        assert all(r.charge_nanousd == r.cost_nanousd and r.counted_tokens == r.total_tokens
+                   and r.credit_nanousd == 0 for r in records)
         # Their key answers; the revoked one does not.
         r = httpx.post(f"{gw.url}/v1/openai/chat/completions",
                        headers={"authorization": f"Bearer {c['key']}"},
@@ -119,6 +137,10 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
     assert ApiKey.select().join(User).where(User.email == alice["email"]).count() == before + 1
     usage = json.loads(gw.admin("usage", alice["email"]).stdout)
     assert Decimal(usage["cost_usd"]) >= Decimal(FIXTURE_COST).scaleb(-9)
+    # The call made after the upgrade is charged at the markup: 25% over its cost.
+    new = wait_until(lambda: UsageRecord.select().join(User).where(
+        User.email == alice["email"], ~UsageRecord.request_id.startswith("fixture-")).first())
+    assert new.cost_nanousd > 0 and abs(new.charge_nanousd * 4 - new.cost_nanousd * 5) <= 4
 
 
 def test_a_database_newer_than_the_release_is_refused_unchanged(make_gateway):

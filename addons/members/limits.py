@@ -17,8 +17,9 @@ from mitmproxy import http
 from addons.call import CALL, Call
 from addons.members import cors
 from addons.providers import UPSTREAM_ONLY
-from addons.services.limiter import Admission, Limiter
+from addons.services.limiter import Admission, Credit, Limiter
 from models.catalog import catalog_name
+from models.selling import PER_MTOK
 
 UNPRICED = ("refuse", "serve")
 NOT_SERVED = ("does not exist or is not available through this gateway; GET /v1/models lists "
@@ -56,7 +57,7 @@ class Limits:
     PHASE = "admit"
 
     def __init__(self, limiter: Limiter, default_max_output: int, prices=None,
-                 unpriced: str = "refuse") -> None:
+                 unpriced: str = "refuse", refused=None) -> None:
         if unpriced not in UNPRICED:
             raise ValueError(f"UNPRICED_MODELS must be one of {', '.join(UNPRICED)}, "
                              f"not {unpriced!r}")
@@ -65,6 +66,7 @@ class Limits:
         self.default_max_output = default_max_output  # for models missing from the catalog
         self.prices = prices  # a PriceBook: each model's own output maximum
         self.held: dict[int, tuple[Call, str]] = {}  # admitted calls, their quota period
+        self.refused = refused  # (user id, reason): counts each refusal for the customer
 
     def response(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
@@ -107,9 +109,11 @@ class Limits:
         held = self.held.pop(id(call), None)
         if held is None:
             return
-        used = call.usage.usage.total_tokens if call.usage is not None else 0
-        self.limiter.settle(call.customer, call.reserved, used, held[1])
-        call.reserved = 0
+        if call.paid_by_credit:
+            self.limiter.settle(call.customer, 0, 0, held[1], call.credit_held, call.charge)
+        else:
+            self.limiter.settle(call.customer, call.reserved, call.counted_tokens, held[1])
+        call.reserved = call.credit_held = 0
 
     def request(self, flow: http.HTTPFlow):
         call: Call | None = flow.metadata.get(CALL)
@@ -120,6 +124,8 @@ class Limits:
         refusal = self._model_refusal(call, consumes)
         if refusal is not None:
             flow.response = refusal
+            if refusal.status_code == 404 and self.refused is not None:
+                self.refused(customer.user_id, "model")
             return None
         ask = self._ask(call) if consumes else None
         if ask and ask[3] is not None and ask[3] < ask[2]:
@@ -132,8 +138,7 @@ class Limits:
             return None
         admission = self.limiter.admit(
             customer, counting=ep.free, request_id=call.request_id,
-            **({"reserve": True, "fixed": call.input_estimate, "output": ask[0],
-                "answers": ask[1], "least": ask[2]} if ask else {}))
+            **(self._reservation(call, ask) if ask else {}))
         if isinstance(admission, Admission):
             self._admitted(flow, call, admission, ask)
             return None
@@ -141,6 +146,25 @@ class Limits:
 
     async def _admitted_later(self, flow, call: Call, pending, ask) -> None:
         self._admitted(flow, call, await pending, ask)
+
+    def _reservation(self, call: Call, ask) -> dict:
+        """What admission holds: the input estimate and the output cap, in counted tokens at
+        the model's sell prices on a weighted plan, with what credit would pay for them where
+        the customer spends credit."""
+        args = {"reserve": True, "fixed": call.input_estimate, "output": ask[0],
+                "answers": ask[1], "least": ask[2]}
+        customer = call.customer
+        plan = customer.plan
+        if (plan.reference or customer.spend_credit) and self.prices is not None:
+            sold = self.prices.weights(plan, call.model)
+            if sold is not None:
+                if plan.reference:
+                    args["weight"] = sold[1] / plan.reference
+                    args["fixed"] = -(-call.input_estimate * sold[0] // plan.reference)
+                if customer.spend_credit:
+                    args["credit"] = Credit(-(-call.input_estimate * sold[0] // PER_MTOK),
+                                            sold[1] / PER_MTOK)
+        return args
 
     def _ask(self, call: Call) -> tuple[int, int, int, int | None]:
         """(output cap wanted, answers, least cap, cap asked): what to reserve for."""
@@ -151,8 +175,12 @@ class Limits:
         return asked or self._model_max(call.model), out.choices(body), out.least(body), asked
 
     def _admitted(self, flow: http.HTTPFlow, call: Call, a: Admission, ask) -> None:
+        if not a.ok and self.refused is not None and a.refused != "unavailable":
+            self.refused(call.customer.user_id, a.refused)
         if a.ok:
-            call.reserved = a.reserved
+            call.reserved, call.credit_held = a.reserved, a.credit
+            call.paid_by_credit = a.credit > 0
+            call.granted_output = a.output * ask[1] if ask else 0
             self.held[id(call)] = (call, a.period)  # settled once metering has settled it
             out = call.endpoint.output
             if ask and out is not None and a.available is not None and a.output != ask[3]:
@@ -161,6 +189,12 @@ class Limits:
         elif a.refused == "quota":
             self._refuse_quota(flow, call, call.input_estimate + ask[2] * ask[1], a.available,
                                a.retry_after)
+        elif a.refused == "credit":
+            flow.response = call.provider.error_response(
+                "credit", "Prepaid credit exhausted: this month's allowance is used and your "
+                "credit balance cannot pay for this request. Add credit or upgrade your plan "
+                "on the billing page.", headers={"x-should-retry": "false"},
+                request_id=call.request_id)
         elif a.refused == "rate":
             plan, free = call.customer.plan, call.endpoint.free
             wait = max(1, math.ceil(a.retry_after))
@@ -231,11 +265,14 @@ class Limits:
     def _refuse_quota(self, flow, call: Call, needed: int, available: int | None,
                       until_reset: float) -> None:
         plan = call.customer.plan
+        counted = "counted tokens (weighted by each model's price)" if plan.reference \
+            else "tokens"
         flow.response = call.provider.error_response(
             "quota", f"Monthly token quota exhausted: on the {plan.name} plan this month's "
-            f"allowance is {plan.monthly_tokens:,} tokens and {available or 0:,} remain; this "
-            f"request needs at least {needed:,} to be answered. The quota resets at "
-            f"{reset_time(until_reset)}.",
+            f"allowance is {plan.monthly_tokens:,} {counted} and {available or 0:,} remain; "
+            f"this request needs at least {needed:,} to be answered. The quota resets at "
+            f"{reset_time(until_reset)}; upgrade your plan or add credit on the billing page "
+            "to go on before then.",
             # Not transient: tell the SDKs not to retry into a wall.
             headers={"x-should-retry": "false"}, request_id=call.request_id)
 

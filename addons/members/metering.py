@@ -82,17 +82,17 @@ def unseen_charge(call: Call) -> Usage:
     """What a generated, unseen answer is charged: what was reserved for it (the input
     estimate and the full output cap, times the answers asked for), never less than the
     input estimate; the record is marked estimated and incomplete."""
-    output = max(0, call.reserved - call.input_estimate)
-    return Usage.of(input_tokens=call.input_estimate, output_tokens=output)
+    return Usage.of(input_tokens=call.input_estimate, output_tokens=call.granted_output)
 
 
 class Metering:
     PHASE = "meter"
 
-    def __init__(self, writer, inflight: InFlight, owners=None) -> None:
+    def __init__(self, writer, inflight: InFlight, owners=None, prices=None) -> None:
         self.writer = writer
         self.inflight = inflight  # the calls sent upstream and not yet settled
         self.owners = owners  # records who created each object stored upstream
+        self.prices = prices  # a PriceBook: what the call is charged at the plan's prices
 
     def request(self, flow: http.HTTPFlow) -> None:
         call: Call | None = flow.metadata.get(CALL)
@@ -187,7 +187,15 @@ class Metering:
             for object_id in answer.objects:
                 self.owners.claim(call.provider.name, object_id, call.customer.user_id)
         call.usage = charged
-        self.writer.submit(usage_record(flow, call, answer, charged, tools))
+        record = usage_record(flow, call, answer, charged, tools)
+        if self.prices is not None:
+            call.charge, call.counted_tokens = self.prices.sale(
+                call.customer.plan, call.provider.name, record["model"], record)
+        else:
+            call.counted_tokens = charged.usage.total_tokens
+        record["charge_nanousd"], record["counted_tokens"] = call.charge, call.counted_tokens
+        record["credit_nanousd"] = call.charge if call.paid_by_credit else 0
+        self.writer.submit(record)
         if call.large_body:
             memory.collect_soon()
 
@@ -206,7 +214,8 @@ def charge(flow: http.HTTPFlow, call: Call, answer: BodyResult,
         # or a buffered answer the provider broke: the client got an error, nothing else.
         return Settlement(ZERO, flow.error is None, False), None
     s = settle(answer.usage, answer.complete, out_chars, call.input_estimate)
-    if not s.complete and call.hidden_reasoning and s.usage.total_tokens < call.reserved:
+    if not s.complete and call.hidden_reasoning and \
+            s.usage.total_tokens < call.input_estimate + call.granted_output:
         # Cut before its usage came, having reasoned out of sight: its text says nothing of
         # what it generated.
         s = Settlement(unseen_charge(call), False, True)

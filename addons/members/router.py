@@ -1,11 +1,12 @@
 """Router, the chain's first member: a call's provider and endpoint (resolved by routes.py)
 and its request pointed at that provider's origin; its JSON body read (large ones off the
-loop). `/healthz` and `/v1/models` (wire/modellist.py) are answered here; every other path is left
-to the admin app.
+loop). `/healthz`, `/v1/models` (wire/modellist.py) and `/v1/usage` (models/statement.py) are
+answered here; every other path is left to the admin app.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -25,8 +26,19 @@ from addons.wire import headers as fields
 from addons.wire.headers import MAX_HEAD_BYTES
 from addons.wire.inflate import TooLarge, Undecodable, inflate
 from addons.wire.modellist import model_list
+from models import User, db
+from models.statement import parse_month, statement
 
 log = logging.getLogger(__name__)
+
+
+def customer_statement(user_id: int, month: str | None) -> dict:
+    """GET /v1/usage's answer, in a worker thread (its connection closed after)."""
+    try:
+        return statement(User.get_by_id(user_id), month)
+    finally:
+        if not db.is_closed():
+            db.close()
 
 def head_facts(raw: tuple) -> tuple[int, bool, bool]:
     """One pass over the request's header fields: their size, and whether they ask for a
@@ -119,9 +131,9 @@ class Router:
         if named is None:
             return  # the admin app's
         request_id = "req_" + flow.id.replace("-", "")[:24]  # the flow's random uuid4
-        if named is routes.MODELS:
+        if named is routes.MODELS or named is routes.USAGE:
             # Served here, once auth has found the caller; errors in the unrouted shape.
-            flow.metadata[CALL] = Call(self.providers[UNROUTED.name], None, "models", request_id)
+            flow.metadata[CALL] = Call(self.providers[UNROUTED.name], None, named, request_id)
             return
         if isinstance(named, routes.Refusal):
             self._refuse(flow, named, None)
@@ -157,6 +169,19 @@ class Router:
         flow.metadata[CALL] = Call(provider, found.endpoint, found.path, request_id,
                                    browser=browser)
 
+    async def _usage(self, flow: http.HTTPFlow, call: Call) -> None:
+        """The caller's month, read off the loop."""
+        month = flow.request.query.get("month") or None
+        try:
+            parse_month(month)
+        except ValueError:
+            self._refuse(flow, routes.Refusal(
+                call.provider, "invalid_request", f"month must be YYYY-MM, not {month!r}.",
+                "invalid_month"), call.request_id)
+            return
+        report = await asyncio.to_thread(customer_statement, call.customer.user_id, month)
+        flow.response = json_response(200, report)
+
     @staticmethod
     def _refuse(flow: http.HTTPFlow, refusal: routes.Refusal, request_id: str | None) -> None:
         extra = {"code": refusal.code} if refusal.code else {}
@@ -169,8 +194,9 @@ class Router:
         if call is None or flow.response or flow.error:
             return
         if not call.upstream:
-            flow.response = json_response(
-                200, model_list(self.prices, call.customer.plan.allowed_models))
+            if call.path == routes.USAGE:
+                return self._usage(flow, call)
+            flow.response = json_response(200, model_list(self.prices, call.customer.plan))
             return
         if not (call.endpoint.json_body and flow.request.method == "POST"):
             call.model = call.provider.model_of(call.path, None)

@@ -78,11 +78,12 @@ class Route(NamedTuple):
 
 
 MODELS = "models"  # GET /v1/models: answered by the gateway itself
+USAGE = "usage"  # GET /v1/usage: the caller's own month, answered by the gateway itself
 
 
 def name(providers: dict[str, Provider], method: str, path: str) -> Named | Refusal | str | None:
     """Which provider an API path names: None for a path outside /v1 (the admin app's), MODELS,
-    or the refusal of a malformed path or an unknown provider."""
+    USAGE, or the refusal of a malformed path or an unknown provider."""
     if path != "/v1" and not path.startswith("/v1/"):
         return None
     try:
@@ -91,6 +92,8 @@ def name(providers: dict[str, Provider], method: str, path: str) -> Named | Refu
         return Refusal(UNROUTED, "invalid_request", f"Invalid request path: {e}.", "invalid_path")
     if segments == ["v1", "models"] and method in ("GET", "HEAD"):
         return MODELS
+    if segments == ["v1", "usage"] and method in ("GET", "HEAD"):
+        return USAGE
     provider = providers.get(segments[1]) if len(segments) > 1 else None
     if provider is None:
         return Refusal(UNROUTED, "not_found", f"Unknown route {path}. Use /v1/<provider>/... "

@@ -23,6 +23,7 @@ STATUS = {
     "head_too_large": 431,
     "rate_limit": 429,
     "quota": 429,
+    "credit": 429,  # out of prepaid credit: what the provider says when its own runs out
     "bad_gateway": 502,
     "unavailable": 503,
     "timeout": 504,
@@ -76,9 +77,10 @@ class ErrorStyle:
     """Builds the provider's error body for a refusal kind."""
 
     build: Callable[[int, str, str, dict], dict]
+    status: dict = field(default_factory=dict)  # the provider's own status for a kind
 
     def body(self, kind: str, message: str, **extra) -> tuple[int, bytes]:
-        status = STATUS[kind]
+        status = self.status.get(kind) or STATUS[kind]
         return status, json.dumps(self.build(status, kind, message, extra)).encode()
 
 

@@ -40,8 +40,9 @@ from addons.services.keycache import KeyCache
 from addons.services.limiter import Limiter
 from addons.services.pricebook import PriceBook
 from addons.services.redis_limiter import RedisLimiter
+from addons.services.refresh import EVERY, Refresh
 from addons.services.usage_writer import UsageWriter
-from models import bind, ledger, utcnow
+from models import bind, ledger, selling, utcnow
 from models.changes import Subscriber
 from models.seed import create_tables
 
@@ -58,15 +59,18 @@ class Services:
     writer: UsageWriter
     owners: Owners
     inflight: InFlight
+    refresh: Refresh
     changes: Subscriber | None = None  # change notices from other processes (with Redis)
 
 
 def restore_limits(limiter: Limiter) -> None:
-    """Rebuild the counters from the database: this month's tokens, the last minute's calls."""
+    """Rebuild the counters from the database: this month's tokens, the last minute's calls,
+    the credit ledger."""
     now = utcnow()
     recent = {uid: [ts for ts, _ in calls]
               for uid, calls in ledger.recent_requests(now, COUNTING).items()}
-    limiter.restore(ledger.tokens_this_month(now), recent)
+    limiter.restore(ledger.tokens_this_month(now), recent, selling.credits_added(),
+                    selling.credit_spent())
 
 
 class Lifecycle:
@@ -81,12 +85,14 @@ class Lifecycle:
     def running(self) -> None:
         self.services.writer.start()
         self.services.limiter.start()
+        self.services.refresh.start()
         if self.services.changes is not None:
             self.services.changes.start()
 
     def done(self) -> None:
         if self.services.changes is not None:
             self.services.changes.stop()
+        self.services.refresh.stop()
         self.services.limiter.stop()  # a shared limiter's settlements still queued
         self.services.writer.stop()
         log.info("usage writer stopped after writing %d records", self.services.writer.written)
@@ -102,20 +108,24 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
     if cfg.redis_url:  # shared by every gateway process; rebuilt from the records when empty
         limiter = RedisLimiter(cfg.redis_url, cfg.token_count_rpm, cfg.redis_outage,
                                cfg.redis_timeout)
-        changes = Subscriber(cfg.redis_url, keys.clear)
     else:
-        limiter, changes = Limiter(counting_rpm=cfg.token_count_rpm), None
+        limiter = Limiter(counting_rpm=cfg.token_count_rpm)
         restore_limits(limiter)
+    refresh = Refresh(keys, prices, limiter, every=min(EVERY, cfg.key_cache_ttl))
+    changes = Subscriber(cfg.redis_url, refresh.changed) if cfg.redis_url else None
     services = Services(keys=keys, limiter=limiter, prices=prices, writer=writer,
-                        owners=Owners(writer), inflight=InFlight(), changes=changes)
+                        owners=Owners(writer), inflight=InFlight(), refresh=refresh,
+                        changes=changes)
     providers = configured(upstreams(cfg.env), cfg.forward_headers)
     from admin import create_app  # late: the admin app imports models, bound by now
     from admin.alerts import UsageAlerts
+    from admin.credit_watch import CreditWatch
     from admin.payments import start_clock
 
-    admin_app = create_app(cfg, on_change=services.keys.clear,
+    admin_app = create_app(cfg, on_change=refresh.changed,
                            upstreams=lambda: report(cfg.env))
     writer.listen(UsageAlerts(admin_app.extensions["mailer"]).written)
+    writer.listen(CreditWatch(admin_app).written)
     if cfg.billing:
         start_clock(admin_app)
     inflight = services.inflight
@@ -124,8 +134,9 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
                services.limiter, cfg.body_workers),
         Auth(services.keys, FailedKeys(cfg.invalid_keys_per_minute), cfg.trusted_proxies),
         Ownership(services.owners),
-        Metering(services.writer, inflight, services.owners),
-        Limits(services.limiter, cfg.default_max_output_tokens, prices, cfg.unpriced_models),
+        Metering(services.writer, inflight, services.owners, prices),
+        Limits(services.limiter, cfg.default_max_output_tokens, prices, cfg.unpriced_models,
+               writer.refused),
         Send(inflight),
         Credentials(credentials(cfg.env)),  # last before upstream: only calls that really go
         errors.ErrorResponses(),

@@ -50,7 +50,11 @@ def load_customer(secret_hash: str) -> Customer | None:
             requests_per_minute=plan.requests_per_minute,
             monthly_tokens=row.user.allowance(),  # this month's: prorated in a change's
             allowed_models=frozenset(json.loads(plan.allowed_models or "[]")),
+            plan_id=plan.id,
+            markup_bp=plan.markup_bp,
+            reference=plan.reference_nanousd if plan.weighted else None,
         ),
+        spend_credit=row.user.spend_credit or plan.pay_as_you_go,
     )
 
 

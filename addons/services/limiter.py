@@ -10,6 +10,7 @@ restarts.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from collections import deque
 from typing import NamedTuple
@@ -30,14 +31,41 @@ class Decision(NamedTuple):  # tuples: one or two are built for every request
     retry_after: float = 0.0  # seconds until a request would be admitted
 
 
+class Credit(NamedTuple):
+    """What a call would cost from prepaid credit: its input estimate at the sell price
+    (nano-dollars), and each output token's sell price (nano-dollars, fractional)."""
+
+    fixed: int
+    per_output: float
+
+
 class Grant(NamedTuple):
-    """A reservation: the output cap granted to each answer, and the tokens now held."""
+    """A reservation: the output cap granted to each answer, and the tokens (or, paid from
+    credit, the nano-dollars) now held."""
 
     ok: bool
     output: int = 0
     reserved: int = 0
     available: int | None = None  # what the quota had left before it (None: unlimited)
     retry_after: float = 0.0  # refused: seconds until the quota resets
+    credit: int = 0  # nano-dollars held against the credit balance (paid from credit)
+    refused: str = "quota"  # refused: "quota", or "credit" where credit could have paid
+
+
+UNBOUNDED = 2**53  # an output cap no allowance limits (output with no price)
+
+
+def fit(available: int, fixed: int, answers: int, weight: float) -> int:
+    """The output cap each of `answers` answers can have within `available`, after `fixed`,
+    at `weight` a token. Floats as the shared store's script computes them, so both decide
+    alike (exact for weight 1)."""
+    if weight <= 0:
+        return UNBOUNDED if available >= fixed else -1
+    return math.floor((available - fixed) / (answers * weight))
+
+
+def held(fixed: int, output: int, answers: int, weight: float) -> int:
+    return fixed + math.ceil(output * answers * weight)
 
 
 class Admission(NamedTuple):
@@ -51,6 +79,7 @@ class Admission(NamedTuple):
     available: int | None = None  # what the quota had left before it (None: unlimited)
     retry_after: float = 0.0  # refused: seconds until it would be admitted
     period: str = ""  # the quota period the reservation is held in (a shared store's)
+    credit: int = 0  # paid from credit: the nano-dollars held (`reserved` is then 0)
 
 
 class Standing(NamedTuple):
@@ -81,6 +110,11 @@ class Limiter:
         self._used: dict[int, int] = {}  # settled tokens this month, by user
         self._reserved: dict[int, int] = {}
         self._month_end = month_end(clock())
+        # Prepaid credit, nano-dollars: added (the ledger's movements, as the database has
+        # them), spent (settled here since the start), held by calls in flight.
+        self._added: dict[int, int] = {}
+        self._spent: dict[int, int] = {}
+        self._held: dict[int, int] = {}
 
     def start(self) -> None:
         """Nothing runs beside it (a shared limiter sends its settlements)."""
@@ -117,23 +151,25 @@ class Limiter:
 
     def admit(self, customer: Customer, counting: bool = False, reserve: bool = False,
               fixed: int = 0, output: int = 0, answers: int = 1, least: int = 0,
-              request_id: str = "") -> Admission:
+              request_id: str = "", weight: float = 1.0,
+              credit: Credit | None = None) -> Admission:
         """The quota (when `reserve`: see `reserve`) and then the window; a request refused
         by either holds nothing."""
         grant = None
         if reserve:
-            grant = self.reserve(customer, fixed, output, answers, least)
+            grant = self.reserve(customer, fixed, output, answers, least, weight, credit)
             if not grant.ok:
-                return Admission(False, "quota", available=grant.available,
+                return Admission(False, grant.refused, available=grant.available,
                                  retry_after=grant.retry_after)
         decision = self.admit_request(customer, counting)
         if not decision.ok:
             if grant is not None:
-                self.settle(customer, grant.reserved, 0)
+                self.settle(customer, grant.reserved, 0, credit_held=grant.credit)
             return Admission(False, "rate", retry_after=decision.retry_after)
         if grant is None:
             return Admission(True)
-        return Admission(True, None, grant.output, grant.reserved, grant.available)
+        return Admission(True, None, grant.output, grant.reserved, grant.available,
+                         credit=grant.credit)
 
     # --- monthly tokens ---
 
@@ -143,10 +179,13 @@ class Limiter:
         self._used, self._month_end = {}, month_end(now)
 
     def reserve(self, customer: Customer, fixed: int, output: int = 0, answers: int = 1,
-                least: int = 0) -> Grant:
-        """Hold `fixed` tokens (the input) plus `answers` times an output cap: `output`, or as
-        much as the quota has left if that is less, but never below `least` (else refused).
-        So in-flight requests together can never hold more than the quota."""
+                least: int = 0, weight: float = 1.0, credit: Credit | None = None) -> Grant:
+        """Hold `fixed` counted tokens (the input) plus `answers` times an output cap at
+        `weight` counted tokens a token: `output`, or as much as the quota has left if that is
+        less, but never below `least` (else refused). So in-flight requests together can never
+        hold more than the quota. With `credit` (the customer spends credit, the model has a
+        price), a call the allowance cannot answer in full is paid from credit instead, held
+        the same way against the balance."""
         limit = customer.plan.monthly_tokens
         now = self.clock()
         self._roll_month(now)
@@ -154,26 +193,52 @@ class Limiter:
         available = None
         if limit is not None:
             available = limit - self._used.get(uid, 0) - self._reserved.get(uid, 0)
-            output = min(output, (available - fixed) // answers)
+            most = fit(available, fixed, answers, weight)
+            if credit is not None and most < max(output, least):
+                grant = self._from_credit(uid, credit, output, answers, least, available,
+                                          self._month_end - now)
+                if grant.ok or most < least:
+                    return grant
+            output = min(output, most)
             if output < least:
                 return Grant(False, available=max(0, available),
                              retry_after=self._month_end - now)
-        held = fixed + output * answers
-        self._reserved[uid] = self._reserved.get(uid, 0) + held
-        return Grant(True, output, held, available)
+        hold = held(fixed, output, answers, weight)
+        self._reserved[uid] = self._reserved.get(uid, 0) + hold
+        return Grant(True, output, hold, available)
 
-    def settle(self, customer: Customer, reserved: int, used: int, period: str = "") -> None:
-        """Replace a reservation with what the request really used."""
+    def _from_credit(self, uid: int, credit: Credit, output: int, answers: int, least: int,
+                     available: int, until_reset: float) -> Grant:
+        balance = self.balance(uid)
+        output = min(output, fit(balance, credit.fixed, answers, credit.per_output))
+        if output < least or balance <= 0:
+            return Grant(False, available=max(0, available), retry_after=until_reset,
+                         refused="credit")
+        hold = held(credit.fixed, output, answers, credit.per_output)
+        self._held[uid] = self._held.get(uid, 0) + hold
+        return Grant(True, output, 0, available, credit=hold)
+
+    def balance(self, uid: int) -> int:
+        """Credit left to spend, in nano-dollars: added, less spent and held."""
+        return self._added.get(uid, 0) - self._spent.get(uid, 0) - self._held.get(uid, 0)
+
+    def credits(self, added: dict[int, int]) -> None:
+        """Each customer's credit movements summed, as the database has them now (top-ups,
+        grants)."""
+        self._added.update(added)
+
+    def settle(self, customer: Customer, reserved: int, used: int, period: str = "",
+               credit_held: int = 0, credit_used: int = 0) -> None:
+        """Replace a reservation with what the request really used: counted tokens, or (paid
+        from credit) nano-dollars."""
         self._roll_month(self.clock())
         uid = customer.user_id
-        if reserved:
-            left = self._reserved.get(uid, 0) - reserved
-            if left > 0:
-                self._reserved[uid] = left
-            else:
-                self._reserved.pop(uid, None)
+        _take(self._reserved, uid, reserved)
+        _take(self._held, uid, credit_held)
         if used:
             self._used[uid] = self._used.get(uid, 0) + used
+        if credit_used:
+            self._spent[uid] = self._spent.get(uid, 0) + credit_used
 
     def standing(self, customer: Customer, own: int = 0, counting: bool = False) -> Standing:
         """The customer's limits as an answer reports them; `own`: the answering call's own
@@ -192,9 +257,22 @@ class Limiter:
         return Standing(rpm, max(0, rpm - len(win)), max(0.0, reset), limit, remaining,
                         self._month_end - now)
 
-    def restore(self, used: dict[int, int], recent: dict[int, list[float]]) -> None:
-        """Start from this month's recorded usage and the last minute's admitted requests."""
+    def restore(self, used: dict[int, int], recent: dict[int, list[float]],
+                added: dict[int, int] | None = None, spent: dict[int, int] | None = None
+                ) -> None:
+        """Start from this month's recorded usage, the last minute's admitted requests and
+        the credit ledger."""
         self._roll_month(self.clock())
         self._used = dict(used)
         for uid, stamps in recent.items():
             self._windows[uid] = deque(sorted(stamps))
+        self._added, self._spent = dict(added or {}), dict(spent or {})
+
+
+def _take(held: dict[int, int], uid: int, amount: int) -> None:
+    if amount:
+        left = held.get(uid, 0) - amount
+        if left > 0:
+            held[uid] = left
+        else:
+            held.pop(uid, None)

@@ -1,58 +1,77 @@
-"""The price catalog in memory: each model's token prices and output maximum, and the fees of
-server-side tools; reloaded from the database off the event loop. Costs are exact integers of
-nano-dollars (USD 1e-9), rounded once per record."""
+"""The price catalog in memory: each model's token prices (the business's cost) and output
+maximum, the fees of server-side tools, and what each plan sells them at (its markup, or the
+operator's own sell prices); reloaded from the database off the event loop. Costs and charges
+are exact integers of nano-dollars (USD 1e-9), rounded once per record."""
 
 from __future__ import annotations
 
-import json
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from models import ModelPrice, ToolPrice
-from models.catalog import catalog_name
+from models.catalog import catalog_name, read_prices
+from models.selling import (
+    FIELDS,
+    PER_MTOK,
+    charge_of,
+    counted_of,
+    marked_up,
+    nanos_per_mtok,
+    operator_prices,
+    own_prices,
+    sell,
+)
 
 NANOS = Decimal(1_000_000_000)
 
 
-# The catalog's names of a long-context price and the model fields they stand for.
-LONG_FIELDS = {"input": "input_per_mtok", "output": "output_per_mtok",
-               "cache_read": "cache_read_per_mtok", "cache_write": "cache_write_per_mtok",
-               "cache_write_1h": "cache_write_1h_per_mtok"}
-
-
-def _over(m: dict, spec: dict) -> dict:
-    return {**m, **{f: Decimal(str(spec[k])) for k, f in LONG_FIELDS.items() if k in spec}}
-
-
-def _read(m: dict) -> dict:
-    """A catalog row with its long-context and tier prices read once: `_long` is (above,
-    prices), `_tiers` the prices by tier."""
-    m["_long"] = None
-    if m.get("long_context"):
-        spec = json.loads(m["long_context"])
-        m["_long"] = (int(spec["above"]), _over(m, spec))
-    m["_tiers"] = {tier: _over(m, spec)
-                   for tier, spec in json.loads(m.get("tiers") or "{}").items()}
-    return m
+def variant(entry: dict, prompt_tokens: int, tier: str | None = None) -> str:
+    """Which of a model's prices a call pays: those of the processing tier it was served in
+    where the catalog lists the tier; else its model's ("") or, past the model's long-context
+    threshold (the whole prompt: uncached, cached and written), the long-context ones ("long")
+    for every token."""
+    if tier and tier in entry.get("_tiers", ()):
+        return tier
+    long = entry.get("_long")
+    return "long" if long is not None and prompt_tokens > long[0] else ""
 
 
 def rates(entry: dict, prompt_tokens: int, tier: str | None = None) -> dict:
-    """The prices a call pays: those of the processing tier it was served in where the catalog
-    lists the tier; else its model's, or past the model's long-context threshold (the whole
-    prompt: uncached, cached and written), the long-context ones for every token."""
-    if tier and tier in entry.get("_tiers", ()):
-        return entry["_tiers"][tier]
-    long = entry.get("_long")
-    return long[1] if long is not None and prompt_tokens > long[0] else entry
+    return _rates_of(entry, variant(entry, prompt_tokens, tier))
+
+
+def _rates_of(entry: dict, which: str) -> dict:
+    if not which:
+        return entry
+    return entry["_long"][1] if which == "long" else entry["_tiers"][which]
+
+
+def _prompt(rec: dict) -> int:
+    return rec["input_tokens"] + rec["cache_read_tokens"] + rec["cache_write_tokens"]
+
+
+def _token_sum(rec: dict, p: dict) -> int:
+    """Tokens times integer prices per million (nano-dollars times PER_MTOK); `p` by FIELDS'
+    short names, "cache_write_1h" None for the five-minute price."""
+    hour = min(rec.get("cache_write_1h_tokens") or 0, rec["cache_write_tokens"])
+    hour_price = p["cache_write_1h"]
+    return (rec["input_tokens"] * p["input"] + rec["output_tokens"] * p["output"]
+            + rec["cache_read_tokens"] * p["cache_read"]
+            + (rec["cache_write_tokens"] - hour) * p["cache_write"]
+            + hour * (p["cache_write"] if hour_price is None else hour_price))
 
 
 class PriceBook:
     def __init__(self) -> None:
         self.models: dict[str, dict] = {}  # catalog name: ModelPrice fields
         self.tools: dict[tuple[str, str, str], Decimal] = {}  # (provider, tool, model or ""): USD
+        self.own: dict = {}  # the operator's sell prices (models/selling.py)
+        # (plan, markup, model, variant): sell prices, computed once each
+        self._sold: dict[tuple, dict] = {}
 
     def reload(self) -> None:
-        self.models = {m["model"]: _read(m) for m in ModelPrice.select().dicts()}
-        self.tools = {(t.provider, t.tool, t.model): t.usd_per_call for t in ToolPrice.select()}
+        models = {m["model"]: read_prices(m) for m in ModelPrice.select().dicts()}
+        tools = {(t.provider, t.tool, t.model): t.usd_per_call for t in ToolPrice.select()}
+        self.models, self.tools, self.own, self._sold = models, tools, operator_prices(), {}
 
     def entry(self, model: str | None) -> dict | None:
         name = catalog_name(model, self.models) if model else None
@@ -75,16 +94,9 @@ class PriceBook:
         priced = entry is not None
         usd = Decimal(0)
         if entry is not None:
-            p = rates(entry, rec["input_tokens"] + rec["cache_read_tokens"]
-                      + rec["cache_write_tokens"], rec.get("service_tier"))
-            hour = min(rec.get("cache_write_1h_tokens") or 0, rec["cache_write_tokens"])
-            hour_price = p.get("cache_write_1h_per_mtok")  # None: as the five-minute writes
-            usd = (rec["input_tokens"] * p["input_per_mtok"]
-                   + rec["output_tokens"] * p["output_per_mtok"]
-                   + rec["cache_read_tokens"] * p["cache_read_per_mtok"]
-                   + (rec["cache_write_tokens"] - hour) * p["cache_write_per_mtok"]
-                   + hour * (p["cache_write_per_mtok"] if hour_price is None else hour_price)
-                   ) / 1_000_000
+            p = rates(entry, _prompt(rec), rec.get("service_tier"))
+            usd = Decimal(_token_sum(rec, {short: p.get(f) for short, f in FIELDS.items()})
+                          ) / 1_000_000
         for tool, calls in (rec.get("tools") or {}).items():
             fee = self.tool_fee(provider, tool, entry["model"] if entry else "")
             if fee is None:
@@ -96,3 +108,55 @@ class PriceBook:
     def tool_fee(self, provider: str, tool: str, model: str) -> Decimal | None:
         fee = self.tools.get((provider, tool, model))
         return fee if fee is not None else self.tools.get((provider, tool, ""))
+
+    # --- selling ---
+
+    def sell_prices(self, plan, entry: dict, which: str = "") -> dict:
+        """A model's sell prices on `plan` (a PlanInfo: its id and markup), for one of its
+        sets of prices (models/selling.py's `sell`)."""
+        key = (plan.plan_id, plan.markup_bp, entry["model"], which)
+        sold = self._sold.get(key)
+        if sold is None:
+            sold = self._sold[key] = sell(_rates_of(entry, which), entry, plan.markup_bp,
+                                          own_prices(self.own, plan.plan_id, entry["model"]))
+        return sold
+
+    def tool_sell(self, plan, provider: str, tool: str, model: str) -> int | None:
+        """A server-side tool's fee on `plan`, in nano-dollars: the cost plus the markup."""
+        fee = self.tool_fee(provider, tool, model)
+        return None if fee is None else marked_up(nanos_per_mtok(fee), plan.markup_bp)
+
+    def tool_fees(self, plan, provider: str, model: str) -> dict[str, int]:
+        """The provider's server-side tools and what a call of each costs on `model` on
+        `plan`, in nano-dollars."""
+        tools = {tool for p, tool, _ in self.tools if p == provider}
+        fees = {tool: self.tool_sell(plan, provider, tool, model) for tool in tools}
+        return {tool: fee for tool, fee in fees.items() if fee is not None}
+
+    def sale(self, plan, provider: str, model: str, rec: dict) -> tuple[int, int]:
+        """(charge, counted): what a record is charged on `plan` (a PlanInfo) in nano-dollars,
+        and what it counts against the allowance: its tokens, or on a weighted plan its sell
+        value over the plan's reference price, rounded up (raw tokens where the model has no
+        price)."""
+        entry = self.entry(model)
+        num = 0
+        if entry is not None:
+            num = _token_sum(rec, self.sell_prices(
+                plan, entry, variant(entry, _prompt(rec), rec.get("service_tier"))))
+        for tool, calls in (rec.get("tools") or {}).items():
+            fee = self.tool_sell(plan, provider, tool, entry["model"] if entry else "")
+            if fee is not None:
+                num += calls * fee * PER_MTOK
+        counted = rec["total_tokens"]
+        if plan.reference and entry is not None:
+            counted = counted_of(num, plan.reference)
+        return charge_of(num), counted
+
+    def weights(self, plan, model: str | None) -> tuple[int, int] | None:
+        """(input, output) sell prices of a model on `plan`, nano-dollars per million tokens:
+        what admission reserves with; None for a model without a price."""
+        entry = self.entry(model)
+        if entry is None:
+            return None
+        sold = self.sell_prices(plan, entry)
+        return sold["input"], sold["output"]

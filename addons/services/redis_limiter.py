@@ -16,9 +16,11 @@ is sent again under its id and applied once, and an admission's reservation is r
 
 Keys (prefix `llm-gateway:`): `w:<user>` and `c:<user>` sorted sets of the last minute's
 requests and token counts (a reserving request's entry names what it holds),
-`q:<YYYY-MM>:<user>` a hash of `used` and `reserved` tokens, `s:<batch>` the settlement
-batches applied in the last ten minutes, `ready` once the state is rebuilt. One Redis (with
-replicas or Sentinel), not Redis Cluster: the scripts compute the month's key themselves.
+`q:<YYYY-MM>:<user>` a hash of `used` and `reserved` tokens, `cr:<user>` a hash of prepaid
+credit in nano-dollars (`added`, as the database's ledger sums it; `spent`; `held`),
+`s:<batch>` the settlement batches applied in the last ten minutes, `ready` once the state is
+rebuilt. One Redis (with replicas or Sentinel), not Redis Cluster: the scripts compute the
+month's key themselves.
 """
 
 from __future__ import annotations
@@ -36,13 +38,13 @@ from addons.call import Customer
 from addons.providers import COUNTING
 from addons.services import prometheus as metrics
 from addons.services import redis_wire as resp
-from addons.services.limiter import Admission, Standing
-from models import ledger
+from addons.services.limiter import Admission, Credit, Standing
+from models import ledger, selling
+from models.changes import PREFIX
 from models.month import month_key
 
 log = logging.getLogger(__name__)
 
-PREFIX = "llm-gateway:"
 POLICIES = ("quota-closed", "closed", "open")
 OUTAGE_RETRY_AFTER = 2.0
 FLUSH_EVERY = 0.05  # seconds between settlement batches
@@ -87,9 +89,11 @@ end
 """
 
 # ARGV: prefix, user, rpm, counting, reserve, limit (-1: none), fixed, output, answers, least,
-# request id. Returns {-1} when the state must be rebuilt first, else {ok, refused (0, 1 rate,
-# 2 quota), output, held, available (-1: unlimited), retry_after_ms, remaining requests,
-# reset_requests_ms, month_ends_in_ms, period}.
+# request id, weight (counted tokens an output token), credit (1: may pay from credit), credit's
+# fixed nano-dollars, credit's nano-dollars an output token. Returns {-1} when the state must be
+# rebuilt first, else {ok, refused (0, 1 rate, 2 quota, 3 credit), output, held, available (-1:
+# unlimited), retry_after_ms, remaining requests, reset_requests_ms, month_ends_in_ms, period,
+# credit held}. Floats as limiter.py's `fit` and `held` compute them.
 ADMIT = _CLOCK + """
 local P = ARGV[1]
 if redis.call('EXISTS', P .. 'ready') == 0 then return {-1} end
@@ -97,6 +101,7 @@ local now, period, month_end = clock()
 local uid, rpm, limit = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[6])
 local wkey = P .. (ARGV[4] == '1' and 'c:' or 'w:') .. uid
 local qkey = P .. 'q:' .. period .. ':' .. uid
+local ckey = P .. 'cr:' .. uid
 redis.call('ZREMRANGEBYSCORE', wkey, '-inf', now - 60000)
 local n = redis.call('ZCARD', wkey)
 local available = -1
@@ -104,45 +109,80 @@ if limit >= 0 then
   local v = redis.call('HMGET', qkey, 'used', 'reserved')
   available = limit - (tonumber(v[1]) or 0) - (tonumber(v[2]) or 0)
 end
-local output, held = 0, 0
+local output, held, cheld = 0, 0, 0
 if ARGV[5] == '1' then
   local fixed, answers, least = tonumber(ARGV[7]), tonumber(ARGV[9]), tonumber(ARGV[10])
+  local weight = tonumber(ARGV[12])
   output = tonumber(ARGV[8])
+  local paid = false
   if limit >= 0 then
-    local fit = math.floor((available - fixed) / answers)
-    if fit < output then output = fit end
-    if output < least then
-      return {0, 2, 0, 0, math.max(0, available), month_end - now, rpm - n, 0,
-              month_end - now, period}
+    local fit = -1
+    if weight <= 0 then
+      if available >= fixed then fit = 9007199254740992 end
+    else
+      fit = math.floor((available - fixed) / (answers * weight))
+    end
+    if ARGV[13] == '1' and fit < math.max(output, least) then
+      local c = redis.call('HMGET', ckey, 'added', 'spent', 'held')
+      local balance = (tonumber(c[1]) or 0) - (tonumber(c[2]) or 0) - (tonumber(c[3]) or 0)
+      local cfixed, per = tonumber(ARGV[14]), tonumber(ARGV[15])
+      local cfit = -1
+      if per <= 0 then
+        if balance >= cfixed then cfit = 9007199254740992 end
+      else
+        cfit = math.floor((balance - cfixed) / (answers * per))
+      end
+      local cout = math.min(output, cfit)
+      if cout >= least and balance > 0 then
+        output, paid = cout, true
+        cheld = cfixed + math.ceil(cout * answers * per)
+      elseif fit < least then
+        return {0, 3, 0, 0, math.max(0, available), month_end - now, rpm - n, 0,
+                month_end - now, period, 0}
+      end
+    end
+    if not paid then
+      if fit < output then output = fit end
+      if output < least then
+        return {0, 2, 0, 0, math.max(0, available), month_end - now, rpm - n, 0,
+                month_end - now, period, 0}
+      end
     end
   end
-  held = fixed + output * answers
+  if not paid then held = fixed + math.ceil(output * answers * weight) end
 end
 if n >= rpm then
   local slot = redis.call('ZRANGE', wkey, n - rpm, n - rpm, 'WITHSCORES')
   local wait = tonumber(slot[2]) + 60000 - now
-  return {0, 1, 0, 0, available, wait, 0, wait, month_end - now, period}
+  return {0, 1, 0, 0, available, wait, 0, wait, month_end - now, period, 0}
 end
 -- the entry names what it holds, so that a lost reply's reservation can be found (RELEASE)
-redis.call('ZADD', wkey, now, held > 0 and (ARGV[11] .. '|' .. held .. '|' .. period) or ARGV[11])
+local mark = ARGV[11]
+if held > 0 or cheld > 0 then
+  mark = mark .. '|' .. string.format('%.0f', held) .. '|' .. period .. '|'
+         .. string.format('%.0f', cheld)
+end
+redis.call('ZADD', wkey, now, mark)
 redis.call('PEXPIRE', wkey, 61000)
 if held > 0 then
-  redis.call('HINCRBY', qkey, 'reserved', held)
+  redis.call('HINCRBY', qkey, 'reserved', string.format('%.0f', held))
   redis.call('PEXPIREAT', qkey, month_end + 40 * 86400000)
 end
+if cheld > 0 then redis.call('HINCRBY', ckey, 'held', string.format('%.0f', cheld)) end
 local first = redis.call('ZRANGE', wkey, 0, 0, 'WITHSCORES')
 return {1, 0, output, held, available, 0, rpm - n - 1, tonumber(first[2]) + 60000 - now,
-        month_end - now, period}
+        month_end - now, period, cheld}
 """
 
-# ARGV: prefix, the batch's id, then per settlement: user, the period its reservation is in,
-# reserved, used. The tokens used count in the month they are settled in. A batch whose reply
-# was lost is sent again under its id, and applied once.
+# ARGV: prefix, the batch's id, then per settlement (SETTLEMENT values): user, the period its
+# reservation is in, reserved, used, credit held, credit spent. The tokens used count in the
+# month they are settled in. A batch whose reply was lost is sent again under its id, and
+# applied once.
 SETTLE = _CLOCK + """
 local P = ARGV[1]
 if not redis.call('SET', P .. 's:' .. ARGV[2], 1, 'NX', 'PX', 600000) then return 0 end
 local now, period, month_end = clock()
-for i = 3, #ARGV, 4 do
+for i = 3, #ARGV, 6 do
   local uid, held_in = ARGV[i], ARGV[i + 1]
   local reserved, used = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   if reserved > 0 and held_in ~= '' then
@@ -156,9 +196,15 @@ for i = 3, #ARGV, 4 do
     redis.call('HINCRBY', k, 'used', used)
     redis.call('PEXPIREAT', k, month_end + 40 * 86400000)
   end
+  local cheld, cused = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
+  if cheld > 0 and redis.call('HINCRBY', P .. 'cr:' .. uid, 'held', -cheld) < 0 then
+    redis.call('HSET', P .. 'cr:' .. uid, 'held', 0)
+  end
+  if cused > 0 then redis.call('HINCRBY', P .. 'cr:' .. uid, 'spent', cused) end
 end
 return 1
 """
+SETTLEMENT = 6
 
 # ARGV: prefix, then per admission whose reply never came: user, request id. Redis may have
 # run it (a reply lost to a timeout or a dropped connection), holding a reservation that nobody
@@ -171,15 +217,19 @@ for i = 2, #ARGV, 2 do
   local wkey = P .. 'w:' .. uid
   for _, m in ipairs(redis.call('ZRANGE', wkey, 0, -1)) do
     if string.find(m, mark, 1, true) == 1 then
-      local held, period = string.match(m, '|(%d+)|(.+)$')
-      if tonumber(held) > 0 then
+      local held, period, cheld = string.match(m, '|(%d+)|([^|]+)|?(%d*)$')
+      cheld = tonumber(cheld) or 0
+      if tonumber(held) > 0 or cheld > 0 then
         local k = P .. 'q:' .. period .. ':' .. uid
-        if redis.call('HINCRBY', k, 'reserved', -tonumber(held)) < 0 then
+        if tonumber(held) > 0 and redis.call('HINCRBY', k, 'reserved', -tonumber(held)) < 0 then
           redis.call('HSET', k, 'reserved', 0)
+        end
+        if cheld > 0 and redis.call('HINCRBY', P .. 'cr:' .. uid, 'held', -cheld) < 0 then
+          redis.call('HSET', P .. 'cr:' .. uid, 'held', 0)
         end
         local score = redis.call('ZSCORE', wkey, m)
         redis.call('ZREM', wkey, m)
-        redis.call('ZADD', wkey, score, mark .. '0|' .. period)
+        redis.call('ZADD', wkey, score, mark .. '0|' .. period .. '|0')
       end
       break
     end
@@ -188,6 +238,7 @@ end
 return 1
 """
 
+NO_CREDIT = (0, 0, "1")
 OUTAGE_MEMORY = 10.0  # seconds /healthz reports the limits unavailable after an outage
 PROBE_EVERY = 5.0  # seconds between the PINGs /healthz sends, so an outage shows without calls
 OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError, TimeoutError)
@@ -230,19 +281,22 @@ class RedisLimiter:
 
     def admit(self, customer: Customer, counting: bool = False, reserve: bool = False,
               fixed: int = 0, output: int = 0, answers: int = 1, least: int = 0,
-              request_id: str = ""):
+              request_id: str = "", weight: float = 1.0, credit: Credit | None = None):
         """A coroutine: Redis answers."""
         limit = customer.plan.monthly_tokens
         args = [PREFIX, customer.user_id, self.rpm(customer, counting), int(counting),
                 int(reserve), -1 if limit is None else limit, fixed, output, max(1, answers),
-                least, request_id]
+                least, request_id, repr(weight), *(NO_CREDIT if credit is None else (
+                    1, credit.fixed, repr(credit.per_output)))]
         return self._admission(customer, counting, args)
 
-    def settle(self, customer: Customer, reserved: int, used: int, period: str = "") -> None:
-        if reserved or used:
+    def settle(self, customer: Customer, reserved: int, used: int, period: str = "",
+               credit_held: int = 0, credit_used: int = 0) -> None:
+        if reserved or used or credit_held or credit_used:
             if self._queued < MAX_PENDING:
                 self._queued += 1
-                self._pending += (customer.user_id, period, reserved, used)
+                self._pending += (customer.user_id, period, reserved, used, credit_held,
+                                  credit_used)
                 self._flush_later(FLUSH_EVERY)
             else:
                 log.error("shared limits: %d settlements waiting; dropping one", MAX_PENDING)
@@ -254,6 +308,23 @@ class RedisLimiter:
             return found
         rpm, limit = self.rpm(customer, counting), customer.plan.monthly_tokens
         return Standing(rpm, rpm, 0.0, limit, limit, 0.0)
+
+    def credits(self, added: dict[int, int]) -> None:
+        """Each customer's credit movements summed, as the database has them now: set in
+        Redis (the same sums from any process, so sending them twice is harmless)."""
+        if added and self._loop is not None:
+            task = self._loop.create_task(self._send_credits(added))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send_credits(self, added: dict[int, int]) -> None:
+        try:
+            async with self.client.pipeline(transaction=False) as p:
+                for uid, total in added.items():
+                    p.hset(f"{PREFIX}cr:{uid}", "added", total)
+                await p.execute()
+        except Exception as e:
+            log.warning("shared limits: credit balances not sent (%s); sent again soon", e)
 
     # --- lifecycle ---
 
@@ -278,7 +349,7 @@ class RedisLimiter:
                 self._lost = []
         except Exception:
             log.exception("shared limits: %d settlements not sent at shutdown",
-                          sum(len(b) for _, b in self._unsent) // 4 + len(self._lost) // 2)
+                          sum(len(b) for _, b in self._unsent) // SETTLEMENT + len(self._lost) // 2)
 
     # --- inside ---
 
@@ -298,7 +369,7 @@ class RedisLimiter:
                 self._lost += (customer.user_id, args[10])  # it may have run: release it
                 self._flush_later(FLUSH_EVERY)
             return self._outage(customer, e)
-        ok, refused, output, held, available, retry_ms, left, reset_ms, month_ms, period = r
+        ok, refused, output, held, available, retry_ms, left, reset_ms, month_ms, period, cheld = r
         limit = customer.plan.monthly_tokens
         avail = None if limit is None else int(available)
         self._standing[(customer.user_id, counting)] = Standing(
@@ -306,10 +377,11 @@ class RedisLimiter:
             None if limit is None else max(0, avail), max(0, int(month_ms)) / 1000)
         if ok:
             return Admission(True, None, int(output), int(held), avail,
-                             period=period.decode() if held else "")
+                             period=period.decode() if held else "", credit=int(cheld))
         if refused == 1:
             return Admission(False, "rate", retry_after=max(0, int(retry_ms)) / 1000)
-        return Admission(False, "quota", available=avail, retry_after=max(0, int(retry_ms)) / 1000)
+        return Admission(False, "credit" if refused == 3 else "quota", available=avail,
+                         retry_after=max(0, int(retry_ms)) / 1000)
 
     @property
     def available(self) -> bool:
@@ -366,11 +438,14 @@ class RedisLimiter:
             try:
                 secs, micros = await c.time()
                 now = dt.datetime.fromtimestamp(secs + micros / 1e6, dt.UTC).replace(tzinfo=None)
-                used, recent = await asyncio.to_thread(_ledger, now)
+                used, recent, added, spent = await asyncio.to_thread(_ledger, now)
                 period = month_key(now)
                 async with c.pipeline(transaction=True) as p:
                     for uid, tokens in used.items():
                         p.hset(f"{PREFIX}q:{period}:{uid}", "used", tokens)
+                    for uid in added.keys() | spent.keys():
+                        p.hset(f"{PREFIX}cr:{uid}", mapping={
+                            "added": added.get(uid, 0), "spent": spent.get(uid, 0)})
                     for uid, calls in recent.items():
                         stamps = {rid or f"r{ts}": ts * 1000 for ts, rid in calls}
                         p.zadd(f"{PREFIX}w:{uid}", stamps)
@@ -416,7 +491,7 @@ class RedisLimiter:
                 batch_id, items = batches[0]
                 await self._settle(PREFIX, batch_id, *items)
                 batches.pop(0)
-                self._queued -= len(items) // 4
+                self._queued -= len(items) // SETTLEMENT
             if lost:
                 await self._release(PREFIX, *lost)
                 lost = []
@@ -425,7 +500,7 @@ class RedisLimiter:
             self._lost[:0] = lost
             metrics.REDIS_ERRORS.inc()
             log.warning("shared limits: %d settlements wait (%s)",
-                        sum(len(b) for _, b in batches) // 4 + len(lost) // 2, e)
+                        sum(len(b) for _, b in batches) // SETTLEMENT + len(lost) // 2, e)
             if self._flush_at is not None:
                 self._flush_at.cancel()
                 self._flush_at = None
@@ -436,7 +511,8 @@ def _ledger(now: dt.datetime):
     from models import db
 
     try:
-        return ledger.tokens_this_month(now), ledger.recent_requests(now, COUNTING)
+        return (ledger.tokens_this_month(now), ledger.recent_requests(now, COUNTING),
+                selling.credits_added(), selling.credit_spent())
     finally:
         if not db.is_closed():
             db.close()  # a worker thread's connection: not kept for another use

@@ -27,8 +27,10 @@ from peewee import DecimalField, InterfaceError, OperationalError
 
 from addons.services import prometheus as metrics
 from addons.services.pricebook import PriceBook
-from models import ApiKey, DeadLetter, OwnedObject, UsageRecord, db, write_transaction
+from models import ApiKey, DeadLetter, OwnedObject, UsageRecord, db, utcnow, write_transaction
 from models.base import is_sqlite
+from models.month import month_key
+from models.selling import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -107,17 +109,17 @@ def _mark_used(last_used: dict) -> None:
 
 
 class UsageWriter:
-    def __init__(self, prices: PriceBook, interval: float = 0.5, reload_every: float = 30.0,
+    def __init__(self, prices: PriceBook, interval: float = 0.5,
                  dead_letter_file: Path | None = None):
         self.prices = prices
         self.dead_letter_file = dead_letter_file  # where a dead letter goes if its table fails
         self.interval = interval
-        self.reload_every = reload_every
         self.written = 0
         self._queue: queue.SimpleQueue[dict] = queue.SimpleQueue()
         self._pending: list[dict] = []  # taken from the queue, not yet committed
         self._claims: queue.SimpleQueue[dict] = queue.SimpleQueue()
         self._pending_claims: list[dict] = []
+        self._refusals: queue.SimpleQueue[tuple] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="usage-writer", daemon=True)
         self._listeners: list = []  # called with each committed batch, on this thread
@@ -138,6 +140,10 @@ class UsageWriter:
         """An OwnedObject row: written with the next batch."""
         self._claims.put(row)
 
+    def refused(self, user_id: int, reason: str) -> None:
+        """A call refused by a limit: counted with the next batch."""
+        self._refusals.put((user_id, reason, utcnow()))
+
     def start(self) -> None:
         self.prices.reload()
         self._thread.start()
@@ -151,11 +157,7 @@ class UsageWriter:
             self.flush()
 
     def _run(self) -> None:
-        last_reload = time.monotonic()
-        while not self._stop.wait(self.interval):
-            if time.monotonic() - last_reload > self.reload_every:
-                self._safely(self.prices.reload)
-                last_reload = time.monotonic()
+        while not self._stop.wait(self.interval):  # the prices are kept current by refresh.py
             self._safely(self.flush)
         # Stopping: keep trying a little while the database is busy, so nothing is lost.
         for _ in range(20):
@@ -182,6 +184,7 @@ class UsageWriter:
                     pending.append(q.get_nowait())
                 except queue.Empty:
                     break
+        self._count_refusals()
         if not self._pending and not self._pending_claims:
             return
         rows = [self._priced(r) for r in self._pending]
@@ -215,6 +218,31 @@ class UsageWriter:
                 fn(rows)
             except Exception:
                 log.exception("usage writer: %s failed after a batch", fn)
+
+    def _count_refusals(self) -> None:
+        counts: dict[tuple[int, str, str], int] = {}
+        while True:
+            try:
+                uid, reason, when = self._refusals.get_nowait()
+            except queue.Empty:
+                break
+            key = (uid, month_key(when), reason)
+            counts[key] = counts.get(key, 0) + 1
+        if not counts:
+            return
+        try:
+            with write_transaction():
+                for (uid, month, reason), n in counts.items():
+                    Refusal.insert(user=uid, month=month, reason=reason, count=n).on_conflict(
+                        conflict_target=[Refusal.user, Refusal.month, Refusal.reason],
+                        update={Refusal.count: Refusal.count + n}).execute()
+        except UNAVAILABLE:
+            for (uid, month, reason), n in counts.items():  # counted with the next batch
+                for _ in range(n):
+                    self._refusals.put((uid, reason, datetime.strptime(month, "%Y-%m")))
+            raise
+        except Exception:
+            log.exception("usage writer: refusal counts dropped")
 
     def _write_halves(self, rows: list[dict], error: Exception) -> list[dict]:
         """`rows` were refused: write each half apart, until a refused row stands alone and
@@ -250,6 +278,8 @@ class UsageWriter:
     def _set_aside(self, row: dict, error: Exception) -> None:
         letter = {"created_at": row["created_at"], "user_id": row["user"],
                   "total_tokens": row.get("total_tokens") or 0,
+                  "counted_tokens": row.get("counted_tokens") or 0,
+                  "credit_nanousd": row.get("credit_nanousd") or 0,
                   "record": json.dumps(row, default=str, sort_keys=True),  # ASCII: always fits
                   "error": f"{type(error).__name__}: {error}"[:2000]}
         metrics.DEAD_LETTERS.inc()
@@ -267,6 +297,8 @@ class UsageWriter:
             f.write(json.dumps({**letter, "created_at": str(letter["created_at"])}) + "\n")
 
     def _priced(self, rec: dict) -> dict:
+        if "counted_tokens" not in rec:  # not settled by metering: its raw tokens
+            rec = {**rec, "counted_tokens": rec.get("total_tokens") or 0}
         if "cost_nanousd" in rec:
             return rec
         cost, priced = self.prices.cost(rec["provider"], rec.get("model") or "", rec)

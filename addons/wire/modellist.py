@@ -1,18 +1,21 @@
 """The gateway's own `GET /v1/models`: the catalog's models the caller's plan may use, in the
-unrouted provider's list shape (what SDKs and tools read), with their prices and output
-maximum."""
+unrouted provider's list shape (what SDKs and tools read), each as models/pricelist.py shows
+it (what the caller pays, never the business's cost), from the price book's sell prices."""
 
 from __future__ import annotations
 
-PRICES = ("input", "output", "cache_read", "cache_write")
+from models.pricelist import entry
 
 
-def model_list(prices, allowed: frozenset[str]) -> dict:
-    """`prices`: the PriceBook; `allowed`: the plan's models (empty: every model)."""
+def model_list(prices, plan) -> dict:
+    """`prices`: the PriceBook; `plan`: the caller's (a PlanInfo: its models, empty for every
+    one, its markup and reference price)."""
+    allowed = plan.allowed_models
+    if prices is None:
+        return {"object": "list", "data": []}
     return {"object": "list", "data": [
-        {"id": name, "object": "model", "created": 0, "owned_by": m["provider"],
-         "display_name": m["display_name"], "max_output_tokens": m["max_output_tokens"],
-         "pricing": {k: float(m[f"{k}_per_mtok"]) for k in PRICES}}  # USD per million tokens
-        for name, m in sorted((prices.models if prices else {}).items())
+        entry(name, m, prices.sell_prices(plan, m), prices.tool_fees(plan, m["provider"], name),
+              plan.reference)
+        for name, m in sorted(prices.models.items())
         if not allowed or name in allowed
     ]}

@@ -15,6 +15,10 @@ class BillingError(Exception):
     """A payment step refused, with a message for the customer (a declined card...)."""
 
 
+class Busy(BillingError):
+    """Another billing change of the customer's is under way."""
+
+
 def set_terms(user: User, custom_price: str, invoiced_outside: bool, alerts: bool) -> None:
     """The operator's terms for a customer: a monthly price of their own (Enterprise; empty for
     none), billed outside Stripe or not, and usage and billing mail on or off."""
@@ -55,7 +59,7 @@ def claimed(user: User):
         Subscription.id == row.id,
         Subscription.busy_until.is_null() | (Subscription.busy_until < now)).execute()
     if not got:
-        raise BillingError("another change to your subscription is under way; reload the page "
+        raise Busy("another change to your subscription is under way; reload the page "
                            "in a moment")
     try:
         yield Subscription.get_by_id(row.id)

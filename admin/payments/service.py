@@ -13,8 +13,10 @@ import stripe
 from models import Invoice, Plan, StripeEvent, Subscription, User, utcnow
 from models.base import write_transaction
 from models.month import epoch, next_month_start
+from models.selling import usd_text
 
 from .. import accounts, notices
+from . import credits
 from .money import field, monthly_cents, price_id, prorated_cents, stamp
 from .records import BillingError, billing_row, claimed, subscription_of
 from .states import PLAN_CHANGES, STATES, TRANSITIONS, lapse
@@ -293,8 +295,10 @@ class Payments:
         transaction: a failure leaves nothing half applied, and the event is tried again.
         Returns the customer and the notices to mail after the commit."""
         obj, kind = event["data"]["object"], event["type"]
-        invoice, sub_id = None, None
-        if kind.startswith("customer.subscription."):
+        invoice, sub_id, payment = None, None, None
+        if kind == "payment_intent.succeeded" and field(obj, "id"):
+            payment = credits.read_payment(self, obj["id"])
+        elif kind.startswith("customer.subscription."):
             sub_id = obj["id"]
         elif kind.startswith("invoice.") and field(obj, "id"):
             invoice = self.read_invoice(obj["id"])
@@ -305,6 +309,12 @@ class Payments:
             if StripeEvent.select().where(StripeEvent.event_id == event["id"]).exists():
                 return None, []  # applied meanwhile, by another process
             StripeEvent.create(event_id=event["id"], type=kind)
+            if payment is not None:
+                movement = credits.credited(payment, tell=False)
+                if movement is None:
+                    return None, []
+                return User.get_by_id(movement.user_id), [
+                    ("credit_added", usd_text(movement.amount_nanousd))]
             if invoice is not None:
                 self.apply_invoice(invoice)
             return self.apply_subscription(remote) if remote else (None, [])
@@ -364,7 +374,7 @@ class Payments:
         """After the change committed: every gateway process told at once where the plan
         changed (told before the commit, a request in between would cache the old plan for
         KEY_CACHE_TTL), then the mail."""
-        if any(kind in PLAN_CHANGES for kind, _ in mail):
+        if any(kind in PLAN_CHANGES or kind == "credit_added" for kind, _ in mail):
             accounts.announce()
         for kind, detail in mail:
             notices.send(self.mailer, user, kind, detail)

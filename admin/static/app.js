@@ -42,3 +42,34 @@ window.addEventListener("load", () => {
     },
   });
 });
+
+// The operator's money charts: USD by month and by model (amounts come as exact decimal
+// strings; drawn as numbers, shown to the cent).
+window.addEventListener("load", () => {
+  const data = document.getElementById("money-data");
+  if (!data || !window.Chart) return;
+  const c = JSON.parse(data.textContent);
+  const usd = (v) => "$" + Number(v).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const options = {
+    responsive: true, maintainAspectRatio: false, animation: false,
+    plugins: { tooltip: { callbacks: { label: (x) => x.dataset.label + ": " + usd(x.raw) } } },
+    scales: { y: { beginAtZero: true, title: { display: true, text: "USD" }, ticks: { callback: usd } } },
+  };
+  const byMonth = document.getElementById("money-by-month");
+  if (byMonth) new window.Chart(byMonth, {
+    type: "bar", options,
+    data: { labels: c.months, datasets: [
+      { label: "Collected", data: c.collected.map(Number), backgroundColor: "#2b59c3" },
+      { label: "Usage sold", data: c.charges.map(Number), backgroundColor: "#3f9b5b" },
+      { label: "Upstream cost", data: c.cost.map(Number), backgroundColor: "#c0504d" },
+    ] },
+  });
+  const byModel = document.getElementById("money-by-model");
+  if (byModel) new window.Chart(byModel, {
+    type: "bar", options: { ...options, indexAxis: "y", scales: { x: { beginAtZero: true, title: { display: true, text: "USD" }, ticks: { callback: usd } } } },
+    data: { labels: c.models, datasets: [
+      { label: "Usage sold", data: c.model_charges.map(Number), backgroundColor: "#3f9b5b" },
+      { label: "Upstream cost", data: c.model_cost.map(Number), backgroundColor: "#c0504d" },
+    ] },
+  });
+});

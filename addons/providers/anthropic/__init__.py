@@ -21,6 +21,7 @@ ERROR_TYPES = {
     "head_too_large": "invalid_request_error",
     "rate_limit": "rate_limit_error",
     "quota": "rate_limit_error",
+    "credit": "billing_error",
     "bad_gateway": "api_error",
     "unavailable": "overloaded_error",
     "timeout": "timeout_error",
@@ -69,7 +70,8 @@ PROVIDER = Provider(
         endpoint("models", "GET", r"models(/[^/]+)?", json_body=False,
                  lists_models=listed("data", first_last=True)),
     ),
-    errors=ErrorStyle(_error),
+    # Out of prepaid credit is Anthropic's own 402 billing_error, which its SDK does not retry.
+    errors=ErrorStyle(_error, {"credit": 402}),
     credential_in="x-api-key",
     model_of=body_model,
     forward_headers=frozenset({"anthropic-version", "anthropic-beta"}),

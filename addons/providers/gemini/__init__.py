@@ -28,6 +28,7 @@ STATUSES = {
     "head_too_large": "INVALID_ARGUMENT",
     "rate_limit": "RESOURCE_EXHAUSTED",
     "quota": "RESOURCE_EXHAUSTED",
+    "credit": "RESOURCE_EXHAUSTED",
     "bad_gateway": "UNAVAILABLE",
     "unavailable": "UNAVAILABLE",
     "timeout": "DEADLINE_EXCEEDED",
@@ -42,9 +43,10 @@ def _error(status, kind, message, extra):
     if extra.get("retry_after") is not None:
         details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo",
                         "retryDelay": f"{int(extra['retry_after'])}s"})
-    if kind == "quota":
+    if kind in ("quota", "credit"):
         details.append({"@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                        "violations": [{"subject": "monthly tokens",
+                        "violations": [{"subject": "monthly tokens" if kind == "quota"
+                                        else "prepaid credit",
                                         "description": message}]})
     err = {"code": status, "message": message, "status": STATUSES[kind]}
     if details:

@@ -26,6 +26,7 @@ ERROR_CODES = {
     "head_too_large": ("invalid_request_error", "request_header_fields_too_large"),
     "rate_limit": ("requests", "rate_limit_exceeded"),
     "quota": ("insufficient_quota", "insufficient_quota"),
+    "credit": ("insufficient_quota", "insufficient_quota"),
     "bad_gateway": ("server_error", "bad_gateway"),
     "unavailable": ("server_error", "server_is_overloaded"),
     "timeout": ("server_error", "timeout"),
