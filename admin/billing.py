@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask_login import current_user, login_required
 
 from models import Invoice, Plan, StripeEvent, Subscription
+from models.selling import balance, usd_text
 
 from . import csrf
 from .auth import me
@@ -46,7 +47,8 @@ def index():
     invoices = (Invoice.select().where(Invoice.user == user)
                 .order_by(Invoice.created_at.desc(), Invoice.id.desc()))
     return render_template("billing/index.html", user=user, sub=sub, card=card, plans=plans,
-                           invoices=invoices, cfg=current_app.config["GATEWAY"])
+                           invoices=invoices, cfg=current_app.config["GATEWAY"],
+                           credit_balance=usd_text(balance(user.id)))
 
 
 @bp.get("/status")

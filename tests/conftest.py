@@ -23,6 +23,7 @@ import anthropic
 import httpx
 import openai
 import pytest
+import stripe
 from aiosmtpd.controller import Controller
 from google import genai
 from google.genai import types as genai_types
@@ -434,6 +435,46 @@ def chat(gw: Gateway, key: str, **headers: str) -> httpx.Response:
                       headers={"authorization": f"Bearer {key}", **headers},
                       json={"model": "gpt-4o-mini", "messages": MSG, "max_tokens": 20},
                       timeout=30)
+
+
+# --- Stripe: localstripe, patched (tests/stripe_fake.py) --------------------------------
+
+SECRET = "whsec_test_gateway"  # the webhooks' signing secret
+
+
+@pytest.fixture(scope="session")
+def stripe_fake():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tests.stripe_fake", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/js.stripe.com/v3/", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait()
+
+
+@pytest.fixture
+def billed(make_gateway, stripe_fake, smtp):
+    """A gateway billing through the fake Stripe, its webhooks delivered, its mail caught."""
+    inbox, smtp_url = smtp
+    gw = make_gateway(STRIPE_SECRET_KEY="sk_test_gateway", STRIPE_PUBLISHABLE_KEY="pk_test_gw",
+                      STRIPE_WEBHOOK_SECRET=SECRET, STRIPE_API_BASE=stripe_fake,
+                      STRIPE_JS_URL=f"{stripe_fake}/js.stripe.com/v3/", SMTP_URL=smtp_url,
+                      BILLING_GRACE_DAYS="0", MAIL_FROM="billing@llm-gateway.io")
+    gw.start()
+    httpx.post(f"{stripe_fake}/_config/webhooks/gw{gw.port}",
+               data={"url": f"{gw.url}/billing/webhook", "secret": SECRET}).raise_for_status()
+    gw.stripe = stripe.StripeClient("sk_test_gateway", base_addresses={"api": stripe_fake})
+    gw.inbox = inbox
+    return gw
+
 
 
 # --- mail ---------------------------------------------------------------------------------

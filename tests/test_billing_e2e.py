@@ -14,52 +14,14 @@ import hashlib
 import hmac
 import json
 import re
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
-import stripe
 
-from tests.conftest import ROOT, chat, free_port, wait_until
+from tests.conftest import ROOT, SECRET, chat, wait_until
 
-SECRET = "whsec_test_gateway"
 ARTIFACTS = ROOT / "test-artifacts"  # screenshots for people to look at
-
-
-@pytest.fixture(scope="session")
-def stripe_fake():
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tests.stripe_fake", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/js.stripe.com/v3/", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait()
-
-
-@pytest.fixture
-def billed(make_gateway, stripe_fake, smtp):
-    """A gateway billing through the fake Stripe, its webhooks delivered, its mail caught."""
-    inbox, smtp_url = smtp
-    gw = make_gateway(STRIPE_SECRET_KEY="sk_test_gateway", STRIPE_PUBLISHABLE_KEY="pk_test_gw",
-                      STRIPE_WEBHOOK_SECRET=SECRET, STRIPE_API_BASE=stripe_fake,
-                      STRIPE_JS_URL=f"{stripe_fake}/js.stripe.com/v3/", SMTP_URL=smtp_url,
-                      BILLING_GRACE_DAYS="0", MAIL_FROM="billing@llm-gateway.io")
-    gw.start()
-    httpx.post(f"{stripe_fake}/_config/webhooks/gw{gw.port}",
-               data={"url": f"{gw.url}/billing/webhook", "secret": SECRET}).raise_for_status()
-    gw.stripe = stripe.StripeClient("sk_test_gateway", base_addresses={"api": stripe_fake})
-    gw.inbox = inbox
-    return gw
 
 
 def payments_of(gw):

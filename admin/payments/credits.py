@@ -5,6 +5,8 @@ event (read back from Stripe first, like every event). The payment's id makes it
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import stripe
 
 from models import User
@@ -39,7 +41,7 @@ def top_up(p, user: User, cents: int, payment_method: str | None = None,
             from None
     if intent["status"] == "succeeded":
         credited(intent)
-        return f"${cents / 100:,.2f} of credit added"
+        return f"${Decimal(cents).scaleb(-2):,.2f} of credit added"
     if intent["status"] in ("processing", "requires_capture"):
         return "payment accepted; the credit is added as soon as Stripe confirms it"
     raise BillingError("your card was declined; nothing was added")
