@@ -23,6 +23,7 @@ from models.selling import (
     nanos_per_mtok,
     operator_prices,
     own_prices,
+    refusals,
     sell,
     usd_text,
 )
@@ -185,4 +186,4 @@ def report(month: str | None = None) -> dict:
     start, _ = _bounds(month)
     return {"month": month_key(start), "by_customer": by_customer(month),
             "by_plan": by_plan(month), "by_model": by_model(month), "by_month": by_month(),
-            "guard": guard(month)}
+            "refusals": refusals(None, start), "guard": guard(month)}

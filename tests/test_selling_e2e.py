@@ -187,3 +187,98 @@ def test_credit_pays_past_the_allowance_only_when_the_customer_says_so(gateway):
                                "remaining": 100, "mode": "raw"}
     assert Decimal(st["paid_from_credit_usd"]) == Decimal("0.00021")
     assert st["refusals"]["quota"] >= 1
+
+
+def test_a_customer_sees_charges_and_never_a_cost_anywhere(gateway):
+    """Every customer page, the CSV and every API answer, scanned for the cost figures."""
+    from tests.conftest import client, sign_in
+
+    name = plan(gateway, "Sold", "--monthly-tokens", "1000000", "--markup", "50",
+                "--models", "gpt-4o-mini")
+    email, key = key_on(gateway, name)
+    gateway.admin("set-password", email, input="selling-scan-password\n")
+    answers = [call(gateway, key).text for _ in range(2)]
+    gateway.records(key, count=2)
+    answers.append(httpx.get(f"{gateway.url}/v1/models",
+                             headers={"authorization": f"Bearer {key}"}).text)
+    answers.append(httpx.get(f"{gateway.url}/v1/usage",
+                             headers={"authorization": f"Bearer {key}"}).text)
+    browser = client(gateway)
+    assert sign_in(browser, email, "selling-scan-password").status_code == 302
+    pages = {path: browser.get(path).text
+             for path in ("/", "/usage", "/usage/export.csv", "/pricing", "/credit", "/keys",
+                          "/quickstart")}
+    # gpt-4o-mini costs $0.15 / $0.60 / $0.075 a million ($0.00042 for these two calls); it
+    # sells at $0.225 / $0.90 / $0.1125 ($0.00063).
+    cost_figures = ("0.00000015", "0.0000006", "0.000000075", "$0.15", "$0.60", "$0.075",
+                    "0.00042", "$0.0004")
+    for where, text in [*pages.items(), *(("API", a) for a in answers)]:
+        found = [f for f in cost_figures if f in text]
+        assert not found, f"{where} shows the cost: {found}"
+        assert "cost" not in text.lower() or where == "/quickstart", where
+    assert "$0.225" in pages["/pricing"] and "0.000000225" in answers[2]
+    assert "0.000630000" in answers[3] and "$0.0006" in pages["/usage"]
+    assert ",0.000315000," in pages["/usage/export.csv"]
+
+
+def expected_charge(record, markup_bp: int) -> int:
+    """A record's charge from the catalog, computed apart from the gateway: each price marked
+    up and kept in whole nano-dollars per million tokens, the sum rounded once."""
+    from decimal import ROUND_HALF_EVEN
+
+    from models import ModelPrice
+    from models.catalog import catalog_name
+
+    known = {m.model: m for m in ModelPrice.select()}
+    m = known[catalog_name(record.model, known)]
+
+    def sell(usd_per_mtok) -> int:
+        nanos = Decimal(str(usd_per_mtok)) * 10**9 * (10_000 + markup_bp) / 10_000
+        return int(nanos.to_integral_value(ROUND_HALF_EVEN))
+
+    total = (record.input_tokens * sell(m.input_per_mtok)
+             + record.output_tokens * sell(m.output_per_mtok)
+             + record.cache_read_tokens * sell(m.cache_read_per_mtok)
+             + record.cache_write_tokens * sell(m.cache_write_per_mtok))
+    return int((Decimal(total) / 10**6).to_integral_value(ROUND_HALF_EVEN))
+
+
+def test_a_soak_of_mixed_calls_is_charged_to_the_nano_dollar_and_the_ledger_balances(gateway):
+    import random
+
+    rng = random.Random(26)
+    name = plan(gateway, "Soak", "--monthly-tokens", "20000", "--markup", "37.5")
+    email, key = key_on(gateway, name)
+    from models import User
+
+    User.update(spend_credit=True).where(User.email == email).execute()
+    gateway.admin("grant-credits", email, "1", "--reason", "soak")
+    time.sleep(2.5)  # the key cache's lifetime: the grant and the choice reach the gateway
+    answered = 0
+    for i in range(60):
+        # A prompt of ~1,050 tokens: what a provider reports of it, cached or not, is less.
+        usage = (f"in={rng.randint(1, 300)},out={rng.randint(1, 400)},"
+                 f"cache_read={rng.randint(0, 500)},cache_write={rng.randint(0, 200)}")
+        model = ("gpt-4o-mini", "claude-haiku-4-5", "gpt-4.1-mini")[i % 3]
+        r = call(gateway, key, model=model, usage=usage, max_tokens=400)
+        assert r.status_code == 200, r.text
+        answered += 1
+    records = gateway.records(key, count=answered)
+    assert len(records) == answered
+    for r in records:
+        assert r.charge_nanousd == expected_charge(r, 3750), (r.model, r.input_tokens)
+    paid = [r for r in records if r.credit_nanousd]
+    assert paid and len(paid) < len(records)  # the allowance first, then credit
+    assert all(r.credit_nanousd == r.charge_nanousd for r in paid)
+    # Every report adds up to the records, exactly.
+    charges = sum(r.charge_nanousd for r in records)
+    st = httpx.get(f"{gateway.url}/v1/usage", headers={"authorization": f"Bearer {key}"}).json()
+    assert Decimal(st["charge_usd"]) == Decimal(charges).scaleb(-9)
+    assert Decimal(usage_json(gateway, email)["charge_usd"]) == Decimal(charges).scaleb(-9)
+    spent = sum(r.credit_nanousd for r in paid)
+    credits = json.loads(gateway.admin("credits", email).stdout)
+    assert Decimal(credits["balance_usd"]) == 1 - Decimal(spent).scaleb(-9)
+    assert sum(Decimal(m["amount_usd"]) for m in credits["movements"]) == Decimal(
+        credits["balance_usd"])
+    assert Decimal(st["paid_from_credit_usd"]) == Decimal(spent).scaleb(-9)
+    assert st["allowance"]["used"] <= 20000

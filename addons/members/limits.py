@@ -136,9 +136,11 @@ class Limits:
                 f"smallest this API accepts for this request ({ask[2]}).",
                 request_id=call.request_id)
             return None
-        admission = self.limiter.admit(
-            customer, counting=ep.free, request_id=call.request_id,
-            **(self._reservation(call, ask) if ask else {}))
+        if ask:
+            admission = self.limiter.admit(customer, ep.free, True,
+                                           *self._reservation(call, ask))
+        else:
+            admission = self.limiter.admit(customer, ep.free, request_id=call.request_id)
         if isinstance(admission, Admission):
             self._admitted(flow, call, admission, ask)
             return None
@@ -147,24 +149,24 @@ class Limits:
     async def _admitted_later(self, flow, call: Call, pending, ask) -> None:
         self._admitted(flow, call, await pending, ask)
 
-    def _reservation(self, call: Call, ask) -> dict:
-        """What admission holds: the input estimate and the output cap, in counted tokens at
-        the model's sell prices on a weighted plan, with what credit would pay for them where
-        the customer spends credit."""
-        args = {"reserve": True, "fixed": call.input_estimate, "output": ask[0],
-                "answers": ask[1], "least": ask[2]}
+    def _reservation(self, call: Call, ask) -> tuple:
+        """What admission holds, as `Limiter.admit`'s arguments from `fixed` on: the input
+        estimate and the output cap, in counted tokens at the model's sell prices on a
+        weighted plan, with what credit would pay for them where the customer spends credit
+        (the price book's terms, worked out once per plan and model)."""
         customer = call.customer
         plan = customer.plan
+        estimate = call.input_estimate
         if (plan.reference or customer.spend_credit) and self.prices is not None:
-            sold = self.prices.weights(plan, call.model)
-            if sold is not None:
-                if plan.reference:
-                    args["weight"] = sold[1] / plan.reference
-                    args["fixed"] = -(-call.input_estimate * sold[0] // plan.reference)
-                if customer.spend_credit:
-                    args["credit"] = Credit(-(-call.input_estimate * sold[0] // PER_MTOK),
-                                            sold[1] / PER_MTOK)
-        return args
+            terms = self.prices.admission_terms(plan, call.model, customer.spend_credit)
+            if terms is not None:
+                per_input, weight, credit_input, credit_output = terms
+                credit = None if credit_input is None else Credit(
+                    -(-estimate * credit_input // PER_MTOK), credit_output)
+                fixed = estimate if per_input is None else -(-estimate * per_input
+                                                             // plan.reference)
+                return fixed, ask[0], ask[1], ask[2], call.request_id, weight, credit
+        return estimate, ask[0], ask[1], ask[2], call.request_id
 
     def _ask(self, call: Call) -> tuple[int, int, int, int | None]:
         """(output cap wanted, answers, least cap, cap asked): what to reserve for."""

@@ -152,7 +152,7 @@ class Limiter:
     def admit(self, customer: Customer, counting: bool = False, reserve: bool = False,
               fixed: int = 0, output: int = 0, answers: int = 1, least: int = 0,
               request_id: str = "", weight: float = 1.0,
-              credit: Credit | None = None) -> Admission:
+              credit: Credit | None = None) -> Admission:  # the order limits.py passes
         """The quota (when `reserve`: see `reserve`) and then the window; a request refused
         by either holds nothing."""
         grant = None
@@ -193,7 +193,8 @@ class Limiter:
         available = None
         if limit is not None:
             available = limit - self._used.get(uid, 0) - self._reserved.get(uid, 0)
-            most = fit(available, fixed, answers, weight)
+            most = (available - fixed) // answers if weight == 1.0 else fit(
+                available, fixed, answers, weight)
             if credit is not None and most < max(output, least):
                 grant = self._from_credit(uid, credit, output, answers, least, available,
                                           self._month_end - now)
@@ -203,7 +204,7 @@ class Limiter:
             if output < least:
                 return Grant(False, available=max(0, available),
                              retry_after=self._month_end - now)
-        hold = held(fixed, output, answers, weight)
+        hold = fixed + output * answers if weight == 1.0 else held(fixed, output, answers, weight)
         self._reserved[uid] = self._reserved.get(uid, 0) + hold
         return Grant(True, output, hold, available)
 

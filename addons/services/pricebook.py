@@ -67,11 +67,13 @@ class PriceBook:
         self.own: dict = {}  # the operator's sell prices (models/selling.py)
         # (plan, markup, model, variant): sell prices, computed once each
         self._sold: dict[tuple, dict] = {}
+        self._terms: dict[tuple, tuple | None] = {}  # admission's, per plan and model
 
     def reload(self) -> None:
         models = {m["model"]: read_prices(m) for m in ModelPrice.select().dicts()}
         tools = {(t.provider, t.tool, t.model): t.usd_per_call for t in ToolPrice.select()}
-        self.models, self.tools, self.own, self._sold = models, tools, operator_prices(), {}
+        self.models, self.tools, self.own = models, tools, operator_prices()
+        self._sold, self._terms = {}, {}
 
     def entry(self, model: str | None) -> dict | None:
         name = catalog_name(model, self.models) if model else None
@@ -152,11 +154,25 @@ class PriceBook:
             counted = counted_of(num, plan.reference)
         return charge_of(num), counted
 
-    def weights(self, plan, model: str | None) -> tuple[int, int] | None:
-        """(input, output) sell prices of a model on `plan`, nano-dollars per million tokens:
-        what admission reserves with; None for a model without a price."""
+    def admission_terms(self, plan, model: str | None, spend_credit: bool) -> tuple | None:
+        """What admission reserves with on `plan`, worked out once per plan and model: (the
+        input's sell price per million tokens where the plan weighs tokens, else None; an
+        output token's counted tokens (1.0 raw); the input's sell price where the customer
+        spends credit, else None; an output token's nano-dollars then). None for a model
+        without a price."""
+        key = (plan.plan_id, plan.markup_bp, plan.reference, spend_credit, model)
+        try:
+            return self._terms[key]
+        except KeyError:
+            pass
         entry = self.entry(model)
-        if entry is None:
-            return None
-        sold = self.sell_prices(plan, entry)
-        return sold["input"], sold["output"]
+        terms = None
+        if entry is not None:
+            sold = self.sell_prices(plan, entry)
+            weighted = bool(plan.reference)
+            terms = (sold["input"] if weighted else None,
+                     sold["output"] / plan.reference if weighted else 1.0,
+                     sold["input"] if spend_credit else None,
+                     sold["output"] / PER_MTOK if spend_credit else 0.0)
+        self._terms[key] = terms
+        return terms
