@@ -71,7 +71,7 @@ def admin(client):
 
 
 CUSTOMER_PAGES = ["/", "/keys", "/usage", "/usage?month=2026-01&page=2", "/usage/export.csv",
-                  "/quickstart"]
+                  "/quickstart", "/pricing", "/credit"]
 ADMIN_PAGES = ["/ops/customers", "/ops/customers?q=demo", "/ops/customers/2", "/ops/plans",
                "/ops/keys", "/ops/usage", "/ops/models", "/ops/upstreams"]
 ADMIN_POSTS = [("/ops/customers", {"email": "n@x.io", "plan": "1"}),
@@ -377,3 +377,51 @@ def test_no_operator_form_input_is_a_500(admin, value):
         assert p.price_cents is None or 0 <= p.price_cents <= 2**31 - 1
     for m in ModelPrice.select():
         assert 0 <= m.input_per_mtok < 10**6 and len(m.model) <= 255
+
+
+def test_the_operator_grants_credit_and_sets_sell_prices_and_plan_terms_in_the_ui(admin):
+    from models.selling import CreditMovement, SellPrice
+
+    demo = User.get(User.email == "demo@startup.ai")
+    r = post(admin, f"/ops/customers/{demo.id}/credit", {"amount": "12.34", "reason": "outage"},
+             page=f"/ops/customers/{demo.id}")
+    assert r.status_code == 302
+    (m,) = CreditMovement.select().where(CreditMovement.user == demo)
+    assert (m.kind, m.amount_nanousd, m.reason, m.actor) == (
+        "grant", 12_340_000_000, "outage", "admin@llm-gateway.io")
+    page = admin.get(f"/ops/customers/{demo.id}").get_data(as_text=True)
+    assert 'id="credit-balance">$12.34<' in page and "outage" in page
+    post(admin, f"/ops/customers/{demo.id}/credit", {"amount": "1", "reason": ""},
+         page=f"/ops/customers/{demo.id}")
+    assert CreditMovement.select().count() == 1  # a grant needs its reason
+
+    startup = Plan.get(Plan.name == "Startup")
+    post(admin, "/ops/sell-prices", {"model": "gpt-4o-mini", "plan": str(startup.id),
+                                      "input": "0.5", "output": ""}, page="/ops/models")
+    row = SellPrice.get(SellPrice.model == "gpt-4o-mini")
+    assert (row.plan_id, row.input, row.output) == (startup.id, 500_000_000, None)
+    assert "$0.5" in admin.get("/ops/models").get_data(as_text=True)
+    post(admin, "/ops/sell-prices", {"model": "gpt-4o-mini", "plan": str(startup.id)},
+         page="/ops/models")
+    assert not SellPrice.select().exists()  # no price at all: back to the markup
+
+    form = {"name": "Startup", "requests_per_minute": "60", "monthly_tokens": "1000000",
+            "price": "29", "markup": "40", "allowance": "raw", "reference": "5"}
+    post(admin, f"/ops/plans/{startup.id}", form, page="/ops/plans")
+    startup = Plan.get_by_id(startup.id)
+    assert (startup.markup_bp, startup.allowance_mode) == (4000, "raw")
+    post(admin, f"/ops/plans/{startup.id}", {**form, "markup": "-100"}, page="/ops/plans")
+    assert Plan.get_by_id(startup.id).markup_bp == 4000
+    assert 'name="markup" inputmode="decimal" value="40"' in admin.get("/ops/plans").get_data(
+        as_text=True)
+
+
+def test_the_customer_turns_credit_on_and_sees_prices_counted_and_charged(customer):
+    r = post(customer, "/credit/settings", {"spend": "1"}, page="/credit")
+    assert r.status_code == 302
+    assert User.get(User.email == "demo@startup.ai").spend_credit
+    pricing = customer.get("/pricing").get_data(as_text=True)
+    # Startup: gpt-4o-mini at cost + 25%, a token counting its price over $5 a million.
+    row = pricing[pricing.index('data-model="gpt-4o-mini"'):]
+    row = row[:row.index("</tr>")]
+    assert "$0.1875" in row and "$0.75" in row and "×0.0375" in row and "×0.15" in row

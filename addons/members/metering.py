@@ -188,13 +188,17 @@ class Metering:
                 self.owners.claim(call.provider.name, object_id, call.customer.user_id)
         call.usage = charged
         record = usage_record(flow, call, answer, charged, tools)
-        if self.prices is not None:
+        plan = call.customer.plan
+        if self.prices is not None and (plan.reference or call.paid_by_credit):
+            # What the limits settle now is money or counted tokens: charged here.
             call.charge, call.counted_tokens = self.prices.sale(
-                call.customer.plan, call.provider.name, record["model"], record)
-        else:
+                plan, call.provider.name, record["model"], record)
+            record["charge_nanousd"] = call.charge
+            record["credit_nanousd"] = call.charge if call.paid_by_credit else 0
+        else:  # raw tokens: the writer charges it, off the loop
             call.counted_tokens = charged.usage.total_tokens
-        record["charge_nanousd"], record["counted_tokens"] = call.charge, call.counted_tokens
-        record["credit_nanousd"] = call.charge if call.paid_by_credit else 0
+            record["plan"] = plan
+        record["counted_tokens"] = call.counted_tokens
         self.writer.submit(record)
         if call.large_body:
             memory.collect_soon()

@@ -299,6 +299,10 @@ class UsageWriter:
     def _priced(self, rec: dict) -> dict:
         if "counted_tokens" not in rec:  # not settled by metering: its raw tokens
             rec = {**rec, "counted_tokens": rec.get("total_tokens") or 0}
+        if "plan" in rec:  # metering left the charge to be worked out here
+            plan = rec.pop("plan")
+            rec["charge_nanousd"] = self.prices.sale(plan, rec["provider"],
+                                                     rec.get("model") or "", rec)[0]
         if "cost_nanousd" in rec:
             return rec
         cost, priced = self.prices.cost(rec["provider"], rec.get("model") or "", rec)
