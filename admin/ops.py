@@ -7,8 +7,9 @@ from decimal import Decimal
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from peewee import fn
 
-from models import ApiKey, Invoice, ModelPrice, Plan, Subscription, User
+from models import ApiKey, Invoice, ModelPrice, Plan, Subscription, User, utcnow
 from models.changes import held_credit
+from models.month import month_key
 from models.selling import FIELDS, refusals
 
 from . import accounts, catalog, margins, payments, selling
@@ -68,7 +69,7 @@ def _show_customer(user: User, temp_password: str | None = None):
     cfg = current_app.config["GATEWAY"]
     response = current_app.make_response(render_template(
         "ops/customer.html", customer=user, keys=keys, rows=breakdown(None, user),
-        ledger=selling.ledger(user, held_credit(cfg.redis_url, user.id)),
+        ledger=selling.ledger(user, held_credit(cfg.redis_url, user.id, month_key(utcnow()))),
         refusals=refusals(user.id),
         plans=Plan.select().order_by(Plan.id), temp_password=temp_password, sub=sub,
         invoices=Invoice.select().where(Invoice.user == user).order_by(Invoice.created_at.desc()),

@@ -9,7 +9,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from models import changes
+from models import changes, utcnow
+from models.month import month_key
 from models.selling import FIELDS, usd_text
 
 from . import accounts, margins, selling
@@ -59,7 +60,8 @@ def credits(email):
     """A customer's credit: balance, reserved, auto top-up and movements, as JSON."""
     with _refusals():
         user = accounts.find_user(email)
-    held = changes.held_credit(current_app.config["GATEWAY"].redis_url, user.id)
+    held = changes.held_credit(current_app.config["GATEWAY"].redis_url, user.id,
+                               month_key(utcnow()))
     click.echo(json.dumps(selling.ledger(user, held), indent=2))
 
 

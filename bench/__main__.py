@@ -11,7 +11,9 @@ alternating the order of the variants round by round and reporting medians:
     keys, limits and credentials; then metering; then the access log), each step run A/B
     against the bare proxy at concurrency 16 (bench/partial.py);
   - with --soak S: mixed traffic for S seconds, sampling the gateway's memory;
-  - last, the chain's own cost per request in one process (bench/chain.py).
+  - last, the chain's own cost per request in one process (bench/chain.py), and what selling
+    adds to it: raw tokens against weighted tokens with credit, and pay as you go, in memory and
+    with Redis.
 Writes bench/results/results.json and results.md (the README shows the table).
 """
 
@@ -360,10 +362,12 @@ class Bench:
                 print(f"soak: {self.results['soak']}", flush=True)
         finally:
             self.teardown()
-        from .chain import measure
+        from .chain import measure, selling_both
 
         self.results["chain"] = measure(2000 if a.quick else 20000)
         print(f"chain: {self.results['chain']}", flush=True)
+        self.results["selling"] = selling_both(2000 if a.quick else 20000)
+        print(f"selling: {self.results['selling']}", flush=True)
         self.results["medians"] = medians(self.results["runs"])
         self.results["machine"] = machine()
         self.results["args"] = vars(a)

@@ -69,6 +69,14 @@ def markdown(results: dict) -> str:
                       f"(+{added} µs over bare). "
                       f"The gateway's hooks alone, in one process (`python -m bench.chain`), take "
                       f"{chain['chain_us']} µs per request; the largest: {parts} µs."]
+    for sold in results.get("selling", []):
+        where = "with Redis" if sold["redis"] else "in memory"
+        us, over = sold["chain_us"], sold["over_raw_us"]
+        lines += ["", f"**Selling** ({where}, `python -m bench.chain --selling`, runs "
+                      f"alternated): the hooks take {us['raw']} µs per request for an allowance "
+                      f"in raw tokens, {us['weighted']} in weighted tokens with credit on "
+                      f"({over['weighted']:+} µs) and {us['payg']} paid from credit "
+                      f"({over['payg']:+} µs)."]
     if steps := results.get("ablation"):
         lines += ["", "**What each part costs** (the gateway built up step by step, each step "
                       "run A/B against the bare proxy at concurrency 16, `bench/partial.py`)", "",

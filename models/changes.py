@@ -17,14 +17,15 @@ PREFIX = "llm-gateway:"  # every key the gateway keeps in Redis
 CHANNEL = PREFIX + "changes"
 
 
-def held_credit(url: str | None, user_id: int) -> int:
-    """Credit (nano-dollars) the calls in flight hold, as the shared limits keep it; 0 without
-    Redis (then only the gateway process knows) or when it does not answer."""
+def held_credit(url: str | None, user_id: int, month: str) -> int:
+    """Credit (nano-dollars) the calls in flight hold this month (YYYY-MM), as the shared limits
+    keep it; 0 without Redis (then only the gateway process knows) or when it does not
+    answer."""
     if not url:
         return 0
     try:
         client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        held = client.hget(f"{PREFIX}cr:{user_id}", "held")
+        held = client.hget(f"{PREFIX}q:{month}:{user_id}", "cheld")
         client.close()
         return max(0, int(held or 0))
     except redis.RedisError as e:

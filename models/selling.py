@@ -12,7 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from peewee import BigIntegerField, CharField, DateTimeField, ForeignKeyField, TextField, fn
+from peewee import (
+    SQL,
+    BigIntegerField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    TextField,
+    fn,
+)
 
 from .base import BaseModel
 from .month import month_bounds
@@ -189,9 +197,11 @@ def usage_by_month(user_id: int) -> list[tuple[str, int]]:
     """Credit spent per month (YYYY-MM, nano-dollars), newest first: the ledger's usage
     lines."""
     month = fn.SUBSTR(UsageRecord.created_at.cast("text"), 1, 7)
+    # Grouped by the output column's name: PostgreSQL does not match the parametrized
+    # expression itself.
     rows = (UsageRecord.select(month.alias("m"), fn.SUM(UsageRecord.credit_nanousd))
             .where(UsageRecord.user == user_id, UsageRecord.credit_nanousd != 0)
-            .group_by(month).order_by(month.desc()).tuples())
+            .group_by(SQL("m")).order_by(SQL("m").desc()).tuples())
     return [(m, int(t)) for m, t in rows]
 
 

@@ -31,8 +31,11 @@ def test_bench_quick_run(tmp_path):
     steps = results["ablation"]
     assert [len(st["members"]) for st in steps] == [1, 6, 9, 12]
     assert all(st["non2xx"] == 0 and st["rps"] > 0 for st in steps)
+    # What selling adds: the three customers' calls all answered, in memory and with Redis.
+    assert [r["redis"] for r in results["selling"]] == [False, True]
+    assert all({"raw", "weighted", "payg"} == set(r["chain_us"]) for r in results["selling"])
     md = (tmp_path / "results.md").read_text()
-    assert "What each part costs" in md
+    assert "What each part costs" in md and "**Selling** (with Redis" in md
     assert "gateway/bare" in md and "gateway/stock" in md and "python -m bench.chain" in md
 
 

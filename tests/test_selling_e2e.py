@@ -132,7 +132,10 @@ def test_a_weighted_allowance_lasts_as_long_as_its_worth(where, gateway, fleet):
     # The same allowance in raw tokens would have allowed 8 calls of either model.
 
 
-def test_pay_as_you_go_spends_credit_to_zero_under_concurrent_calls(gateway):
+@pytest.mark.parametrize("where", ["one process", "two processes on Redis"])
+def test_pay_as_you_go_spends_credit_to_zero_under_concurrent_calls(where, gateway, fleet):
+    gateways = [gateway] if where == "one process" else fleet(2)
+    gateway = gateways[0]
     name = plan(gateway, "PAYG", "--monthly-tokens", "0", "--markup", "0")
     email, key = key_on(gateway, name)
     # Out of credit: each SDK gets its provider's own answer, not retried.
@@ -148,13 +151,15 @@ def test_pay_as_you_go_spends_credit_to_zero_under_concurrent_calls(gateway):
 
     # $0.002: 9 calls of $0.00021, and a tenth capped to what is left.
     gateway.admin("grant-credits", email, "0.002", "--reason", "welcome")
-    wait_until(lambda: call(gateway, key, max_tokens=1, usage="in=1,out=1").status_code == 200,
-               what="the grant reaching the gateway")
+    for gw in gateways:
+        wait_until(lambda gw=gw: call(gw, key, max_tokens=1, usage="in=1,out=1").status_code
+                   == 200, what="the grant reaching the gateway")
     with cf.ThreadPoolExecutor(20) as pool:
-        statuses = list(pool.map(lambda _: call(gateway, key).status_code, range(20)))
+        statuses = list(pool.map(lambda i: call(gateways[i % len(gateways)], key).status_code,
+                                 range(20)))
     assert set(statuses) <= {200, 429} and 429 in statuses
     credits = json.loads(gateway.admin("credits", email).stdout)
-    records = gateway.records(key, count=1 + statuses.count(200))
+    records = gateway.records(key, count=len(gateways) + statuses.count(200))
     spent = sum(r.credit_nanousd for r in records)
     assert spent == sum(r.charge_nanousd for r in records)  # every call paid from credit
     assert 1_000_000 < spent <= 2_000_000  # never past the balance: estimates are high

@@ -16,8 +16,10 @@ is sent again under its id and applied once, and an admission's reservation is r
 
 Keys (prefix `llm-gateway:`): `w:<user>` and `c:<user>` sorted sets of the last minute's
 requests and token counts (a reserving request's entry names what it holds),
-`q:<YYYY-MM>:<user>` a hash of `used` and `reserved` tokens, `cr:<user>` a hash of prepaid
-credit in nano-dollars (`added`, as the database's ledger sums it; `spent`; `held`),
+`q:<YYYY-MM>:<user>` a hash of `used` and `reserved` tokens and `cheld`, the credit calls in
+flight hold (nano-dollars: held per month, so that a crashed process's holds end with it, as
+its reservations do), `cr:<user>` a hash of prepaid credit in nano-dollars (`added`, as the
+database's ledger sums it; `spent`),
 `s:<batch>` the settlement batches applied in the last ten minutes, `ready` once the state is
 rebuilt. One Redis (with replicas or Sentinel), not Redis Cluster: the scripts compute the
 month's key themselves.
@@ -123,8 +125,9 @@ if ARGV[5] == '1' then
       fit = math.floor((available - fixed) / (answers * weight))
     end
     if ARGV[13] == '1' and fit < math.max(output, least) then
-      local c = redis.call('HMGET', ckey, 'added', 'spent', 'held')
-      local balance = (tonumber(c[1]) or 0) - (tonumber(c[2]) or 0) - (tonumber(c[3]) or 0)
+      local c = redis.call('HMGET', ckey, 'added', 'spent')
+      local balance = (tonumber(c[1]) or 0) - (tonumber(c[2]) or 0)
+                      - (tonumber(redis.call('HGET', qkey, 'cheld')) or 0)
       local cfixed, per = tonumber(ARGV[14]), tonumber(ARGV[15])
       local cfit = -1
       if per <= 0 then
@@ -168,7 +171,10 @@ if held > 0 then
   redis.call('HINCRBY', qkey, 'reserved', string.format('%.0f', held))
   redis.call('PEXPIREAT', qkey, month_end + 40 * 86400000)
 end
-if cheld > 0 then redis.call('HINCRBY', ckey, 'held', string.format('%.0f', cheld)) end
+if cheld > 0 then
+  redis.call('HINCRBY', qkey, 'cheld', string.format('%.0f', cheld))
+  redis.call('PEXPIREAT', qkey, month_end + 40 * 86400000)
+end
 local first = redis.call('ZRANGE', wkey, 0, 0, 'WITHSCORES')
 return {1, 0, output, held, available, 0, rpm - n - 1, tonumber(first[2]) + 60000 - now,
         month_end - now, period, cheld}
@@ -197,8 +203,9 @@ for i = 3, #ARGV, 6 do
     redis.call('PEXPIREAT', k, month_end + 40 * 86400000)
   end
   local cheld, cused = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
-  if cheld > 0 and redis.call('HINCRBY', P .. 'cr:' .. uid, 'held', -cheld) < 0 then
-    redis.call('HSET', P .. 'cr:' .. uid, 'held', 0)
+  if cheld > 0 and held_in ~= '' then
+    local k = P .. 'q:' .. held_in .. ':' .. uid
+    if redis.call('HINCRBY', k, 'cheld', -cheld) < 0 then redis.call('HSET', k, 'cheld', 0) end
   end
   if cused > 0 then redis.call('HINCRBY', P .. 'cr:' .. uid, 'spent', cused) end
 end
@@ -224,8 +231,8 @@ for i = 2, #ARGV, 2 do
         if tonumber(held) > 0 and redis.call('HINCRBY', k, 'reserved', -tonumber(held)) < 0 then
           redis.call('HSET', k, 'reserved', 0)
         end
-        if cheld > 0 and redis.call('HINCRBY', P .. 'cr:' .. uid, 'held', -cheld) < 0 then
-          redis.call('HSET', P .. 'cr:' .. uid, 'held', 0)
+        if cheld > 0 and redis.call('HINCRBY', k, 'cheld', -cheld) < 0 then
+          redis.call('HSET', k, 'cheld', 0)
         end
         local score = redis.call('ZSCORE', wkey, m)
         redis.call('ZREM', wkey, m)
@@ -272,6 +279,7 @@ class RedisLimiter:
         self.outages = 0  # admissions decided by the outage policy
         self.last_outage: float | None = None  # monotonic time of the last one
         self._probed = float("-inf")
+        self._credits_sent: dict[int, int] = {}  # what `credits` last set in Redis
 
     # --- the Limiter interface ---
 
@@ -311,9 +319,11 @@ class RedisLimiter:
 
     def credits(self, added: dict[int, int]) -> None:
         """Each customer's credit movements summed, as the database has them now: set in
-        Redis (the same sums from any process, so sending them twice is harmless)."""
-        if added and self._loop is not None:
-            task = self._loop.create_task(self._send_credits(added))
+        Redis where they changed since this process last sent them (the same sums from any
+        process, so sending them twice is harmless; a rebuilt Redis reads them anew)."""
+        changed = {uid: n for uid, n in added.items() if self._credits_sent.get(uid) != n}
+        if changed and self._loop is not None:
+            task = self._loop.create_task(self._send_credits(changed))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
 
@@ -323,6 +333,7 @@ class RedisLimiter:
                 for uid, total in added.items():
                     p.hset(f"{PREFIX}cr:{uid}", "added", total)
                 await p.execute()
+            self._credits_sent.update(added)
         except Exception as e:
             log.warning("shared limits: credit balances not sent (%s); sent again soon", e)
 
@@ -377,7 +388,8 @@ class RedisLimiter:
             None if limit is None else max(0, avail), max(0, int(month_ms)) / 1000)
         if ok:
             return Admission(True, None, int(output), int(held), avail,
-                             period=period.decode() if held else "", credit=int(cheld))
+                             period=period.decode() if held or cheld else "",
+                             credit=int(cheld))
         if refused == 1:
             return Admission(False, "rate", retry_after=max(0, int(retry_ms)) / 1000)
         return Admission(False, "credit" if refused == 3 else "quota", available=avail,
