@@ -1,12 +1,15 @@
 """Credit running low: after each batch of usage records the writer commits (its thread), the
-customers who spent credit have their balance read; under their threshold, an automatic top-up
-from the card on file where they set one (on a thread of its own: Stripe is never waited on by
-the writer), else one low-balance mail until the balance rises again."""
+customers who spent credit have their balance checked (read from the ledger at most every
+RECHECK seconds, carried forward by the batches between, as the usage alerts do); under their
+threshold, an automatic top-up from the card on file where they set one (on a thread of its own:
+Stripe is never waited on by the writer), else one low-balance mail until the balance rises
+again."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from models import User, db, selling
 from models.selling import usd_text
@@ -17,20 +20,32 @@ from .selling import NANOS_PER_CENT
 log = logging.getLogger(__name__)
 
 LOW = 500 * NANOS_PER_CENT  # $5: the low-balance mail's threshold where the customer set none
+RECHECK = 30.0  # seconds between readings of a customer's balance from the ledger
 
 
 class CreditWatch:
-    def __init__(self, app) -> None:
-        self.app = app
+    def __init__(self, app, recheck: float = RECHECK) -> None:
+        self.app, self.recheck = app, recheck
         self._topping: set[int] = set()  # customers whose top-up is under way
         self._lock = threading.Lock()
+        self._known: dict[int, tuple[int, float, User]] = {}  # balance, when read, the user
 
     def written(self, rows: list[dict]) -> None:
-        spenders = {r["user"] for r in rows if r.get("credit_nanousd")}
-        for uid in spenders:
-            user = User.get_or_none(User.id == uid)
-            if user is not None:
-                self._check(user, selling.balance(uid))
+        spent: dict[int, int] = {}
+        for r in rows:
+            if r.get("credit_nanousd"):
+                spent[r["user"]] = spent.get(r["user"], 0) + r["credit_nanousd"]
+        for uid, amount in spent.items():
+            known, clock = self._known.get(uid), time.monotonic()
+            if known is None or clock - known[1] > self.recheck:
+                user = User.get_or_none(User.id == uid)  # its settings may have changed too
+                if user is None:
+                    continue
+                known = (selling.balance(uid), clock, user)
+            else:
+                known = (known[0] - amount, known[1], known[2])
+            self._known[uid] = known
+            self._check(known[2], known[0])
 
     def _check(self, user: User, balance: int) -> None:
         below = (user.topup_below_cents * NANOS_PER_CENT if user.topup_below_cents is not None
@@ -49,12 +64,14 @@ class CreditWatch:
             self._low(user, balance)
 
     def _low(self, user: User, balance: int) -> None:
+        user.low_balance_mailed = True  # for the batches that follow (the row is the truth)
         if User.update(low_balance_mailed=True).where(
                 User.id == user.id, User.low_balance_mailed == False).execute():  # noqa: E712
             notices.send(self.app.extensions["mailer"], user, "credit_low",
                          usd_text(max(0, balance)))
 
     def _top_up(self, payments, user: User) -> None:
+        self._known.pop(user.id, None)  # read again after it
         from .payments import BillingError, claimed, credits
         from .payments.records import Busy
 

@@ -71,10 +71,11 @@ def markdown(results: dict) -> str:
                       f"{chain['chain_us']} µs per request; the largest: {parts} µs."]
     for sold in results.get("selling", []):
         where = "with Redis" if sold["redis"] else "in memory"
-        us, over = sold["chain_us"], sold["over_raw_us"]
+        us, over = sold["cpu_us"], sold["cpu_over_raw_us"]
         lines += ["", f"**Selling** ({where}, `python -m bench.chain --selling`, runs "
-                      f"alternated): the hooks take {us['raw']} µs per request for an allowance "
-                      f"in raw tokens, {us['weighted']} in weighted tokens with credit on "
+                      f"alternated): the process's CPU per request (flows built, hooks, the "
+                      f"usage writer) is {us['raw']} µs for an allowance in raw tokens, "
+                      f"{us['weighted']} in weighted tokens with credit on "
                       f"({over['weighted']:+} µs) and {us['payg']} paid from credit "
                       f"({over['payg']:+} µs)."]
     if steps := results.get("ablation"):

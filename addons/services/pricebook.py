@@ -22,6 +22,7 @@ from models.selling import (
 )
 
 NANOS = Decimal(1_000_000_000)
+MAX_NAMES = 10_000  # model names remembered between reloads
 
 
 def variant(entry: dict, prompt_tokens: int, tier: str | None = None) -> str:
@@ -68,16 +69,26 @@ class PriceBook:
         # (plan, markup, model, variant): sell prices, computed once each
         self._sold: dict[tuple, dict] = {}
         self._terms: dict[tuple, tuple | None] = {}  # admission's, per plan and model
+        self._entries: dict[str | None, dict | None] = {}  # `entry`'s, by the name asked
 
     def reload(self) -> None:
         models = {m["model"]: read_prices(m) for m in ModelPrice.select().dicts()}
         tools = {(t.provider, t.tool, t.model): t.usd_per_call for t in ToolPrice.select()}
         self.models, self.tools, self.own = models, tools, operator_prices()
-        self._sold, self._terms = {}, {}
+        self._sold, self._terms, self._entries = {}, {}, {}
 
     def entry(self, model: str | None) -> dict | None:
+        """The catalog's row for a model as a call names it (a dated snapshot's too), found
+        once per name."""
+        try:
+            return self._entries[model]
+        except KeyError:
+            pass
         name = catalog_name(model, self.models) if model else None
-        return self.models[name] if name is not None else None
+        found = self.models[name] if name is not None else None
+        if len(self._entries) < MAX_NAMES:  # names come from callers: bounded
+            self._entries[model] = found
+        return found
 
     def prices_tier(self, model: str | None, tier: str) -> bool:
         """Whether the catalog prices `model` in processing tier `tier`."""
