@@ -216,7 +216,20 @@ def usage():
                                "models": [r["model"] for r in report["by_model"][:10]],
                                "model_charges": [r["charges_usd"]
                                                  for r in report["by_model"][:10]],
-                               "model_cost": [r["cost_usd"] for r in report["by_model"][:10]]})
+                               "model_cost": [r["cost_usd"] for r in report["by_model"][:10]],
+                               **_chart("customer", "email", report["by_customer"]),
+                               **_chart("plan", "plan", report["by_plan"])})
+
+
+def _chart(name: str, label: str, rows: list[dict]) -> dict:
+    """The ten rows that brought in or cost the most, for a chart of collected, usage sold
+    and upstream cost."""
+    top = sorted(rows, key=lambda r: -max(Decimal(r["collected_usd"]), Decimal(r["cost_usd"]),
+                                          Decimal(r["charges_usd"])))[:10]
+    return {f"{name}s": [r[label] for r in top],
+            f"{name}_collected": [r["collected_usd"] for r in top],
+            f"{name}_charges": [r["charges_usd"] for r in top],
+            f"{name}_cost": [r["cost_usd"] for r in top]}
 
 
 def _month_row(report: dict) -> dict:

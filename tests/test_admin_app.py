@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 from decimal import Decimal
@@ -286,6 +287,10 @@ def test_revenue_is_money_collected_and_the_margin_what_is_left_of_it(admin):
     assert shown == {"collected": "34.00", "charges": "2.19", "cost": "1.75",
                      "margin": "32.25", "usage-margin": "0.4375"}
     assert "<td>test@free.com</td><td>Explorer</td>" in html
+    charts = json.loads(re.search(r'id="money-data">(.*?)</script>', html, re.S).group(1))
+    assert charts["customers"] == ["demo@startup.ai", "test@free.com"]  # the most first
+    assert charts["customer_collected"] == ["29.000000000", "5.000000000"]
+    assert set(charts["plans"]) == {"Startup", "Explorer"}
     # The guard: the free plan's allowance costs something and brings nothing; Startup's
     # weighted allowance is worth $5 at sell prices, well within $29.
     guard = html[html.index('id="guard-plans"'):html.index("</table>", html.index(

@@ -49,7 +49,11 @@ window.addEventListener("load", () => {
   const data = document.getElementById("money-data");
   if (!data || !window.Chart) return;
   const c = JSON.parse(data.textContent);
-  const usd = (v) => "$" + Number(v).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const usd = (v) => {  // small amounts (a few calls) keep their significant digits
+    const n = Number(v);
+    if (n !== 0 && Math.abs(n) < 0.01) return "$" + n.toPrecision(2);
+    return "$" + n.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  };
   const options = {
     responsive: true, maintainAspectRatio: false, animation: false,
     plugins: { tooltip: { callbacks: { label: (x) => x.dataset.label + ": " + usd(x.raw) } } },
@@ -64,6 +68,17 @@ window.addEventListener("load", () => {
       { label: "Upstream cost", data: c.cost.map(Number), backgroundColor: "#c0504d" },
     ] },
   });
+  for (const name of ["customer", "plan"]) {
+    const canvas = document.getElementById(`money-by-${name}`);
+    if (canvas && c[`${name}s`].length) new window.Chart(canvas, {
+      type: "bar", options: { ...options, indexAxis: "y", scales: { x: { beginAtZero: true, title: { display: true, text: "USD" }, ticks: { callback: usd } } } },
+      data: { labels: c[`${name}s`], datasets: [
+        { label: "Collected", data: c[`${name}_collected`].map(Number), backgroundColor: "#2b59c3" },
+        { label: "Usage sold", data: c[`${name}_charges`].map(Number), backgroundColor: "#3f9b5b" },
+        { label: "Upstream cost", data: c[`${name}_cost`].map(Number), backgroundColor: "#c0504d" },
+      ] },
+    });
+  }
   const byModel = document.getElementById("money-by-model");
   if (byModel) new window.Chart(byModel, {
     type: "bar", options: { ...options, indexAxis: "y", scales: { x: { beginAtZero: true, title: { display: true, text: "USD" }, ticks: { callback: usd } } } },
