@@ -157,11 +157,6 @@ def usd_text(nanos: int) -> str:
     return f"{Decimal(int(nanos)).scaleb(-9):f}"
 
 
-def per_token(nanos_per_mtok: int) -> str:
-    """OpenRouter's `pricing` value: USD per token as a decimal string."""
-    return f"{Decimal(int(nanos_per_mtok)).scaleb(-15).normalize():f}"
-
-
 def credit_added(user_id: int) -> int:
     """Every movement of a customer's credit, summed."""
     return int(CreditMovement.select(fn.SUM(CreditMovement.amount_nanousd))
