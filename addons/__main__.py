@@ -26,7 +26,7 @@ def main() -> None:
         patches.install()
     except patches.UntestedMitmproxy as e:
         sys.exit(f"llm-gateway: {e}")
-    memory.map_large_buffers()
+    memory.fix_mmap_threshold()
     cfg = config.get()
     cfg = dataclasses.replace(cfg, port=args.port or cfg.port, host=args.host or cfg.host)
     if args.workers < 1:

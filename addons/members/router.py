@@ -226,6 +226,12 @@ class Router:
         self._take_body(flow, call, *bodies.read(content))
         return None
 
+    @staticmethod
+    async def join_body(body) -> None:
+        """A large body's chunks joined on a thread (patches.py's JoinBodyHook): the copy
+        runs without the GIL, so the loop serves other calls meanwhile."""
+        body.content = await asyncio.to_thread(bytes, body.buffer)
+
     async def _read_aside(self, flow: http.HTTPFlow, call: Call, content: bytes) -> None:
         self._take_body(flow, call, *await self.reader.read(content))
 

@@ -3,6 +3,7 @@ entered in the in-flight registry, for the calls no earlier member answered."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from mitmproxy import http
@@ -25,7 +26,18 @@ class Send:
         if call.customer is None:  # the last gate before upstream: never unauthenticated
             raise RuntimeError("an API call reached the send step without a customer")
         if call.body_changed:  # usage asked for, or an output cap set by the limits
+            if call.large_body:
+                return self._dumped_aside(flow, call)
             flow.request.content = bodies.dumps(call.body)
+        self._sent(flow, call)
+        return None
+
+    async def _dumped_aside(self, flow: http.HTTPFlow, call: Call) -> None:
+        """A large body's bytes joined on a thread: the copy runs without the GIL."""
+        flow.request.content = await asyncio.to_thread(bodies.dumps, call.body)
+        self._sent(flow, call)
+
+    def _sent(self, flow: http.HTTPFlow, call: Call) -> None:
         call.body = None  # read by now; an open stream should not hold the parsed prompt
         call.last_activity = time.monotonic()  # the idle timer starts as it leaves
         self.inflight.add(flow, call)

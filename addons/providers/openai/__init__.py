@@ -1,6 +1,5 @@
 """OpenAI: Chat Completions, Responses, Embeddings, Models."""
 
-import json
 import re
 
 from addons.providers.base import (
@@ -82,7 +81,7 @@ def _continued(path: str, body) -> tuple[str, ...]:
     conv = conv.get("id") if isinstance(conv, dict) else conv
     tools = body.get("tools")
     if isinstance(tools, RawJSON):  # a large list, kept as its text (bodies.read_shallow):
-        tools = json.loads(tools) if '"code_interpreter"' in tools else ()  # read on need
+        tools = tools.load() if tools.holds(b'"code_interpreter"') else ()  # read on need
     containers = [t.get("container") for t in tools if isinstance(t, dict)
                   and t.get("type") == "code_interpreter"] if isinstance(tools, list) else []
     return tuple(v for v in (body.get("previous_response_id"), conv, *containers)
