@@ -47,6 +47,11 @@ class Call:
     endpoint: Endpoint | None  # None: answered by the gateway itself (/v1/models)
     path: str  # upstream path after the version segment, without the query
     request_id: str
+    # The unified API (/v1/chat/completions ...): the provider whose shape the customer
+    # speaks (OpenAI's), while `provider` serves it; and the translation of its answers.
+    speaks: Provider | None = None
+    translation: object | None = None  # the provider's translator, set by the router
+    unified: bool = False  # came on a unified route, whoever serves it
     started: float = field(default_factory=time.monotonic)
     browser: bool = False  # came with an Origin: the answer carries CORS headers
     body: dict | None = None  # the parsed request, until it is sent
@@ -74,6 +79,7 @@ class Call:
     parser: StreamParser | None = None
     last_activity: float = field(default_factory=time.monotonic)  # sent, or last byte since
     usage: Settlement | None = None  # settled once the call ends
+    answer: dict | None = None  # a translated call's buffered answer, as parsed (translate.py)
     charge: int = 0  # nano-dollars at the plan's sell prices
     counted_tokens: int = 0  # what it counts against the allowance
     # Timeouts: the upstream went quiet for too long.
@@ -84,6 +90,11 @@ class Call:
     logged: bool = False
     # Metrics: this call is counted.
     counted: bool = False
+
+    @property
+    def answers_as(self) -> Provider:
+        """The provider whose error shape the customer reads."""
+        return self.speaks or self.provider
 
     @property
     def upstream(self) -> bool:

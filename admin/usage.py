@@ -39,8 +39,8 @@ def decimal(text) -> Decimal:
     return Decimal(str(text or 0))
 
 
-CSV_FIELDS = ["created_at", "request_id", "key", "provider", "endpoint", "model", "status",
-              "streamed", "input_tokens", "cache_read_tokens", "cache_write_tokens",
+CSV_FIELDS = ["created_at", "request_id", "key", "api", "provider", "endpoint", "model",
+              "status", "streamed", "input_tokens", "cache_read_tokens", "cache_write_tokens",
               "output_tokens", "reasoning_tokens", "total_tokens", "counted_tokens",
               "tool_calls", "charge_usd", "paid_from_credit_usd", "complete", "estimated",
               "latency_ms"]
@@ -58,8 +58,8 @@ def download():
     for r in records:
         prefix = r.api_key.prefix if r.api_key_id else ""
         writer.writerow([r.created_at.isoformat(timespec="seconds") + "Z", r.request_id, prefix,
-                         r.provider, r.endpoint, r.model, r.status, r.streamed, r.input_tokens,
-                         r.cache_read_tokens, r.cache_write_tokens, r.output_tokens,
+                         r.api, r.provider, r.endpoint, r.model, r.status, r.streamed,
+                         r.input_tokens, r.cache_read_tokens, r.cache_write_tokens, r.output_tokens,
                          r.reasoning_tokens, r.total_tokens, r.counted_tokens, r.tool_calls,
                          r.charge_usd, usd(r.credit_nanousd), r.complete, r.estimated,
                          r.latency_ms])

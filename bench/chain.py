@@ -1,5 +1,5 @@
-"""python -m bench.chain [--selling]: what the gateway's own hooks cost per request, in one
-process.
+"""python -m bench.chain [--selling | --unified]: what the gateway's own hooks cost per
+request, in one process.
 
 The wrk figures depend on a shared machine; this one barely does. It builds the real chain on a
 fresh database (a customer with a plan that never refuses), runs the bench's request through
@@ -10,6 +10,10 @@ With --selling, what selling adds: the same chain for three customers side by si
 alternated (best of five each): an allowance in raw tokens (as before selling), the same in
 weighted tokens with credit on, and pay-as-you-go (every call reserved and paid from credit);
 in memory, and with the limits in a private redis-server when one is installed.
+
+With --unified, what the unified API adds: the same Claude call on its native route and as a
+chat completion translated, runs alternated (best of five each), and per streamed event the
+native stream's parser against the translating one.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ def setup(tmp: str) -> str:
     from bench.__main__ import provision
 
     os.environ.update({"DATA_DIR": tmp, "OPENAI_API_KEY": "sk-bench", "ACCESS_LOG": f"{tmp}/log",
+                       "ANTHROPIC_API_KEY": "sk-ant-bench",
                        "ADMIN_PASSWORD": "bench-admin-password"})
     return provision(dict(os.environ))
 
@@ -81,8 +86,65 @@ def selling(n: int = 20000, redis_url: str | None = None) -> dict:
         os.environ.pop("REDIS_URL", None)
 
 
-def _measure(n: int, keys: dict[str, str], rounds: int = 3) -> dict:
-    """The chain for each customer of `keys`, runs alternated; with one, per member too."""
+# The unified API's bench: the same Claude call on the native route and translated from a
+# chat completion, each with Anthropic's answer.
+CLAUDE_ANSWER = json.dumps({
+    "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+    "content": [{"type": "text", "text": "Hello! How can I help you today?"}],
+    "stop_reason": "end_turn", "stop_sequence": None,
+    "usage": {"input_tokens": 9, "output_tokens": 9}}).encode()
+CALLS = {
+    "native": (b"/v1/anthropic/v1/messages", {
+        "model": "claude-sonnet-4-5", "max_tokens": 16,
+        "messages": [{"role": "user", "content": "Hi"}]}, CLAUDE_ANSWER),
+    "unified": (b"/v1/chat/completions", {
+        "model": "claude-sonnet-4-5", "max_tokens": 16,
+        "messages": [{"role": "user", "content": "Hi"}]}, CLAUDE_ANSWER),
+}
+
+
+def unified(n: int) -> dict:
+    """The hooks per request of a Claude call on its native route and on the unified one,
+    runs alternated; and per streamed event, the native stream's parser and the translating
+    one (which parses it too), over the same stream."""
+    key = setup(tempfile.mkdtemp(prefix="llm-gateway-unified-"))
+    hooks = _measure(n, {name: key for name in CALLS}, rounds=5, calls=CALLS)
+    from addons.providers.anthropic.chat import ChatStream
+    from addons.providers.anthropic.usage import AnthropicStream
+
+    def sse(obj: dict) -> bytes:
+        return f"event: {obj['type']}\ndata: {json.dumps(obj)}\n\n".encode()
+
+    events = [sse({"type": "message_start", "message": {
+        "id": "msg_01", "model": "claude-sonnet-4-5",
+        "usage": {"input_tokens": 9, "output_tokens": 1}}}),
+        sse({"type": "content_block_start", "index": 0,
+             "content_block": {"type": "text", "text": ""}})]
+    events += [sse({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": "word "}})] * 200
+    events += [sse({"type": "content_block_stop", "index": 0}),
+               sse({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                    "usage": {"output_tokens": 200}}),
+               sse({"type": "message_stop"})]
+    data = b"".join(events)
+    per_event = {}
+    for name, cls in (("native", AnthropicStream), ("unified", ChatStream)):
+        best = float("inf")
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(max(1, n // 200)):
+                p = cls()
+                for i in range(0, len(data), 97):
+                    p.feed(data[i:i + 97])
+                p.finish()
+            best = min(best, (time.perf_counter() - t) / max(1, n // 200) / len(events))
+        per_event[name] = round(best * 1e6, 2)
+    return {**hooks, "stream_event_us": per_event, "events": len(events)}
+
+
+def _measure(n: int, keys: dict[str, str], rounds: int = 3, calls: dict | None = None) -> dict:
+    """The chain for each customer of `keys`, runs alternated; with one, per member too.
+    `calls`: each name's (path, body, answer) instead of the bench's chat completion."""
     from mitmproxy import http
     from mitmproxy.test import taddons, tflow, tutils
 
@@ -114,17 +176,19 @@ def _measure(n: int, keys: dict[str, str], rounds: int = 3) -> dict:
                                  (b"content-type", b"application/json"),
                                  (b"authorization", b"Bearer " + key.encode()),
                                  (b"content-length", b"%d" % len(body))])
-        response_headers = [(b"content-type", b"application/json"),
-                            (b"content-length", b"%d" % len(RESPONSE))]
-        current = {"headers": headers(next(iter(keys.values())))}
+        current = {"headers": headers(next(iter(keys.values()))),
+                   "path": b"/v1/openai/chat/completions", "body": body, "answer": RESPONSE}
 
         def flow():
             return tflow.tflow(req=tutils.treq(
-                host="127.0.0.1", port=1, path=b"/v1/openai/chat/completions", method=b"POST",
-                content=body, headers=current["headers"].copy()))
+                host="127.0.0.1", port=1, path=current["path"], method=b"POST",
+                content=current["body"], headers=current["headers"].copy()))
 
         def response():
-            return tutils.tresp(content=RESPONSE, headers=http.Headers(response_headers))
+            answer = current["answer"]
+            return tutils.tresp(content=answer, headers=http.Headers([
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(answer))]))
 
         def run(call) -> float:
             """Seconds per request for `call(hook, flow)` over every hook, flows built outside."""
@@ -152,6 +216,10 @@ def _measure(n: int, keys: dict[str, str], rounds: int = 3) -> dict:
             for r in range(rounds):
                 for name in (list(keys) if r % 2 == 0 else list(keys)[::-1]):
                     current["headers"] = headers(keys[name])
+                    if calls:
+                        path, ask, answer = calls[name]
+                        current.update(path=path, body=json.dumps(ask).encode(), answer=answer)
+                        current["headers"]["content-length"] = str(len(current["body"]))
                     start = time.process_time()
                     t = run(lambda hook, f: chain.hooks[hook](f))
                     while services.writer.backlog():
@@ -162,11 +230,16 @@ def _measure(n: int, keys: dict[str, str], rounds: int = 3) -> dict:
             services.writer.stop()
             us = {k: round(v * 1e6, 1) for k, v in best.items()}
             cpu_us = {k: round(v * 1e6, 1) for k, v in cpu.items()}
+            base = next(iter(us))  # the first: raw tokens, or the native route
             return {"requests": n, "redis": bool(cfg.redis_url), "chain_us": us,
-                    "over_raw_us": {k: round(v - us["raw"], 1) for k, v in us.items()},
+                    "over_raw_us": {k: round(v - us[base], 1) for k, v in us.items()},
                     "cpu_us": cpu_us,
-                    "cpu_over_raw_us": {k: round(v - cpu_us["raw"], 1)
+                    "cpu_over_raw_us": {k: round(v - cpu_us[base], 1)
                                         for k, v in cpu_us.items()}}
+        if calls:  # one customer's call, per member
+            path, ask, answer = calls[next(iter(keys))]
+            current.update(path=path, body=json.dumps(ask).encode(), answer=answer)
+            current["headers"]["content-length"] = str(len(current["body"]))
         whole = min(run(lambda hook, f: chain.hooks[hook](f)) for _ in range(3))
         members = {h: [getattr(m, h) for m in chain.members if hasattr(m, h)] for h in HOOKS}
         runs = []
@@ -195,6 +268,9 @@ def main() -> None:
     parser.add_argument("--selling", action="store_true",
                         help="raw tokens against weighted+credit and pay-as-you-go")
     parser.add_argument("--selling-with", metavar="REDIS_URL", help=argparse.SUPPRESS)
+    parser.add_argument("--unified", action="store_true",
+                        help="a Claude call on its native route against the unified API")
+    parser.add_argument("--unified-json", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--customer", choices=["raw", "weighted", "payg"],
                         help="the chain for one of --selling's customers alone (for callgrind)")
     args = parser.parse_args()
@@ -202,6 +278,16 @@ def main() -> None:
         setup(tempfile.mkdtemp(prefix="llm-gateway-selling-"))
         r = _measure(args.n, {args.customer: selling_customers(dict(os.environ))[args.customer]})
         print(f"{args.customer}: {r['chain_us']} us per request")
+        return
+    if args.unified_json:  # one process of unified_run's
+        print(json.dumps(unified(args.n)))
+        return
+    if args.unified:
+        r = unified(args.n)
+        print(f"unified: hooks {r['chain_us']} us per request, over native "
+              f"{r['over_raw_us']}; process CPU {r['cpu_us']} us, over native "
+              f"{r['cpu_over_raw_us']}; per streamed event {r['stream_event_us']} us "
+              f"({r['events']} events)")
         return
     if args.selling_with is not None:  # one process of selling_both's
         print(json.dumps(selling(args.n, args.selling_with or None)))
@@ -216,6 +302,19 @@ def main() -> None:
     print(f"chain: {r['chain_us']} us per request (best of 3 runs of {r['requests']})")
     for name, us in r["members_us"].items():
         print(f"  {us:6.1f} us  {name}")
+
+
+def unified_run(n: int) -> dict:
+    """`unified` in a process of its own (a database of its own)."""
+    import subprocess
+    import sys
+
+    from bench.__main__ import ROOT
+
+    out = subprocess.run([sys.executable, "-O", "-m", "bench.chain", "-n", str(n),
+                          "--unified-json"], cwd=ROOT, check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def selling_both(n: int) -> list[dict]:

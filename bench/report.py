@@ -78,6 +78,14 @@ def markdown(results: dict) -> str:
                       f"{us['weighted']} in weighted tokens with credit on "
                       f"({over['weighted']:+} µs) and {us['payg']} paid from credit "
                       f"({over['payg']:+} µs)."]
+    if uni := results.get("unified"):
+        us, over, ev = uni["cpu_us"], uni["cpu_over_raw_us"], uni["stream_event_us"]
+        lines += ["", f"**Unified API** (`python -m bench.chain --unified`, runs alternated): "
+                      f"the process's CPU per request for a Claude call is {us['native']} µs "
+                      f"on its native route and {us['unified']} µs as a chat completion "
+                      f"translated ({over['unified']:+} µs); per streamed event, the native "
+                      f"parser takes {ev['native']} µs and the translating one {ev['unified']} "
+                      f"µs ({ev['unified'] - ev['native']:+.2f} µs)."]
     if steps := results.get("ablation"):
         lines += ["", "**What each part costs** (the gateway built up step by step, each step "
                       "run A/B against the bare proxy at concurrency 16, `bench/partial.py`)", "",

@@ -192,6 +192,13 @@ def m10_selling() -> None:
     create_missing(*SELLING_TABLES)
 
 
+def m11_unified_api() -> None:
+    """The API a call came on: every record before it came on its provider's own route."""
+    from .tables import UsageRecord
+
+    add_column("usagerecord", UsageRecord.api, "'native'")
+
+
 MIGRATIONS = [  # (number, name, step): append only
     (1, "baseline (4035676)", m1_baseline),
     (2, "billing, sign-in, exact money (7f3cf9a)", m2_billing_and_sign_in),
@@ -203,6 +210,7 @@ MIGRATIONS = [  # (number, name, step): append only
     (8, "billing anchored to the calendar month", m8_calendar_month_billing),
     (9, "processing tier prices", m9_tier_prices),
     (10, "sell prices, weighted allowances, prepaid credit", m10_selling),
+    (11, "the API a call came on (the unified API)", m11_unified_api),
 ]
 LATEST = MIGRATIONS[-1][0]
 

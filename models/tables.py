@@ -208,6 +208,9 @@ class UsageRecord(BaseModel):
     api_key = ForeignKeyField(ApiKey, null=True, backref="usage", on_delete="SET NULL")
     provider = CharField()
     endpoint = CharField()
+    # The API the customer called: "native" (/v1/<provider>/...) or "unified" (OpenAI's shape
+    # for any model, /v1/chat/completions ...); provider and endpoint are what served it.
+    api = CharField(default="native")
     model = CharField(default="")
     status = IntegerField(default=0)  # 0: no response reached the client
     streamed = BooleanField(default=False)

@@ -191,7 +191,8 @@ def test_usage_pages_show_only_own_records(customer):
     assert "1,234" in html and "98,765" not in html and "secret-model" not in html
     assert '<canvas id="daily-chart"' in html and "vendor/chart-4.6.1.umd.min.js" in html
     csv = customer.get("/usage/export.csv").get_data(as_text=True).splitlines()
-    assert csv[0].startswith("created_at,request_id,key,provider") and len(csv) == 2
+    assert csv[0].startswith("created_at,request_id,key,api,provider") and len(csv) == 2
+    assert ",native," in csv[1]  # the API the call came on
     assert ",1234," in csv[1] and ",gw-" in csv[1]
     assert re.search(r"<code>gw-[A-Za-z0-9_-]{8}</code>", html)  # the key's prefix is shown
     dash = customer.get("/").get_data(as_text=True)

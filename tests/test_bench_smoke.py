@@ -34,8 +34,13 @@ def test_bench_quick_run(tmp_path):
     # What selling adds: the three customers' calls all answered, in memory and with Redis.
     assert [r["redis"] for r in results["selling"]] == [False, True]
     assert all({"raw", "weighted", "payg"} == set(r["chain_us"]) for r in results["selling"])
+    # What the unified API adds: both routes' calls answered, and the streams parsed.
+    uni = results["unified"]
+    assert set(uni["chain_us"]) == {"native", "unified"}
+    assert all(v > 0 for v in uni["stream_event_us"].values())
     md = (tmp_path / "results.md").read_text()
     assert "What each part costs" in md and "**Selling** (with Redis" in md
+    assert "**Unified API**" in md
     assert "gateway/bare" in md and "gateway/stock" in md and "python -m bench.chain" in md
 
 

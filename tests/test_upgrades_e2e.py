@@ -115,6 +115,7 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
         # and counted as the raw tokens it counted then.
         assert all(r.charge_nanousd == r.cost_nanousd and r.counted_tokens == r.total_tokens
                    and r.credit_nanousd == 0 for r in records)
+        assert {r.api for r in records} == {"native"}  # before the unified API, every call
         # Their key answers; the revoked one does not.
         r = httpx.post(f"{gw.url}/v1/openai/chat/completions",
                        headers={"authorization": f"Bearer {c['key']}"},

@@ -145,7 +145,7 @@ class Auth:
             return None
         key = take_customer_key(flow.request)
         if not key:
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "authentication", "No API key provided. Send your gateway key (gw-...) as "
                 "x-api-key, Authorization: Bearer, x-goog-api-key or ?key=.",
                 request_id=call.request_id)
@@ -159,7 +159,7 @@ class Auth:
         wait = self.failed.wait(client_address(flow, self.trusted_proxies))
         if wait > 0:
             wait = max(1, math.ceil(wait))
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "rate_limit", f"Too many requests with invalid API keys from your address. "
                 f"Please try again in {wait}s.", headers={"retry-after": str(wait)},
                 retry_after=wait, request_id=call.request_id)
@@ -171,7 +171,7 @@ class Auth:
             customer = await self.keys.resolve_digest(digest)
         except Exception:
             log.exception("key look-up failed")
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "bad_gateway", "The gateway could not check your key; please retry.",
                 request_id=call.request_id)
             return
@@ -180,7 +180,7 @@ class Auth:
     def _admit(self, flow: http.HTTPFlow, call: Call, customer) -> None:
         if customer is None:
             self.failed.failed(client_address(flow, self.trusted_proxies))
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "authentication", "Invalid API key: unknown, revoked or suspended.",
                 request_id=call.request_id)
         else:

@@ -45,7 +45,7 @@ class ErrorResponses:
             return
         kind, message = classify("timeout" if call.timed_out else flow.error.msg)
         log.warning("%s %s: %s", call.request_id, kind, flow.error.msg)
-        response = call.provider.error_response(kind, message, request_id=call.request_id)
+        response = call.answers_as.error_response(kind, message, request_id=call.request_id)
         response.headers["x-request-id"] = call.request_id
         if flow.request.http_version.startswith("HTTP/1"):
             # The client may have more body on the wire; start afresh on a new connection.

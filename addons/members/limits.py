@@ -91,7 +91,7 @@ class Limits:
         kept = call.endpoint.lists_models(
             obj, lambda model: self._on_plan(model, plan) and self._served(model))
         if kept is None:
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "model_not_found", f"The model {NOT_SERVED}", request_id=call.request_id)
         elif kept is not obj:
             resp.content = json.dumps(kept).encode()
@@ -131,7 +131,7 @@ class Limits:
         if ask and ask[3] is not None and ask[3] < ask[2]:
             # Below the API's own minimum (the endpoint's `least`: a fixed floor, or above a
             # thinking budget): the provider's 400, not a quota refusal.
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "invalid_request", f"The output cap asked for ({ask[3]}) is below the "
                 f"smallest this API accepts for this request ({ask[2]}).",
                 request_id=call.request_id)
@@ -192,7 +192,7 @@ class Limits:
             self._refuse_quota(flow, call, call.input_estimate + ask[2] * ask[1], a.available,
                                a.retry_after)
         elif a.refused == "credit":
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "credit", "Prepaid credit exhausted: this month's allowance is used and your "
                 "credit balance cannot pay for this request. Add credit or upgrade your plan "
                 "on the billing page.", headers={"x-should-retry": "false"},
@@ -201,14 +201,14 @@ class Limits:
             plan, free = call.customer.plan, call.endpoint.free
             wait = max(1, math.ceil(a.retry_after))
             what = "token-counting requests" if free else "requests"
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "rate_limit", f"Rate limit reached: the {plan.name} plan allows "
                 f"{self.limiter.rpm(call.customer, free)} {what} per minute. Please try again "
                 f"in {wait}s.", headers={"retry-after": str(wait)}, retry_after=wait,
                 request_id=call.request_id)
         else:  # the shared limits did not answer: refused by the operator's policy
             wait = max(1, math.ceil(a.retry_after))
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "unavailable", "The gateway cannot check your plan's limits right now; "
                 f"please retry in {wait}s.", headers={"retry-after": str(wait)},
                 request_id=call.request_id)
@@ -218,7 +218,7 @@ class Limits:
         the catalog unless the operator serves unpriced models. A model the caller may not
         use is answered as the provider answers a model it does not have (404), which the
         SDKs and tools show as such, not as an authentication failure."""
-        plan, model, provider = call.customer.plan, call.model, call.provider
+        plan, model, provider = call.customer.plan, call.model, call.answers_as
         if model is None:
             if consumes and call.body is not None:
                 return provider.error_response(
@@ -234,7 +234,7 @@ class Limits:
             return provider.error_response(
                 "model_not_found", f"The model {model!r} {NOT_SERVED}",
                 request_id=call.request_id)
-        if consumes and call.tier in provider.surcharged_tiers and not self._served_in(
+        if consumes and call.tier in call.provider.surcharged_tiers and not self._served_in(
                 model, call.tier):
             return provider.error_response(
                 "invalid_request", f"service_tier {call.tier!r} is not available for the "
@@ -269,7 +269,7 @@ class Limits:
         plan = call.customer.plan
         counted = "counted tokens (weighted by each model's price)" if plan.reference \
             else "tokens"
-        flow.response = call.provider.error_response(
+        flow.response = call.answers_as.error_response(
             "quota", f"Monthly token quota exhausted: on the {plan.name} plan this month's "
             f"allowance is {plan.monthly_tokens:,} {counted} and {available or 0:,} remain; "
             f"this request needs at least {needed:,} to be answered. The quota resets at "

@@ -113,6 +113,15 @@ class Metering:
         resp = flow.response
         fmt = call.endpoint.usage
         ok = _is_success(flow)
+        if call.translation is not None:  # the client reads only what is translated
+            if not (ok and call.translation.stream and b"text/event-stream" in (
+                    fields.first(resp.headers, b"content-type") or b"")):
+                return  # buffered: translated in `response` (translate.py)
+            call.streamed = True
+            call.parser = call.translation.stream_parser()
+            resp.headers.pop("content-length", None)
+            resp.stream = Tap(call, call.parser)
+            return
         if b"text/event-stream" in (fields.first(resp.headers, b"content-type") or b""):
             parser_cls = fmt.sse if fmt else None
         elif call.endpoint.streams_by_path and ok:
@@ -145,6 +154,8 @@ class Metering:
             try:
                 obj = json.loads(fields.body(flow.response) or b"null")
                 result = fmt.body(obj) if isinstance(obj, dict) else result
+                if call.translation is not None and isinstance(obj, dict):
+                    call.answer = obj  # read once: the translation takes it from here
             except (ValueError, UnicodeDecodeError):
                 log.warning("%s: unreadable %s response body", call.request_id,
                             call.endpoint.name)
@@ -238,6 +249,7 @@ def usage_record(flow: http.HTTPFlow, call: Call, answer: BodyResult, charged: S
         "api_key": call.customer.key_id,
         "provider": call.provider.name,
         "endpoint": call.endpoint.name,
+        "api": "unified" if call.unified else "native",
         "model": answer.model or call.model or "",
         "status": flow.response.status_code if flow.response else 0,
         "streamed": call.streamed,

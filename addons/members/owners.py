@@ -82,7 +82,7 @@ class Ownership:
                 kind = ("conversation" if object_id.startswith("conv") else
                         "container" if object_id.startswith("cntr") else "response")
                 shown = object_id.encode("ascii", "backslashreplace").decode()[:100]
-                flow.response = call.provider.error_response(
+                flow.response = call.answers_as.error_response(
                     "not_found", f"No {kind} found with id '{shown}'.",
                     code=None, request_id=call.request_id)
                 return

@@ -17,7 +17,7 @@ from mitmproxy import http
 from mitmproxy.net.http.url import hostport
 
 from addons.call import CALL, Call
-from addons.members import cors, routes
+from addons.members import cors, routes, unified
 from addons.providers import UNROUTED, Provider
 from addons.services import memory
 from addons.services.inflight import InFlight
@@ -167,7 +167,7 @@ class Router:
         target.apply(request)
         request.path = f"{target.prefix}/{found.upstream}"
         flow.metadata[CALL] = Call(provider, found.endpoint, found.path, request_id,
-                                   browser=browser)
+                                   browser=browser, unified=named.unified)
 
     async def _usage(self, flow: http.HTTPFlow, call: Call) -> None:
         """The caller's month, read off the loop."""
@@ -208,11 +208,11 @@ class Router:
                        inflate(request.raw_content or b"", encoding.decode("latin-1"),
                                self.body_limit)) or b""
         except TooLarge as e:
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "too_large", f"Request too large: {e}.", request_id=call.request_id)
             return None
         except (Undecodable, UnicodeDecodeError) as e:
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "invalid_request", f"The request body could not be read: {e}.",
                 request_id=call.request_id)
             return None
@@ -224,6 +224,8 @@ class Router:
             memory.collect_soon()  # for a call refused before it goes: settled ones ask again
             return self._read_aside(flow, call, content)
         self._take_body(flow, call, *bodies.read(content))
+        if call.unified and flow.response is None:
+            self._dispatch(flow, call)
         return None
 
     @staticmethod
@@ -234,22 +236,53 @@ class Router:
 
     async def _read_aside(self, flow: http.HTTPFlow, call: Call, content: bytes) -> None:
         self._take_body(flow, call, *await self.reader.read(content))
+        if call.unified and flow.response is None:
+            self._dispatch(flow, call)
+
+    def _dispatch(self, flow: http.HTTPFlow, call: Call) -> None:
+        """A unified call pointed at the provider that serves its model (unified.py)."""
+        found = unified.model_entry(self.prices, self.providers, call.body.get("model"))
+        if found is None:
+            model = call.body.get("model")
+            flow.response = call.answers_as.error_response(
+                "model_not_found", f"The model `{model}` does not exist or you do not have "
+                "access to it." if isinstance(model, str) and model else
+                "model: a model name (a string) is required.",
+                param="model", request_id=call.request_id)
+            return
+        try:
+            upstream = unified.dispatch(call, self.providers, *found, str(
+                call.customer.user_id) if call.customer else "")
+        except unified.Refused as e:
+            flow.response = call.answers_as.error_response(
+                "invalid_request", str(e), param=e.param, code=e.code,
+                request_id=call.request_id)
+            return
+        except unified.Unserved as e:
+            flow.response = call.answers_as.error_response(
+                "invalid_request", str(e), param="model", code="model_not_supported",
+                request_id=call.request_id)
+            return
+        if upstream is not None:
+            target = self._targets[call.provider.name]
+            target.apply(flow.request)
+            flow.request.path = f"{target.prefix}/{call.provider.default_version}/{upstream}"
 
     @staticmethod
     def _take_body(flow: http.HTTPFlow, call: Call, body, estimate: int) -> None:
         if isinstance(body, bodies.Refused):
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "invalid_request", str(body), request_id=call.request_id)
             return
         if not isinstance(body, dict):
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "invalid_request", "The request body must be a JSON object.",
                 request_id=call.request_id)
             return
         refused = call.provider.refuse(call.path, body)
         if refused is not None:
             message, param = refused
-            flow.response = call.provider.error_response(
+            flow.response = call.answers_as.error_response(
                 "invalid_request", message, param=param, request_id=call.request_id)
             return
         call.body = body

@@ -62,10 +62,12 @@ class Refusal(NamedTuple):
 
 
 class Named(NamedTuple):
-    """An API path naming a provider (`segments`: the decoded path)."""
+    """An API path naming a provider (`segments`: the decoded path, as under
+    /v1/<provider>/); `unified`: it came on a unified route, OpenAI's shape for any model."""
 
     provider: Provider
     segments: list[str]
+    unified: bool = False
 
 
 class Route(NamedTuple):
@@ -78,6 +80,8 @@ class Route(NamedTuple):
 
 
 MODELS = "models"  # GET /v1/models: answered by the gateway itself
+# The unified API: OpenAI's paths for every model; the body's model names who serves it.
+UNIFIED = frozenset({("chat", "completions"), ("responses",), ("embeddings",)})
 USAGE = "usage"  # GET /v1/usage: the caller's own month, answered by the gateway itself
 
 
@@ -94,6 +98,8 @@ def name(providers: dict[str, Provider], method: str, path: str) -> Named | Refu
         return MODELS
     if segments == ["v1", "usage"] and method in ("GET", "HEAD"):
         return USAGE
+    if tuple(segments[1:]) in UNIFIED and UNROUTED.name in providers:
+        return Named(providers[UNROUTED.name], ["v1", UNROUTED.name, *segments[1:]], True)
     provider = providers.get(segments[1]) if len(segments) > 1 else None
     if provider is None:
         return Refusal(UNROUTED, "not_found", f"Unknown route {path}. Use /v1/<provider>/... "
@@ -104,7 +110,7 @@ def name(providers: dict[str, Provider], method: str, path: str) -> Named | Refu
 def route(named: Named, method: str, path: str, query: str) -> Route | Refusal:
     """The endpoint a named provider's path is for (a dialect's, where the path names one),
     and what is sent upstream; or why not."""
-    provider, segments = named
+    provider, segments, _ = named
     version, rest = provider.split_version(segments[2:])
     if rest and rest[0] in provider.dialects:
         provider = provider.dialects[rest[0]]
@@ -117,7 +123,7 @@ def route(named: Named, method: str, path: str, query: str) -> Route | Refusal:
         query = provider.query(query)
     except QueryRefused as e:
         return Refusal(provider, "invalid_request", str(e))
-    raw_rest = path.split("/", 3)[3]
-    if segments[2] not in provider.versions:
+    raw_rest = "/".join(rest) if named.unified else path.split("/", 3)[3]
+    if named.unified or segments[2] not in provider.versions:
         raw_rest = f"{version}/{raw_rest}"
     return Route(provider, ep, plain, f"{raw_rest}?{query}" if query else raw_rest)

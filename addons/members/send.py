@@ -11,6 +11,7 @@ from mitmproxy import http
 from addons.call import CALL, Call
 from addons.services.inflight import InFlight
 from addons.wire import bodies
+from addons.wire import headers as fields
 
 
 class Send:
@@ -28,13 +29,13 @@ class Send:
         if call.body_changed:  # usage asked for, or an output cap set by the limits
             if call.large_body:
                 return self._dumped_aside(flow, call)
-            flow.request.content = bodies.dumps(call.body)
+            fields.set_body(flow.request, bodies.dumps(call.body))
         self._sent(flow, call)
         return None
 
     async def _dumped_aside(self, flow: http.HTTPFlow, call: Call) -> None:
         """A large body's bytes joined on a thread: the copy runs without the GIL."""
-        flow.request.content = await asyncio.to_thread(bodies.dumps, call.body)
+        fields.set_body(flow.request, await asyncio.to_thread(bodies.dumps, call.body))
         self._sent(flow, call)
 
     def _sent(self, flow: http.HTTPFlow, call: Call) -> None:

@@ -76,7 +76,7 @@ def refuse(flow) -> None:
     if not isinstance(flow, http.HTTPFlow) or flow.response is not None or not flow.live:
         return
     call = flow.metadata.get(CALL)
-    provider = call.provider if call is not None else UNROUTED
+    provider = call.answers_as if call is not None else UNROUTED
     flow.response = provider.error_response(
         "bad_gateway", "The gateway failed to handle this request; it was not sent upstream. "
         "Please retry.", **({"request_id": call.request_id} if call is not None else {}))

@@ -30,6 +30,7 @@ from addons.members.owners import Owners, Ownership
 from addons.members.router import Router
 from addons.members.send import Send
 from addons.members.timeouts import Timeouts
+from addons.members.translate import Translate
 from addons.providers import COUNTING, configured, credentials, report, upstreams
 from addons.runtime import web
 from addons.runtime.chain import Chain
@@ -139,6 +140,7 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
                writer.refused),
         Send(inflight),
         Credentials(credentials(cfg.env)),  # last before upstream: only calls that really go
+        Translate(),  # first of the answer phase: the others see what the client gets
         errors.ErrorResponses(),
         Timeouts(inflight, cfg.connect_timeout, cfg.read_timeout),
         AccessLog(make_writer(cfg.access_log)),

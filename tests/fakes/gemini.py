@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+from .anthropic import SIGNATURE, example
 from .base import FakeServer, Handler, field_mask, words
 from .openai import FakeOpenAI
 
@@ -37,7 +38,11 @@ class FakeGemini(FakeServer):
     def error_body(self, status: int) -> dict:
         name = {429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE", 500: "INTERNAL"}.get(
             status, "INTERNAL")
-        return {"error": {"code": status, "message": "fake failure", "status": name}}
+        err = {"code": status, "message": "fake failure", "status": name}
+        if status == 429:  # how long to wait, in the body only
+            err["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                               "retryDelay": "36.5s"}]
+        return {"error": err}
 
     def usage_meta(self, u: dict, candidates: int | None = None) -> dict:
         cand = u["out"] - u["reasoning"] if candidates is None else candidates
@@ -68,8 +73,14 @@ class FakeGemini(FakeServer):
                            for t in req.get("tools") or [] if isinstance(t, dict))
             candidates = (req.get("generationConfig") or {}).get("candidateCount") or 1
             candidates = int(candidates)  # proto3 JSON: "8" and 8.0 are 8
+            refused = self.refuse_replay(req, m.group(2))
+            if refused:
+                h.send_json(400, {"error": {"code": 400, "message": refused,
+                                            "status": "INVALID_ARGUMENT"}})
+                return
             self.generate(h, m.group(3) == "streamGenerateContent", u, mode, nwords,
-                          h.searches if searched else 0, candidates, m.group(2))
+                          h.searches if searched else 0, candidates, m.group(2),
+                          self.parts(req, m.group(2)))
         elif m and m.group(3) == "countTokens":
             h.send_json(200, {"totalTokens": u["in"],
                               "promptTokensDetails": [{"modality": "TEXT",
@@ -110,11 +121,62 @@ class FakeGemini(FakeServer):
             h.send_json(404, [{"error": {"code": 404, "message": f"{path} is not found",
                                          "status": "NOT_FOUND"}}])
 
+    @staticmethod
+    def gemini3(model: str) -> bool:
+        return bool(re.match(r"gemini-3", model))
+
+    def parts(self, req: dict, model: str) -> list[dict] | None:
+        """The answer's parts where the request asks for more than text, as the API gives
+        them: a thought first when thoughts are included; function calls (two, whole) when
+        functions are declared, not refused, and the last turn is not their responses, the
+        first signed when the model thinks (Gemini 3: with ids); JSON for a schema."""
+        gen = req.get("generationConfig") or {}
+        thinking = gen.get("thinkingConfig") or {}
+        out: list[dict] = []
+        if thinking.get("includeThoughts"):
+            out.append({"text": "Weighing the cities.", "thought": True})
+        decls = [d for t in req.get("tools") or [] for d in t.get("functionDeclarations") or []]
+        mode = ((req.get("toolConfig") or {}).get("functionCallingConfig") or {}).get("mode")
+        last = (req.get("contents") or [{}])[-1]
+        answered = any("functionResponse" in p for p in last.get("parts") or [])
+        if decls and mode != "NONE" and not answered:
+            for i, city in enumerate(("Paris", "Rome")):
+                call = {"name": decls[0]["name"],
+                        "args": example(decls[0].get("parametersJsonSchema") or {}, city)}
+                if self.gemini3(model):
+                    call["id"] = f"fc{i}{len(req['contents'])}x"
+                part = {"functionCall": call}
+                if i == 0 and (thinking or self.gemini3(model)):
+                    part["thoughtSignature"] = SIGNATURE
+                out.append(part)
+            return out
+        if gen.get("responseJsonSchema"):
+            out.append({"text": json.dumps(example(gen["responseJsonSchema"], "Paris"))})
+            return out
+        return out or None
+
+    def refuse_replay(self, req: dict, model: str) -> str | None:
+        """What the API refuses in a history of calls: an id on a call (Gemini 2.x), a
+        Gemini 3 turn whose first call lost its signature, a response to no call."""
+        for i, content in enumerate(req.get("contents") or []):
+            calls = [p for p in content.get("parts") or [] if "functionCall" in p]
+            for p in calls:
+                if "id" in p["functionCall"] and not self.gemini3(model):
+                    return (f"Invalid JSON payload received. Unknown name \"id\" at "
+                            f"'contents[{i}].parts[0].function_call': Cannot find field.")
+            if calls and self.gemini3(model) and calls[0].get("thoughtSignature") not in (
+                    SIGNATURE, "skip_thought_signature_validator"):
+                return (f"Function call is missing a thought_signature in functionCall parts."
+                        f" This is required for tools to work correctly (contents[{i}]).")
+        return None
+
     def chunk_obj(self, text: str, meta: dict, finish: bool, searches: int = 0,
-                  candidates: int = 1, model: str = MODEL_VERSION) -> dict:
+                  candidates: int = 1, model: str = MODEL_VERSION,
+                  parts: list[dict] | None = None) -> dict:
         cands = []
         for i in range(candidates):
-            cand = {"content": {"parts": [{"text": text}], "role": "model"}, "index": i}
+            cand = {"content": {"parts": parts if parts is not None else [{"text": text}],
+                                "role": "model"}, "index": i}
             if finish:
                 cand["finishReason"] = "STOP"
                 if searches:  # grounding metadata comes with the last chunk
@@ -127,19 +189,30 @@ class FakeGemini(FakeServer):
                 "modelVersion": model, "responseId": "IZI2acSKMoWl0-kPmYj2yQc"}
 
     def generate(self, h, stream: bool, u, mode, nwords, searches: int = 0,
-                 candidates: int = 1, model: str = MODEL_VERSION) -> None:
+                 candidates: int = 1, model: str = MODEL_VERSION,
+                 parts: list[dict] | None = None) -> None:
         text = words(nwords)
+        if parts is not None and not any("text" in p and not p.get("thought") for p in parts) \
+                and not any("functionCall" in p for p in parts):
+            parts = [*parts, *({"text": w} for w in text)]  # thoughts, then the text
         if not stream:
             self.report(u)
             h.send_json(200, field_mask(h.path, self.chunk_obj(
-                "".join(text), self.usage_meta(u), True, searches, candidates, model)))
+                "".join(text), self.usage_meta(u), True, searches, candidates, model, parts)))
             return
-        # Running totals: candidates grow chunk by chunk, the last one is final.
-        n = max(1, len(text))
-        objs = [self.chunk_obj(w, self.usage_meta(u, candidates=max(
+        # Running totals: candidates grow chunk by chunk, the last one is final. Parts come
+        # one a chunk (a call whole); a Gemini 3 answer ends with its signature on an empty
+        # part of a chunk of its own.
+        pieces = [[p] for p in parts] if parts is not None else [[{"text": w}] for w in text]
+        if parts is not None and self.gemini3(model) and not any(
+                "functionCall" in p for p in parts):
+            pieces.append([{"text": "", "thoughtSignature": SIGNATURE}])
+        pieces = pieces or [[{"text": ""}]]
+        n = len(pieces)
+        objs = [self.chunk_obj("", self.usage_meta(u, candidates=max(
             1, (u["out"] - u["reasoning"]) * (i + 1) // n)), i == n - 1, searches, candidates,
-            model)
-            for i, w in enumerate(text or [""])]
+            model, piece)
+            for i, piece in enumerate(pieces)]
         if mode == "error-event":
             objs.insert(len(objs) - 1, {"error": {"code": 500, "message": "Internal error",
                                                   "status": "INTERNAL"}})

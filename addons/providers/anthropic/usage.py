@@ -50,9 +50,10 @@ class AnthropicStream(SSEParser):
 
     def on_event(self, name: str, data: str) -> None:
         obj = loads(data)
-        if not isinstance(obj, dict):
-            return
-        kind = obj.get("type", name)
+        if isinstance(obj, dict):
+            self.on_object(obj.get("type", name), obj)
+
+    def on_object(self, kind: str, obj: dict) -> None:
         if kind == "content_block_delta":
             d = obj.get("delta") or {}
             for field in ("text", "thinking", "partial_json"):

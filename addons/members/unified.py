@@ -1,0 +1,119 @@
+"""The unified API's dispatch: which provider serves a call that came on /v1/chat/completions,
+/v1/responses or /v1/embeddings, from the catalog's entry for the model it names (never from
+the name's look), and the call turned into that provider's native request where it is not
+OpenAI. The translations themselves are the providers' own (providers/<name>/chat.py)."""
+
+from __future__ import annotations
+
+import time
+
+from addons.call import Call
+from addons.providers.anthropic import chat as anthropic_chat
+from addons.providers.gemini import chat as gemini_chat
+from addons.providers.openai.chat import Refused
+from addons.wire.bodies import RawJSON
+
+
+class Unserved(ValueError):
+    """The model is known but not served on this unified route yet: OpenAI's 400."""
+
+
+class Translation:
+    """A chat completion served by another provider: how it is asked natively, and how its
+    answer, stream and errors come back. One per provider, over its `chat` module."""
+
+    module = None  # the provider's translation module (providers/<name>/chat.py)
+
+    def __init__(self, stream: bool, include_usage: bool) -> None:
+        self.created = int(time.time())
+        self.stream = stream
+        self.include_usage = include_usage
+
+    def stream_parser(self):
+        return self.module.ChatStream(self.created, self.include_usage)
+
+    def answer(self, obj: dict) -> dict:
+        return self.module.response(obj, self.created)
+
+    def error(self, status: int, obj) -> tuple[int, dict]:
+        return self.module.error(status, obj)
+
+    def retry_after(self, obj) -> int | None:
+        """Seconds to wait that the error's body gives (Gemini's RetryInfo), if any."""
+        read = getattr(self.module, "retry_after", None)
+        return read(obj) if read else None
+
+
+class AnthropicChat(Translation):
+    module = anthropic_chat
+
+    def native(self, body: dict, name: str, entry: dict, salt: str) -> tuple[dict, str]:
+        return anthropic_chat.request(body, name, entry.get("max_output_tokens"),
+                                      salt), "messages"
+
+
+class GeminiChat(Translation):
+    module = gemini_chat
+
+    def native(self, body: dict, name: str, entry: dict, salt: str) -> tuple[dict, str]:
+        method = "streamGenerateContent?alt=sse" if self.stream else "generateContent"
+        return gemini_chat.request(body, name), f"models/{name}:{method}"
+
+
+TRANSLATIONS = {("anthropic", "chat/completions"): AnthropicChat,
+                ("gemini", "chat/completions"): GeminiChat}
+
+
+def model_entry(prices, providers, model) -> tuple[str, dict] | None:
+    """The catalog's name and entry for a model named as the catalog names it or as
+    `provider/model`, where the provider is the one the catalog gives it."""
+    if not isinstance(model, str) or not model or prices is None:
+        return None
+    prefix, slash, bare = model.partition("/")
+    prefixed = bool(slash) and prefix in providers
+    name = bare if prefixed else model
+    entry = prices.entry(name)
+    if entry is None or (prefixed and entry["provider"] != prefix):
+        return None
+    return name, entry
+
+
+def dispatch(call: Call, providers: dict, name: str, entry: dict,
+             user_salt: str) -> str | None:
+    """The call pointed at the provider that serves `name`: the body left as it is for
+    OpenAI (the model's bare name), translated for the others (then the upstream path after
+    the version, with its query, is returned). Raises Refused (a parameter that cannot be
+    honoured) or Unserved."""
+    body = call.body
+    provider = providers.get(entry["provider"])
+    if provider is None:
+        raise Unserved(f"The model {name!r} is served by {entry['provider']}, which this "
+                       "gateway does not serve.")
+    if provider.name == call.provider.name:  # OpenAI's own: as it came, the name bare
+        if body.get("model") != name:
+            body["model"] = name
+            call.body_changed = True
+        call.model = name
+        return None
+    translation = TRANSLATIONS.get((provider.name, call.path))
+    if translation is None:
+        api = {"chat/completions": "Chat Completions", "responses": "Responses",
+               "embeddings": "Embeddings"}[call.path]
+        raise Unserved(f"The model {name!r} is not yet served through the OpenAI-compatible "
+                       f"{api} API on this gateway; call it on its native route, "
+                       f"/v1/{provider.name}/.")
+    body = {k: v.load() if isinstance(v, RawJSON) else v for k, v in body.items()}
+    options = body.get("stream_options")
+    call.translation = translation(
+        body.get("stream") is True,
+        isinstance(options, dict) and options.get("include_usage") is True)
+    native, upstream = call.translation.native(body, name, entry, user_salt)
+    path = upstream.partition("?")[0]
+    call.speaks, call.provider = call.provider, provider
+    call.endpoint = provider.find_endpoint("POST", path)
+    call.path = path
+    call.body, call.body_changed, call.model = native, True, name
+    return upstream
+
+
+__all__ = ["Refused", "TRANSLATIONS", "Unserved", "dispatch", "model_entry"]
