@@ -270,3 +270,19 @@ def test_routes_resolve_a_method_and_path_to_an_endpoint_or_a_refusal():
     assert (refused.kind, refused.provider.name) == ("not_found", "openai")
     proto = routes.route(routes.name(providers, "POST", gem), "POST", gem, "alt=proto")
     assert proto.kind == "invalid_request" and proto.provider.name == "gemini"
+
+
+@pytest.mark.parametrize("path,upstream", [("/v1/chat/completions", "v1/chat/completions"),
+                                           ("/v1/responses", "v1/responses"),
+                                           ("/v1/embeddings", "v1/embeddings")])
+def test_unified_paths_name_openai_until_the_body_names_the_model(path, upstream):
+    named = routes.name(BUILTIN, "POST", path)
+    assert named.provider.name == "openai" and named.unified
+    found = routes.route(named, "POST", path, "")
+    assert found.upstream == upstream and found.path == upstream[3:]
+
+
+@pytest.mark.parametrize("path", ["/v1", "/v1/chat", "/v1/chat/completions/x", "/v1/openai"])
+def test_paths_near_the_unified_ones_are_not_unified(path):
+    named = routes.name(BUILTIN, "POST", path)
+    assert not isinstance(named, routes.Named) or not named.unified

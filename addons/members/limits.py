@@ -218,7 +218,8 @@ class Limits:
         the catalog unless the operator serves unpriced models. A model the caller may not
         use is answered as the provider answers a model it does not have (404), which the
         SDKs and tools show as such, not as an authentication failure."""
-        plan, model, provider = call.customer.plan, call.model, call.answers_as
+        plan, model = call.customer.plan, call.model
+        provider = call.speaks or call.provider  # the shape the customer reads
         if model is None:
             if consumes and call.body is not None:
                 return provider.error_response(
