@@ -366,3 +366,26 @@ def test_gemini_errors_become_openais_with_retry_after():
                                             {"reason": "API_KEY_INVALID"}]}}])[0] == 503
     assert gchat.error(503, {"error": {"status": "UNAVAILABLE"}})[1]["error"]["code"] \
         == "overloaded"
+
+
+def test_gemini_embeddings_request_and_base64_answer():
+    import base64
+    import struct
+
+    from addons.providers.gemini import embed
+
+    assert embed.request({"model": "m", "input": "hi", "user": "u"}, "gemini-embedding-001") \
+        == {"requests": [{"model": "models/gemini-embedding-001",
+                          "content": {"parts": [{"text": "hi"}]}}]}
+    for body, param in (({"input": []}, "input"), ({"input": [1, 2]}, "input"),
+                        ({"input": "x", "encoding_format": "int8"}, "encoding_format"),
+                        ({"input": "x", "dimensions": 0}, "dimensions"),
+                        ({"input": "x", "frob": 1}, "frob")):
+        with pytest.raises(Refused) as e:
+            embed.request(body, "m")
+        assert e.value.param == param
+    r = embed.response({"embeddings": [{"values": [0.5, -1.25]}],
+                        "usageMetadata": {"promptTokenCount": 3, "totalTokenCount": 3}},
+                       "gemini-embedding-001", "base64")
+    raw = base64.b64decode(r["data"][0]["embedding"])
+    assert struct.unpack("<2f", raw) == (0.5, -1.25) and r["usage"]["prompt_tokens"] == 3

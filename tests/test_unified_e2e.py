@@ -401,3 +401,30 @@ def test_gemini_refusals_and_errors_are_openais(gateway, fake_servers, key):
                                        extra_headers={"x-fake-mode": "error-event"})
     with pytest.raises(openai.APIError):
         list(stream)
+
+
+def test_gemini_embeddings_behind_openais_shape(gateway, fake_servers, key):
+    c = client(gateway, key)
+    r = c.embeddings.create(model="gemini-embedding-001", input=["first", "second"],
+                            dimensions=3, extra_headers={"x-fake-usage": "in=7"})
+    assert [d.index for d in r.data] == [0, 1]  # the SDK asked for base64 and decoded it
+    assert r.data[1].embedding == pytest.approx([0.013168523, -0.008711934, -0.046782676],
+                                                rel=1e-6)
+    assert (r.usage.prompt_tokens, r.usage.total_tokens) == (7, 7)
+    req = sent(fake_servers["gemini"])
+    assert req["path"].startswith("/v1beta/models/gemini-embedding-001:batchEmbedContents")
+    assert req["json"] == {"requests": [
+        {"model": "models/gemini-embedding-001", "outputDimensionality": 3,
+         "content": {"parts": [{"text": t}]}} for t in ("first", "second")]}
+    floats = c.embeddings.create(model="gemini/gemini-embedding-001", input="one",
+                                 encoding_format="float")
+    assert len(floats.data) == 1 and floats.data[0].embedding[0] == 0.013168523
+    with pytest.raises(openai.BadRequestError) as e:
+        c.embeddings.create(model="gemini-embedding-001", input=[[1, 2, 3]])
+    assert e.value.param == "input"
+    rows = gateway.records(key, 2)
+    assert [(r.provider, r.endpoint, r.api, r.input_tokens) for r in rows][0] == (
+        "gemini", "embedContent", "unified", 7)
+    with pytest.raises(openai.BadRequestError) as e:  # Claude has no embeddings
+        c.embeddings.create(model="claude-sonnet-4-5", input="x")
+    assert e.value.code == "model_not_supported"

@@ -10,6 +10,7 @@ import time
 from addons.call import Call
 from addons.providers.anthropic import chat as anthropic_chat
 from addons.providers.gemini import chat as gemini_chat
+from addons.providers.gemini import embed as gemini_embed
 from addons.providers.openai.chat import Refused
 from addons.wire.bodies import RawJSON
 
@@ -19,15 +20,17 @@ class Unserved(ValueError):
 
 
 class Translation:
-    """A chat completion served by another provider: how it is asked natively, and how its
-    answer, stream and errors come back. One per provider, over its `chat` module."""
+    """A unified call served by another provider: how it is asked natively, and how its
+    answer, stream and errors come back. One per provider and API, over the provider's
+    translation modules."""
 
     module = None  # the provider's translation module (providers/<name>/chat.py)
 
-    def __init__(self, stream: bool, include_usage: bool) -> None:
+    def __init__(self, body: dict) -> None:
         self.created = int(time.time())
-        self.stream = stream
-        self.include_usage = include_usage
+        self.stream = body.get("stream") is True
+        options = body.get("stream_options")
+        self.include_usage = isinstance(options, dict) and options.get("include_usage") is True
 
     def stream_parser(self):
         return self.module.ChatStream(self.created, self.include_usage)
@@ -60,8 +63,22 @@ class GeminiChat(Translation):
         return gemini_chat.request(body, name), f"models/{name}:{method}"
 
 
+class GeminiEmbeddings(Translation):
+    """Embeddings served by Gemini: never streamed; errors as its chat's."""
+
+    module = gemini_chat
+
+    def native(self, body: dict, name: str, entry: dict, salt: str) -> tuple[dict, str]:
+        self.model, self.encoding = name, body.get("encoding_format")
+        return gemini_embed.request(body, name), f"models/{name}:batchEmbedContents"
+
+    def answer(self, obj: dict) -> dict:
+        return gemini_embed.response(obj, self.model, self.encoding)
+
+
 TRANSLATIONS = {("anthropic", "chat/completions"): AnthropicChat,
-                ("gemini", "chat/completions"): GeminiChat}
+                ("gemini", "chat/completions"): GeminiChat,
+                ("gemini", "embeddings"): GeminiEmbeddings}
 
 
 def model_entry(prices, providers, model) -> tuple[str, dict] | None:
@@ -103,10 +120,7 @@ def dispatch(call: Call, providers: dict, name: str, entry: dict,
                        f"{api} API on this gateway; call it on its native route, "
                        f"/v1/{provider.name}/.")
     body = {k: v.load() if isinstance(v, RawJSON) else v for k, v in body.items()}
-    options = body.get("stream_options")
-    call.translation = translation(
-        body.get("stream") is True,
-        isinstance(options, dict) and options.get("include_usage") is True)
+    call.translation = translation(body)
     native, upstream = call.translation.native(body, name, entry, user_salt)
     path = upstream.partition("?")[0]
     call.speaks, call.provider = call.provider, provider
