@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+from pathlib import Path
 
 import httpx
 import openai
@@ -428,3 +430,31 @@ def test_gemini_embeddings_behind_openais_shape(gateway, fake_servers, key):
     with pytest.raises(openai.BadRequestError) as e:  # Claude has no embeddings
         c.embeddings.create(model="claude-sonnet-4-5", input="x")
     assert e.value.code == "model_not_supported"
+
+
+NODE = Path(__file__).parent / "node"
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-4-5", "gemini-2.5-flash", "gpt-4o-mini"])
+def test_the_node_sdks_with_any_model(gateway, fake_servers, key, model):
+    """OpenAI's Node SDK and the Vercel AI SDK's OpenAI-compatible provider, unchanged but for
+    the base URL and the key: plain, streamed with usage, a tool loop."""
+    if not (NODE / "node_modules").is_dir():
+        pytest.fail("tests/node/node_modules is missing: ./test.sh installs it (npm ci)")
+    run = subprocess.run(["node", str(NODE / "clients.mjs"), f"{gateway.url}/v1", key, model],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["openai_plain"]["text"].startswith("Hello")
+    assert seen["openai_plain"]["usage"]["prompt_tokens"] > 0
+    assert seen["openai_stream"]["text"].startswith("Hello")
+    assert seen["openai_stream"]["usage"]["completion_tokens"] > 0
+    assert seen["openai_tools"]["finish"] == "tool_calls"
+    assert seen["openai_tools"]["calls"][0] == {"city": "Paris"}
+    assert seen["openai_tools"]["then"] == "stop"
+    assert seen["ai_generate"]["text"].startswith("Hello")
+    assert seen["ai_generate"]["usage"]["inputTokens"] > 0
+    assert seen["ai_stream"]["text"].startswith("Hello")
+    assert seen["ai_stream"]["usage"]["outputTokens"] > 0
+    assert seen["ai_tools"]["cities"][:1] == ["Paris"] and seen["ai_tools"]["steps"] == 2
+    assert seen["ai_tools"]["text"].startswith("Hello")

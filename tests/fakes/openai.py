@@ -4,6 +4,7 @@ Responses (named events, a store of responses), Embeddings, models."""
 from __future__ import annotations
 
 import base64
+import json
 import struct
 import uuid
 
@@ -94,15 +95,18 @@ class FakeOpenAI(FakeServer):
                                         "type": "invalid_request_error",
                                         "param": "stream_options", "code": None}})
             return
+        calls = tool_calls(req)
         if not req.get("stream"):
             self.report(u)
+            message = {"role": "assistant", "content": None if calls else "".join(text),
+                       "refusal": None, "annotations": []}
+            if calls:
+                message["tool_calls"] = calls
             h.send_json(200, {
                 "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion",
                 "created": 1741569952, "model": self.CHAT_MODEL,
-                "choices": [{"index": i, "message": {"role": "assistant",
-                                                     "content": "".join(text),
-                                                     "refusal": None, "annotations": []},
-                             "logprobs": None, "finish_reason": "stop"}
+                "choices": [{"index": i, "message": message, "logprobs": None,
+                             "finish_reason": "tool_calls" if calls else "stop"}
                             for i in range(req.get("n") or 1)],
                 "usage": self.chat_usage(u), "service_tier": served_tier(req),
                 "system_fingerprint": "fp_0ba0d124f1"}, headers)
@@ -112,11 +116,21 @@ class FakeOpenAI(FakeServer):
         events = [sse(None, {**base, "choices": [{"index": 0, "delta": {
             "role": "assistant", "content": "", "refusal": None}, "logprobs": None,
             "finish_reason": None}], "usage": None})]
-        for w in text:
+        for w in ([] if calls else text):
             events.append(sse(None, {**base, "choices": [{"index": 0, "delta": {"content": w},
                                                           "logprobs": None,
                                                           "finish_reason": None}],
                                      "usage": None}))
+        for k, call in enumerate(calls):  # announced with id and name, arguments in pieces
+            args = call["function"]["arguments"]
+            pieces = [{"index": k, "id": call["id"], "type": "function",
+                       "function": {"name": call["function"]["name"], "arguments": ""}}]
+            pieces += [{"index": k, "function": {"arguments": args[i:i + 7]}}
+                       for i in range(0, len(args), 7)]
+            events += [sse(None, {**base, "choices": [{"index": 0, "delta": {"tool_calls": [p]},
+                                                       "logprobs": None,
+                                                       "finish_reason": None}],
+                                  "usage": None}) for p in pieces]
         if mode == "error-event":
             events.append(sse(None, {"error": {"message": "The server had an error",
                                                "type": "server_error", "param": None,
@@ -125,7 +139,8 @@ class FakeOpenAI(FakeServer):
             return
         events.append(sse(None, {**base, "choices": [{"index": 0, "delta": {},
                                                       "logprobs": None,
-                                                      "finish_reason": "stop"}],
+                                                      "finish_reason": "tool_calls" if calls
+                                                      else "stop"}],
                                  "usage": None}))
         if include:
             events.append(sse(None, {**base, "choices": [], "usage": self.chat_usage(u)}))
@@ -250,3 +265,18 @@ class FakeOpenAI(FakeServer):
 
 
 # --- Gemini ------------------------------------------------------------------------------------
+
+
+def tool_calls(req: dict) -> list[dict]:
+    """The calls a chat completion makes, as OpenAI's models do: when function tools are
+    offered, not refused, and the last message is not a tool's result, the first function
+    for two cities (one unless parallel calls are off)."""
+    tools = [t for t in req.get("tools") or [] if t.get("type") == "function"]
+    last = (req.get("messages") or [{}])[-1]
+    if not tools or req.get("tool_choice") == "none" or last.get("role") == "tool":
+        return []
+    cities = ("Paris",) if req.get("parallel_tool_calls") is False else ("Paris", "Rome")
+    name = tools[0]["function"]["name"]
+    return [{"id": f"call_{i}abc{len(req['messages'])}", "type": "function",
+             "function": {"name": name, "arguments": json.dumps({"city": c})}}
+            for i, c in enumerate(cities)]
