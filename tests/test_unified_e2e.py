@@ -458,3 +458,33 @@ def test_the_node_sdks_with_any_model(gateway, fake_servers, key, model):
     assert seen["ai_stream"]["usage"]["outputTokens"] > 0
     assert seen["ai_tools"]["cities"][:1] == ["Paris"] and seen["ai_tools"]["steps"] == 2
     assert seen["ai_tools"]["text"].startswith("Hello")
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-4-5", "gemini-2.5-flash"])
+def test_langchain_chatopenai_with_any_model(gateway, fake_servers, key, model):
+    """LangChain's ChatOpenAI, unchanged but for base_url and api_key: invoke, stream with
+    usage, and a bound tool's call."""
+    from langchain_core.messages import ToolMessage
+    from langchain_core.tools import tool
+    from langchain_openai import ChatOpenAI
+
+    @tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return f"18C in {city}"
+
+    llm = ChatOpenAI(model=model, base_url=f"{gateway.url}/v1", api_key=key, max_retries=0,
+                     stream_usage=True)
+    answer = llm.invoke("Hi")
+    assert answer.content.startswith("Hello") and answer.usage_metadata["input_tokens"] > 0
+    chunks = list(llm.stream("Hi"))
+    assert "".join(c.content for c in chunks).startswith("Hello")
+    assert sum(c.usage_metadata["output_tokens"] for c in chunks if c.usage_metadata) > 0
+    agent = llm.bind_tools([get_weather])
+    asked = [("user", "What is the weather in Paris and Rome?")]
+    first = agent.invoke(asked)
+    assert [c["args"] for c in first.tool_calls][:1] == [{"city": "Paris"}]
+    results = [ToolMessage(get_weather.invoke(c["args"]), tool_call_id=c["id"])
+               for c in first.tool_calls]
+    final = agent.invoke([*asked, first, *results])
+    assert final.content.startswith("Hello") and not final.tool_calls
