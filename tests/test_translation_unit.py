@@ -384,8 +384,12 @@ def test_gemini_embeddings_request_and_base64_answer():
         with pytest.raises(Refused) as e:
             embed.request(body, "m")
         assert e.value.param == param
-    r = embed.response({"embeddings": [{"values": [0.5, -1.25]}],
+    r = embed.response({"embeddings": [{"values": [0.6, -0.8]}],
                         "usageMetadata": {"promptTokenCount": 3, "totalTokenCount": 3}},
                        "gemini-embedding-001", "base64")
     raw = base64.b64decode(r["data"][0]["embedding"])
-    assert struct.unpack("<2f", raw) == (0.5, -1.25) and r["usage"]["prompt_tokens"] == 3
+    assert struct.unpack("<2f", raw) == pytest.approx((0.6, -0.8)) and \
+        r["usage"]["prompt_tokens"] == 3
+    short = embed.response({"embeddings": [{"values": [3.0, 4.0]}]}, "m", "float", metered=9)
+    assert short["data"][0]["embedding"] == [0.6, 0.8]  # of unit length, as OpenAI's
+    assert short["usage"] == {"prompt_tokens": 9, "total_tokens": 9}  # what was metered

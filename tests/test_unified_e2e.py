@@ -410,8 +410,9 @@ def test_gemini_embeddings_behind_openais_shape(gateway, fake_servers, key):
     r = c.embeddings.create(model="gemini-embedding-001", input=["first", "second"],
                             dimensions=3, extra_headers={"x-fake-usage": "in=7"})
     assert [d.index for d in r.data] == [0, 1]  # the SDK asked for base64 and decoded it
-    assert r.data[1].embedding == pytest.approx([0.013168523, -0.008711934, -0.046782676],
-                                                rel=1e-6)
+    raw = [0.013168523, -0.008711934, -0.046782676]
+    norm = sum(v * v for v in raw) ** 0.5
+    assert r.data[1].embedding == pytest.approx([v / norm for v in raw], rel=1e-6)  # unit
     assert (r.usage.prompt_tokens, r.usage.total_tokens) == (7, 7)
     req = sent(fake_servers["gemini"])
     assert req["path"].startswith("/v1beta/models/gemini-embedding-001:batchEmbedContents")
@@ -420,10 +421,11 @@ def test_gemini_embeddings_behind_openais_shape(gateway, fake_servers, key):
          "content": {"parts": [{"text": t}]}} for t in ("first", "second")]}
     floats = c.embeddings.create(model="gemini/gemini-embedding-001", input="one",
                                  encoding_format="float")
-    assert len(floats.data) == 1 and floats.data[0].embedding[0] == 0.013168523
-    with pytest.raises(openai.BadRequestError) as e:
-        c.embeddings.create(model="gemini-embedding-001", input=[[1, 2, 3]])
-    assert e.value.param == "input"
+    assert len(floats.data) == 1 and floats.data[0].embedding[0] == raw[0] / norm
+    for bad in ([[1, 2, 3]], ["x"] * 101, ["a", ""]):  # token ids, past a batch, empty
+        with pytest.raises(openai.BadRequestError) as e:
+            c.embeddings.create(model="gemini-embedding-001", input=bad)
+        assert e.value.param == "input"
     rows = gateway.records(key, 2)
     assert [(r.provider, r.endpoint, r.api, r.input_tokens) for r in rows][0] == (
         "gemini", "embedContent", "unified", 7)

@@ -36,7 +36,8 @@ class Translate:
             except (ValueError, UnicodeDecodeError):
                 obj = None
         if 200 <= resp.status_code < 300 and isinstance(obj, dict):
-            status, out = 200, call.translation.answer(obj)
+            metered = call.usage.usage.total_tokens if call.usage is not None else 0
+            status, out = 200, call.translation.answer(obj, metered)
         else:
             status, out = call.translation.error(resp.status_code, obj)
             wait = call.translation.retry_after(obj)

@@ -35,7 +35,9 @@ class Translation:
     def stream_parser(self):
         return self.module.ChatStream(self.created, self.include_usage)
 
-    def answer(self, obj: dict) -> dict:
+    def answer(self, obj: dict, metered: int = 0) -> dict:
+        """The native answer in OpenAI's shape (`metered`: the tokens the gateway recorded,
+        for an answer that reports none)."""
         return self.module.response(obj, self.created)
 
     def error(self, status: int, obj) -> tuple[int, dict]:
@@ -72,8 +74,8 @@ class GeminiEmbeddings(Translation):
         self.model, self.encoding = name, body.get("encoding_format")
         return gemini_embed.request(body, name), f"models/{name}:batchEmbedContents"
 
-    def answer(self, obj: dict) -> dict:
-        return gemini_embed.response(obj, self.model, self.encoding)
+    def answer(self, obj: dict, metered: int = 0) -> dict:
+        return gemini_embed.response(obj, self.model, self.encoding, metered)
 
 
 TRANSLATIONS = {("anthropic", "chat/completions"): AnthropicChat,
