@@ -490,3 +490,32 @@ def test_langchain_chatopenai_with_any_model(gateway, fake_servers, key, model):
                for c in first.tool_calls]
     final = agent.invoke([*asked, first, *results])
     assert final.content.startswith("Hello") and not final.tool_calls
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-4-5", "gemini-2.5-flash"])
+def test_the_responses_api_statelessly_with_any_model(gateway, fake_servers, key, model):
+    c = client(gateway, key)
+    r = c.responses.create(model=model, input="Hi", instructions="Be brief.", store=False)
+    assert r.status == "completed" and r.output_text.startswith("Hello")
+    assert r.usage.input_tokens > 0
+    tools = [{"type": "function", "name": "get_weather", "description": "The weather.",
+              "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                             "required": ["city"]}}]
+    ask = dict(model=model, tools=tools, store=False, reasoning={"effort": "low"},
+               max_output_tokens=4000, include=["reasoning.encrypted_content"])
+    stream = c.responses.create(input="Weather in Paris and Rome?", stream=True, **ask)
+    events = list(stream)
+    assert events[-1].type == "response.completed"
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    done = events[-1].response
+    calls = [i for i in done.output if i.type == "function_call"]
+    assert [json.loads(i.arguments) for i in calls][:1] == [{"city": "Paris"}]
+    replay = [item.model_dump(exclude_none=True) for item in done.output]
+    replay += [{"type": "function_call_output", "call_id": i.call_id, "output": "18C"}
+               for i in calls]
+    again = c.responses.create(input=[{"role": "user", "content": "Weather in Paris and Rome?"},
+                                      *replay], **ask)
+    assert again.status == "completed" and again.output_text.startswith("Hello")
+    with pytest.raises(openai.BadRequestError) as e:
+        c.responses.create(model=model, input="Hi", previous_response_id="resp_123")
+    assert e.value.param == "previous_response_id"

@@ -11,6 +11,7 @@ from addons.call import Call
 from addons.providers.anthropic import chat as anthropic_chat
 from addons.providers.gemini import chat as gemini_chat
 from addons.providers.gemini import embed as gemini_embed
+from addons.providers.openai import responses as openai_responses
 from addons.providers.openai.chat import Refused
 from addons.wire.bodies import RawJSON
 
@@ -78,7 +79,58 @@ class GeminiEmbeddings(Translation):
         return gemini_embed.response(obj, self.model, self.encoding, metered)
 
 
+class ResponsesStream:
+    """A provider's chat stream (its parser, which metering reads) whose chunks go on as
+    Responses' events."""
+
+    def __init__(self, chat_stream, request: dict, created: int) -> None:
+        self.inner = chat_stream
+        self.events = openai_responses.EventStream(request, created)
+
+    def __getattr__(self, name):  # usage, model, complete ...: the metering's reading
+        return getattr(self.inner, name)
+
+    def feed(self, chunk: bytes) -> bytes:
+        return self.events.feed(self.inner.feed(chunk))
+
+    def finish(self) -> bytes:
+        return self.events.feed(self.inner.finish()) + self.events.finish_stream()
+
+
+class ResponsesVia(Translation):
+    """A stateless Responses call, served through the provider's chat translation."""
+
+    chat_translation: type[Translation]
+
+    def __init__(self, body: dict) -> None:
+        super().__init__(body)
+        self.request = body
+        self.chat_body = openai_responses.to_chat(body)
+        self.chat = self.chat_translation(self.chat_body)
+        self.module = self.chat.module
+
+    def native(self, body: dict, name: str, entry: dict, salt: str) -> tuple[dict, str]:
+        return self.chat.native(self.chat_body, name, entry, salt)
+
+    def stream_parser(self):
+        return ResponsesStream(self.chat.stream_parser(), self.request, self.created)
+
+    def answer(self, obj: dict, metered: int = 0) -> dict:
+        return openai_responses.from_chat(self.chat.answer(obj, metered), self.request,
+                                          self.created)
+
+
+class AnthropicResponses(ResponsesVia):
+    chat_translation = AnthropicChat
+
+
+class GeminiResponses(ResponsesVia):
+    chat_translation = GeminiChat
+
+
 TRANSLATIONS = {("anthropic", "chat/completions"): AnthropicChat,
+                ("anthropic", "responses"): AnthropicResponses,
+                ("gemini", "responses"): GeminiResponses,
                 ("gemini", "chat/completions"): GeminiChat,
                 ("gemini", "embeddings"): GeminiEmbeddings}
 
