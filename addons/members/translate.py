@@ -47,12 +47,10 @@ class Translate:
                      resp.status_code)
         # The same response, its headers kept (the gateway's rate-limit and request-id
         # headers, retry-after), its status and body OpenAI's: set in one pass each.
-        body = json.dumps(out, separators=(",", ":")).encode()
         resp.headers.fields = (*(f for f in resp.headers.fields if f[0].lower() not in _BODY),
-                               (b"content-type", b"application/json"),
-                               (b"content-length", b"%d" % len(body)))
+                               (b"content-type", b"application/json"))
+        fields.set_body(resp, json.dumps(out, separators=(",", ":")).encode())
         data = resp.data
-        data.content = body
         if status != data.status_code:
             data.status_code = status
             data.reason = status_codes.RESPONSES.get(status, "").encode()
