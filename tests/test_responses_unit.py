@@ -61,8 +61,7 @@ def test_a_completion_becomes_a_response_object():
                     {"type": "text", "text": "Let me check."},
                     {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"a": 1}}],
         "usage": {"input_tokens": 10, "cache_read_input_tokens": 5, "output_tokens": 7}})
-    r = responses.from_chat(completion, {"model": "claude-sonnet-4-5",
-                                         "include": ["reasoning.encrypted_content"]})
+    r = responses.from_chat(completion, {"model": "claude-sonnet-4-5"})  # carried unasked
     assert [i["type"] for i in r["output"]] == ["reasoning", "message", "function_call"]
     assert responses.unpack_reasoning(r["output"][0]["encrypted_content"])[0]["signature"] \
         == "sig"
@@ -80,8 +79,7 @@ def events(data: bytes) -> list[dict]:
 @pytest.mark.parametrize("size", [1, 7, 97])
 def test_a_stream_becomes_numbered_events_ending_completed(size):
     chat_bytes = anthropic_chat.ChatStream(created=1, include_usage=True).feed(native_stream())
-    s = responses.EventStream({"model": "claude-sonnet-4-5",
-                               "include": ["reasoning.encrypted_content"]}, created=1)
+    s = responses.EventStream({"model": "claude-sonnet-4-5"}, created=1)
     out = b"".join(s.feed(chat_bytes[i:i + size]) for i in range(0, len(chat_bytes), size))
     out += s.finish_stream()
     evs = events(out)
@@ -96,6 +94,7 @@ def test_a_stream_becomes_numbered_events_ending_completed(size):
     assert done["usage"]["input_tokens"] == 2512 and done["usage"]["output_tokens"] == 300
     assert "response.function_call_arguments.delta" in kinds
     assert "response.reasoning_summary_text.delta" in kinds
+    assert responses.unpack_reasoning(done["output"][0]["encrypted_content"])  # unasked too
 
 
 def test_a_stream_cut_or_failed_ends_failed():
@@ -103,3 +102,48 @@ def test_a_stream_cut_or_failed_ends_failed():
     s = responses.EventStream({"model": "m"})
     out = s.feed(chat_bytes) + s.finish_stream()
     assert events(out)[-1]["type"] == "response.failed"
+
+
+NAMESPACE = {"type": "namespace", "name": "crm", "description": "The CRM.", "tools": [
+    {"type": "function", "name": "find", "description": "Find a customer.",
+     "parameters": {"type": "object"}}]}
+
+
+def test_a_namespaces_functions_go_flat_and_come_back_apart():
+    """Codex's namespace tools: the provider sees `crm__find`; the client sees its call as
+    namespace `crm`, name `find`, and sends it back so."""
+    body = {"model": "m", "tools": [NAMESPACE, {"type": "function", "name": "find"}],
+            "input": [{"role": "user", "content": "Who?"},
+                      {"type": "function_call", "call_id": "c1", "namespace": "crm",
+                       "name": "find", "arguments": "{}"},
+                      {"type": "function_call_output", "call_id": "c1", "output": "Ann"}]}
+    chat = responses.to_chat(body)
+    assert [t["function"]["name"] for t in chat["tools"]] == ["crm__find", "find"]
+    assert chat["tools"][0]["function"]["description"] == "The CRM.\n\nFind a customer."
+    assert chat["messages"][1]["tool_calls"][0]["function"]["name"] == "crm__find"
+    completion = anthropic_chat.response({
+        "id": "msg_1", "model": "m", "stop_reason": "tool_use", "usage": {},
+        "content": [{"type": "tool_use", "id": "t1", "name": "crm__find", "input": {}},
+                    {"type": "tool_use", "id": "t2", "name": "find", "input": {}}]})
+    calls = responses.from_chat(completion, body)["output"]
+    assert [(c.get("namespace"), c["name"]) for c in calls] == [("crm", "find"), (None, "find")]
+    stream = responses.EventStream(body, created=1)
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "t1",
+                          "type": "function", "function": {"name": "crm__find",
+                                                           "arguments": "{}"}}]},
+                          "finish_reason": "tool_calls"}]}
+    out = stream.feed(b"data: " + json.dumps(chunk).encode() + b"\n\n") + stream.finish_stream()
+    (call,) = events(out)[-1]["response"]["output"]
+    assert (call["namespace"], call["name"]) == ("crm", "find")
+
+
+@pytest.mark.parametrize("tools,param", [
+    ([NAMESPACE, {"type": "function", "name": "crm__find"}], "tools"),
+    ([{**NAMESPACE, "tools": [{"type": "custom", "name": "patch"}]}], "tools[0].tools[0]"),
+    ([{"type": "namespace", "name": "x"}], "tools[0]"),
+])
+def test_a_namespace_that_cannot_go_flat_is_refused(tools, param):
+    with pytest.raises(Refused) as e:
+        responses.to_chat({"model": "m", "input": "Hi", "tools": tools})
+    assert e.value.param == param

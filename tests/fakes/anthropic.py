@@ -180,10 +180,16 @@ SIGNATURE = "EqQBCkYIBxgCKkCfakeSignatureOfTheThinkingBlock"
 
 
 def example(schema: dict, city: str):
-    """A value that fits a JSON schema (objects, arrays, the scalar types)."""
+    """A value that fits a JSON schema (objects, arrays, the scalar types, enums), with an
+    object's required properties only where it names them, as a model fills a call."""
     kind = schema.get("type")
+    if schema.get("enum"):
+        return schema["enum"][0]
     if kind == "object" or "properties" in schema:
-        return {name: example(sub, city) for name, sub in (schema.get("properties") or {}).items()}
+        props = schema.get("properties") or {}
+        needed = schema.get("required")
+        return {name: example(sub, city) for name, sub in props.items()
+                if needed is None or name in needed}
     if kind == "array":
         return [example(schema.get("items") or {}, city)]
     return {"integer": 18, "number": 18.5, "boolean": True}.get(kind, city)

@@ -8,6 +8,7 @@ import json
 import struct
 import uuid
 
+from .anthropic import example
 from .base import FakeServer, Handler, sse, words
 
 
@@ -182,6 +183,9 @@ class FakeOpenAI(FakeServer):
             self.not_found(h, prev)
             return
         text = "".join(words(nwords))
+        fmt = (req.get("text") or {}).get("format") or {}
+        if fmt.get("type") == "json_schema":  # structured output: JSON that fits the schema
+            text = json.dumps(example(fmt.get("schema") or {}, "Paris"))
         rid = "resp_" + uuid.uuid4().hex
         resp = {"id": rid, "object": "response",
                 "created_at": 1741290958, "status": "in_progress", "error": None,
@@ -194,7 +198,7 @@ class FakeOpenAI(FakeServer):
         item = {"id": "msg_67c9fdcf37fc8190", "type": "message", "status": "completed",
                 "role": "assistant",
                 "content": [{"type": "output_text", "text": text, "annotations": []}]}
-        output = [item]
+        output = response_calls(req) or [item]
         if any(str(t.get("type", "")).startswith("web_search") for t in req.get("tools") or []):
             output = [{"id": f"ws_{i}", "type": "web_search_call", "status": "completed",
                        "action": {"type": "search", "query": "fake"}}
@@ -225,26 +229,26 @@ class FakeOpenAI(FakeServer):
         h.start_stream("text/event-stream; charset=utf-8", headers)
         seq = iter(range(1000))
         ev = lambda t, **kw: sse(t, {"type": t, "sequence_number": next(seq), **kw})  # noqa
-        part = {"type": "output_text", "text": "", "annotations": []}
-        events = [
-            ev("response.created", response=resp),
-            ev("response.in_progress", response=resp),
-            ev("response.output_item.added", output_index=0,
-               item={**item, "status": "in_progress", "content": []}),
-            ev("response.content_part.added", item_id=item["id"], output_index=0,
-               content_index=0, part=part),
-        ]
-        for w in words(nwords):
-            events.append(ev("response.output_text.delta", item_id=item["id"], output_index=0,
-                             content_index=0, delta=w, logprobs=[]))
-        events += [
-            ev("response.output_text.done", item_id=item["id"], output_index=0,
-               content_index=0, text=text, logprobs=[]),
-            ev("response.content_part.done", item_id=item["id"], output_index=0,
-               content_index=0, part={**part, "text": text}),
-            ev("response.output_item.done", output_index=0, item=item),
-            ev("response.completed", response=done),
-        ]
+        events = [ev("response.created", response=resp),
+                  ev("response.in_progress", response=resp)]
+        for i, it in enumerate(output):
+            if it["type"] == "message":
+                events += message_events(ev, i, it, [text] if fmt.get("type") ==
+                                         "json_schema" else words(nwords))
+            elif it["type"] == "function_call":
+                events.append(ev("response.output_item.added", output_index=i,
+                                 item={**it, "status": "in_progress", "arguments": ""}))
+                args = it["arguments"]
+                for piece in (args[:len(args) // 2], args[len(args) // 2:]):
+                    events.append(ev("response.function_call_arguments.delta",
+                                     item_id=it["id"], output_index=i, delta=piece))
+                events += [ev("response.function_call_arguments.done", item_id=it["id"],
+                              output_index=i, arguments=args),
+                           ev("response.output_item.done", output_index=i, item=it)]
+            else:
+                events += [ev("response.output_item.added", output_index=i, item=it),
+                           ev("response.output_item.done", output_index=i, item=it)]
+        events.append(ev("response.completed", response=done))
         if h.stream_events(events, mode):
             self.report(u)
 
@@ -262,6 +266,48 @@ class FakeOpenAI(FakeServer):
                                    for i in range(len(inputs))],
                           "model": "text-embedding-3-small",
                           "usage": {"prompt_tokens": u["in"], "total_tokens": u["in"]}}, headers)
+
+
+def message_events(ev, i: int, item: dict, pieces: list[str]) -> list[bytes]:
+    """A message output item as the stream sends it: added, its text by word, done."""
+    text = item["content"][0]["text"]
+    part = {"type": "output_text", "text": "", "annotations": []}
+    return [
+        ev("response.output_item.added", output_index=i,
+           item={**item, "status": "in_progress", "content": []}),
+        ev("response.content_part.added", item_id=item["id"], output_index=i,
+           content_index=0, part=part),
+        *(ev("response.output_text.delta", item_id=item["id"], output_index=i,
+             content_index=0, delta=w, logprobs=[]) for w in pieces),
+        ev("response.output_text.done", item_id=item["id"], output_index=i,
+           content_index=0, text=text, logprobs=[]),
+        ev("response.content_part.done", item_id=item["id"], output_index=i,
+           content_index=0, part={**part, "text": text}),
+        ev("response.output_item.done", output_index=i, item=item),
+    ]
+
+
+def response_calls(req: dict) -> list[dict]:
+    """The function calls a response makes, as tool_calls() for Chat: when function tools
+    are offered (alone or in a namespace), not refused, and the last input item is not a
+    function's output, the first function for two cities (one unless parallel calls are
+    off), its arguments the function's required parameters."""
+    fns = [{**f, "namespace": t["name"]} if t.get("type") == "namespace" else t
+           for t in req.get("tools") or []
+           for f in (t.get("tools") or [] if t.get("type") == "namespace" else [t])
+           if f.get("type") == "function"]
+    items = req.get("input")
+    last = items[-1] if isinstance(items, list) and items else {}
+    if not fns or req.get("tool_choice") == "none" or \
+            last.get("type") == "function_call_output":
+        return []
+    cities = ("Paris",) if req.get("parallel_tool_calls") is False else ("Paris", "Rome")
+    n = len(items) if isinstance(items, list) else 1
+    return [{"id": f"fc_{i}a{n}", "type": "function_call", "status": "completed",
+             "call_id": f"call_{i}r{n}", "name": fns[0]["name"],
+             "arguments": json.dumps(example(fns[0].get("parameters") or {}, city)),
+             **({"namespace": fns[0]["namespace"]} if "namespace" in fns[0] else {})}
+            for i, city in enumerate(cities)]
 
 
 # --- Gemini ------------------------------------------------------------------------------------

@@ -18,9 +18,10 @@ _KNOWN = frozenset({"model", "input", "instructions", "tools", "tool_choice",
                     "reasoning", "text", "stream", "store", "metadata", "user",
                     "safety_identifier", "prompt_cache_key", "include", "service_tier",
                     "previous_response_id", "conversation", "background", "prompt",
-                    "truncation", "top_logprobs", "stream_options"})
+                    "truncation", "top_logprobs", "stream_options", "client_metadata"})
 _STATEFUL = ("previous_response_id", "conversation", "prompt")
 CARRIER = "reasoning.encrypted_content"
+SEP = "__"  # a namespaced function's name to the provider: namespace, SEP, name
 
 
 def _id(prefix: str) -> str:
@@ -100,9 +101,12 @@ def _messages(body: dict) -> list[dict]:
         elif kind == "function_call":
             if not isinstance(item.get("call_id"), str) or not isinstance(item.get("name"), str):
                 raise Refused(f"{at} needs a call_id and a name.", at)
+            name = item["name"]
+            if isinstance(item.get("namespace"), str) and item["namespace"]:
+                name = f"{item['namespace']}{SEP}{name}"
             assistant().setdefault("tool_calls", []).append({
                 "id": item["call_id"], "type": "function",
-                "function": {"name": item["name"], "arguments": item.get("arguments") or "{}"}})
+                "function": {"name": name, "arguments": item.get("arguments") or "{}"}})
         elif kind == "reasoning":
             details = unpack_reasoning(item.get("encrypted_content"))
             assistant().setdefault("reasoning_details", []).extend(details)
@@ -121,6 +125,53 @@ def _messages(body: dict) -> list[dict]:
             raise Refused(f"{at}: items of type {kind!r} are not available for this model.",
                           at, "unsupported_value")
     return messages
+
+
+def _function(t, at: str, namespace: dict | None = None) -> dict:
+    if not isinstance(t, dict) or t.get("type") != "function":
+        kind = t.get("type") if isinstance(t, dict) else None
+        raise Refused(f"{at}: the tool type {kind!r} is not available for this model (function "
+                      "tools and namespaces of them are); leave it out of tools.", at,
+                      "unsupported_value")
+    fn = {k: t[k] for k in ("name", "description", "parameters", "strict") if k in t}
+    if namespace is not None:
+        fn["name"] = f"{namespace.get('name')}{SEP}{t.get('name')}"
+        if namespace.get("description"):
+            fn["description"] = f"{namespace['description']}\n\n{t.get('description') or ''}"
+    return {"type": "function", "function": fn}
+
+
+def _tools(tools) -> list[dict]:
+    """Function tools, and a namespace's functions each named namespace__name (the providers'
+    tool names take letters, digits, `_` and `-`); a name met twice is refused."""
+    out: list[dict] = []
+    for i, t in enumerate(tools or ()):
+        if isinstance(t, dict) and t.get("type") == "namespace":
+            if not isinstance(t.get("name"), str) or not isinstance(t.get("tools"), list):
+                raise Refused(f"tools[{i}]: a namespace needs a name and tools.", f"tools[{i}]")
+            out += [_function(f, f"tools[{i}].tools[{j}]", t) for j, f in enumerate(t["tools"])]
+        else:
+            out.append(_function(t, f"tools[{i}]"))
+    names = [t["function"].get("name") for t in out]
+    for name in names:
+        if names.count(name) > 1:
+            raise Refused(f"tools: the function name {name!r} is given twice.", "tools")
+    return out
+
+
+def namespaced(request: dict) -> dict[str, tuple[str, str]]:
+    """Each namespaced function's name to the provider, to its namespace and name."""
+    return {f"{t['name']}{SEP}{f.get('name')}": (t["name"], f.get("name"))
+            for t in request.get("tools") or () if isinstance(t, dict)
+            and t.get("type") == "namespace" and isinstance(t.get("name"), str)
+            for f in t.get("tools") or () if isinstance(f, dict)}
+
+
+def _call_name(item: dict, names: dict) -> dict:
+    """A function call item with its namespace restored, where it has one."""
+    if item.get("name") in names:
+        item["namespace"], item["name"] = names[item["name"]]
+    return item
 
 
 def to_chat(body: dict) -> dict:
@@ -147,13 +198,7 @@ def to_chat(body: dict) -> dict:
         if value != CARRIER:
             raise Refused(f"include: only {CARRIER!r} here.", "include", "unsupported_value")
     chat: dict = {"model": body.get("model"), "messages": _messages(body)}
-    tools = []
-    for i, t in enumerate(body.get("tools") or ()):
-        if not isinstance(t, dict) or t.get("type") != "function":
-            raise Refused(f"tools[{i}]: only function tools are available for this model.",
-                          f"tools[{i}]", "unsupported_value")
-        fn = {k: t[k] for k in ("name", "description", "parameters", "strict") if k in t}
-        tools.append({"type": "function", "function": fn})
+    tools = _tools(body.get("tools"))
     if tools:
         chat["tools"] = tools
     choice = body.get("tool_choice")
@@ -199,13 +244,14 @@ STATUS = {"length": ("incomplete", "max_output_tokens"),
           "content_filter": ("incomplete", "content_filter")}
 
 
-def output_items(message: dict, carry: bool) -> list[dict]:
-    """One chat message as output items: reasoning, then the message, then its calls."""
+def output_items(message: dict, names: dict | None = None) -> list[dict]:
+    """One chat message as output items: reasoning, then the message, then its calls
+    (`names`: the request's namespaced functions)."""
     items = []
     if message.get("reasoning_content") or message.get("reasoning_details"):
         item = {"type": "reasoning", "id": _id("rs"), "summary": [
             {"type": "summary_text", "text": message.get("reasoning_content") or ""}]}
-        if carry and message.get("reasoning_details"):
+        if message.get("reasoning_details"):
             item["encrypted_content"] = pack_reasoning(message["reasoning_details"])
         items.append(item)
     if message.get("content"):
@@ -214,9 +260,10 @@ def output_items(message: dict, carry: bool) -> list[dict]:
                           {"type": "output_text", "text": message["content"],
                            "annotations": []}]})
     for call in message.get("tool_calls") or ():
-        items.append({"type": "function_call", "id": _id("fc"), "call_id": call["id"],
-                      "name": call["function"]["name"],
-                      "arguments": call["function"]["arguments"], "status": "completed"})
+        items.append(_call_name({
+            "type": "function_call", "id": _id("fc"), "call_id": call["id"],
+            "name": call["function"]["name"], "arguments": call["function"]["arguments"],
+            "status": "completed"}, names or {}))
     return items
 
 
@@ -237,9 +284,8 @@ def envelope(request: dict, created: int, rid: str) -> dict:
 def from_chat(completion: dict, request: dict, created: int | None = None) -> dict:
     """A chat completion (one choice) as the response object."""
     choice = (completion.get("choices") or [{}])[0]
-    carry = CARRIER in (request.get("include") or ())
     out = envelope(request, created or int(time.time()), _id("resp"))
-    out["output"] = output_items(choice.get("message") or {}, carry)
+    out["output"] = output_items(choice.get("message") or {}, namespaced(request))
     status = STATUS.get(choice.get("finish_reason"))
     out["status"] = status[0] if status else "completed"
     out["incomplete_details"] = {"reason": status[1]} if status else None
@@ -258,7 +304,7 @@ class EventStream:
 
         self._sse = SSEDecoder()
         self.request = request
-        self.carry = CARRIER in (request.get("include") or ())
+        self.names = namespaced(request)
         self.response = envelope(request, created or int(time.time()), _id("resp"))
         self.seq = 0
         self.out: list[bytes] = []
@@ -297,7 +343,7 @@ class EventStream:
             self._event("response.reasoning_summary_part.done", item_id=item["id"],
                         output_index=i, summary_index=0,
                         part={"type": "summary_text", "text": text})
-            if self.carry and self.details:
+            if self.details:
                 item["encrypted_content"] = pack_reasoning(list(self.details.values()))
         elif item["type"] == "message":
             part = item["content"][0]
@@ -357,8 +403,10 @@ class EventStream:
             k = tc.get("index", 0)
             fn = tc.get("function") or {}
             if k not in self.calls:
-                item = {"type": "function_call", "id": _id("fc"), "call_id": tc.get("id"),
-                        "name": fn.get("name"), "arguments": "", "status": "in_progress"}
+                item = _call_name({
+                    "type": "function_call", "id": _id("fc"), "call_id": tc.get("id"),
+                    "name": fn.get("name"), "arguments": "", "status": "in_progress"},
+                    self.names)
                 self.calls[k] = item
                 self._open(item)
             item = self.calls[k]
