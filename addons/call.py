@@ -71,6 +71,8 @@ class Call:
     credit_held: int = 0
     paid_by_credit: bool = False
     granted_output: int = 0  # output tokens reserved for: the cap granted times the answers
+    # Ownership: the answer stores objects the customer will own (owners.py).
+    stores: bool = False
     # Credentials: the upstream credential is on flow.request right now.
     injected: bool = False
     # Metering: how the answer came and what it used.

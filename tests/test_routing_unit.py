@@ -105,7 +105,9 @@ def test_endpoint_outside_allow_list_is_404(path):
 
 
 def test_method_is_part_of_the_allow_list():
-    assert route("/v1/openai/chat/completions", method="GET").response.status_code == 404
+    assert route("/v1/openai/embeddings", method="GET").response.status_code == 404
+    assert route("/v1/openai/chat/completions", method="PUT").response.status_code == 404
+    assert route("/v1/openai/chat/completions", method="GET").response is None  # the list
 
 
 def test_healthz_and_admin_paths():
@@ -282,7 +284,27 @@ def test_unified_paths_name_openai_until_the_body_names_the_model(path, upstream
     assert found.upstream == upstream and found.path == upstream[3:]
 
 
-@pytest.mark.parametrize("path", ["/v1", "/v1/chat", "/v1/chat/completions/x", "/v1/openai"])
+@pytest.mark.parametrize("path", ["/v1", "/v1/chat", "/v1/chatx/completions", "/v1/openai",
+                                  "/v1/responsesx", "/v1/chat/x"])
 def test_paths_near_the_unified_ones_are_not_unified(path):
     named = routes.name(BUILTIN, "POST", path)
     assert not isinstance(named, routes.Named) or not named.unified
+
+
+@pytest.mark.parametrize("method,path,endpoint", [
+    ("GET", "/v1/chat/completions", "chat.completions.list"),
+    ("POST", "/v1/chat/completions/chatcmpl-1", "chat.completions.update"),
+    ("GET", "/v1/chat/completions/chatcmpl-1/messages", "chat.completions.messages"),
+    ("GET", "/v1/responses/resp_1/input_items", "responses.input_items"),
+    ("POST", "/v1/responses/compact", "responses.compact"),
+    ("DELETE", "/v1/responses/resp_1", "responses.get"),
+])
+def test_openais_stored_objects_are_served_under_the_unified_paths(method, path, endpoint):
+    """Below the unified paths the objects are OpenAI's: served there as on /v1/openai/;
+    only the paths whose body names a model are dispatched by it."""
+    named = routes.name(BUILTIN, method, path)
+    assert named.provider.name == "openai" and named.unified
+    found = routes.route(named, method, path, "")
+    assert found.endpoint.name == endpoint and found.upstream == path[1:]
+    dispatched = method == "POST" and found.path in routes.BY_MODEL  # the router's test
+    assert dispatched == (endpoint == "responses.compact")

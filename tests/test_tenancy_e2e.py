@@ -1,6 +1,7 @@
-"""Each tenant's data its own, and only what an API needs sent upstream: stored responses owned
-by the customer who created them, forwarded headers and query parameters, path tricks, CORS,
-and Gemini's OpenAI-compatible API. Through the real gateway, official SDKs where they apply."""
+"""Each tenant's data its own, and only what an API needs sent upstream: stored responses and
+chat completions owned by the customer who created them (read, listed, updated, deleted, their
+items and messages), forwarded headers and query parameters, path tricks, CORS, and Gemini's
+OpenAI-compatible API. Through the real gateway, official SDKs where they apply."""
 
 from __future__ import annotations
 
@@ -90,6 +91,94 @@ def test_another_customers_code_interpreter_container_is_not_found(gateway, fake
     first = gateway.records(alice_key)[0]
     assert first.tools == {"code_interpreter_4g": 1} and first.priced
     assert first.cost_nanousd >= 120_000_000
+
+
+@pytest.mark.parametrize("route", ["/v1", "/v1/openai"])
+def test_stored_chat_completions_are_each_customers_own(gateway, fake_servers, route):
+    """`store: true`, then list, get, update, messages and delete, as openai-python calls
+    them, on the unified route and the native one: each customer sees and touches only the
+    completions it stored; the gateway's tag never shows, and is kept through updates."""
+    alice_key = gateway.create_key(new_customer(gateway, "Startup"))
+    alice, mallory = (openai.OpenAI(base_url=f"{gateway.url}{route}", api_key=k, max_retries=0)
+                      for k in (alice_key,
+                                gateway.create_key(new_customer(gateway, "Startup"))))
+    made = [alice.chat.completions.create(model="gpt-4o-mini", messages=MSG, store=True,
+                                          metadata={"topic": t},
+                                          extra_headers={"x-fake-usage": "in=11,out=5"})
+            for t in ("a", "b")]
+    with alice.chat.completions.create(model="gpt-4o-mini", messages=MSG, store=True,
+                                       stream=True, metadata={"topic": "s"}) as stream:
+        made.append(next(iter(stream)))  # a streamed one is stored too, under its chunks' id
+        for _ in stream:
+            pass
+    theirs = mallory.chat.completions.create(model="gpt-4o-mini", messages=MSG, store=True)
+    ids = {c.id for c in made}
+    assert len(ids) == 3 and all(i.startswith("chatcmpl-") for i in ids)
+    listed = alice.chat.completions.list()
+    assert {c.id for c in listed.data} == ids and not listed.has_more
+    assert [c.to_dict()["metadata"] for c in listed.data] == [{"topic": t} for t in "sba"]
+    assert [c.id for c in alice.chat.completions.list(metadata={"topic": "b"})] == [made[1].id]
+    # Naming the gateway's key in a filter does not reach another customer's.
+    sneaky = alice.chat.completions.list(metadata={"llm_gateway_customer": "1"})
+    assert {c.id for c in sneaky.data} == ids
+    assert [c.id for c in mallory.chat.completions.list()] == [theirs.id]
+    one = alice.chat.completions.retrieve(made[0].id)
+    assert one.id == made[0].id and one.to_dict()["metadata"] == {"topic": "a"}
+    updated = alice.chat.completions.update(made[0].id, metadata={"topic": "z"})
+    assert updated.to_dict()["metadata"] == {"topic": "z"}
+    assert made[0].id in {c.id for c in alice.chat.completions.list()}  # still hers
+    assert [m.content for m in alice.chat.completions.messages.list(made[0].id)] == ["Hi"]
+    fake = fake_servers["openai"].state
+    fake.requests.clear()
+    for attempt in (lambda: mallory.chat.completions.retrieve(made[0].id),
+                    lambda: mallory.chat.completions.update(made[0].id, metadata={"x": "y"}),
+                    lambda: mallory.chat.completions.delete(made[0].id),
+                    lambda: mallory.chat.completions.messages.list(made[0].id)):
+        with pytest.raises(openai.NotFoundError) as e:
+            attempt()
+        assert e.value.body["message"] == f"No chat completion found with id '{made[0].id}'."
+    assert fake.requests == []
+    with pytest.raises(openai.BadRequestError) as e:  # the gateway's key is its own
+        alice.chat.completions.create(model="gpt-4o-mini", messages=MSG, store=True,
+                                      metadata={"llm_gateway_customer": "2"})
+    assert e.value.param == "metadata.llm_gateway_customer"
+    with pytest.raises(openai.BadRequestError) as e:  # one of OpenAI's 16 is the gateway's
+        alice.chat.completions.update(made[0].id, metadata={str(i): "v" for i in range(16)})
+    assert e.value.param == "metadata"
+    assert alice.chat.completions.delete(made[2].id).deleted
+    assert {c.id for c in alice.chat.completions.list()} == ids - {made[2].id}
+    # Stored or not, a completion is metered as any other; its listing and reading are free.
+    rows = gateway.records(alice_key, 3)
+    assert [(r.input_tokens, r.output_tokens) for r in rows[:2]] == [(11, 5)] * 2
+    assert all(r.endpoint == "chat.completions" for r in rows[:3])
+    assert {r.total_tokens for r in gateway.records(alice_key, 12)[3:]} == {0}
+
+
+def test_input_items_and_compaction_are_the_owners(gateway, fake_servers):
+    alice_key = gateway.create_key(new_customer(gateway, "Startup"))
+    alice, mallory = (openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=k, max_retries=0)
+                      for k in (alice_key,
+                                gateway.create_key(new_customer(gateway, "Startup"))))
+    made = alice.responses.create(model="gpt-4.1-mini", input="Hi there")
+    items = alice.responses.input_items.list(made.id)
+    assert [i.content[0].text for i in items.data] == ["Hi there"]
+    with pytest.raises(openai.NotFoundError):
+        mallory.responses.input_items.list(made.id)
+    with pytest.raises(openai.NotFoundError):  # compacting another's conversation
+        mallory.responses.compact(model="gpt-4.1-mini", previous_response_id=made.id)
+    compacted = alice.responses.compact(
+        model="gpt-4.1-mini", input=[{"role": "user", "content": "Hi"},
+                                     {"role": "assistant", "content": "Hello"}],
+        extra_headers={"x-fake-usage": "in=300,cache_read=100,out=40"})
+    assert compacted.object == "response.compaction"
+    assert [o.type for o in compacted.output] == ["message", "compaction"]
+    rows = gateway.records(alice_key, 3)  # compaction is charged as the tokens it used
+    (row,) = [r for r in rows if r.endpoint == "responses.compact"]
+    assert (row.input_tokens, row.cache_read_tokens, row.output_tokens, row.model,
+            row.api, row.complete) == (300, 100, 40, "gpt-4.1-mini", "unified", True)
+    with pytest.raises(openai.BadRequestError) as e:  # no compaction for Claude's models
+        alice.responses.compact(model="claude-sonnet-4-5", input="Hi")
+    assert e.value.code == "model_not_supported"
 
 
 def test_ownership_outlives_a_restart(make_gateway, fake_servers):

@@ -193,7 +193,7 @@ class Metering:
         if not self.inflight.remove(call):
             return
         charged, tools = charge(flow, call, answer, out_chars)
-        if answer.objects and call.endpoint.creates and self.owners is not None \
+        if answer.objects and call.stores and self.owners is not None \
                 and _is_success(flow):
             for object_id in answer.objects:
                 self.owners.claim(call.provider.name, object_id, call.customer.user_id)

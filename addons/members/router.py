@@ -224,7 +224,7 @@ class Router:
             memory.collect_soon()  # for a call refused before it goes: settled ones ask again
             return self._read_aside(flow, call, content)
         self._take_body(flow, call, *bodies.read(content))
-        if call.unified and flow.response is None:
+        if call.unified and flow.response is None and call.path in routes.BY_MODEL:
             self._dispatch(flow, call)
         return None
 
@@ -236,7 +236,7 @@ class Router:
 
     async def _read_aside(self, flow: http.HTTPFlow, call: Call, content: bytes) -> None:
         self._take_body(flow, call, *await self.reader.read(content))
-        if call.unified and flow.response is None:
+        if call.unified and flow.response is None and call.path in routes.BY_MODEL:
             self._dispatch(flow, call)
 
     def _dispatch(self, flow: http.HTTPFlow, call: Call) -> None:

@@ -81,8 +81,12 @@ class Route(NamedTuple):
 
 MODELS = "models"  # GET /v1/models: answered by the gateway itself
 # The unified API: OpenAI's paths for every model; the body's model names who serves it.
+# Below them (a stored completion or response, its messages, items, compaction) the objects
+# are OpenAI's own: served there, the body's model (compaction) still naming who serves it.
 UNIFIED = frozenset({("chat", "completions"), ("responses",), ("embeddings",)})
-_UNIFIED_FIRST = frozenset(path[0] for path in UNIFIED)
+BY_MODEL = frozenset({"chat/completions", "responses", "embeddings", "responses/compact",
+                      "responses/input_tokens"})  # the path after the version
+_UNIFIED_FIRST = {"chat": 2, "responses": 1, "embeddings": 1}  # a unified path's length
 USAGE = "usage"  # GET /v1/usage: the caller's own month, answered by the gateway itself
 
 
@@ -99,8 +103,9 @@ def name(providers: dict[str, Provider], method: str, path: str) -> Named | Refu
         return MODELS
     if segments == ["v1", "usage"] and method in ("GET", "HEAD"):
         return USAGE
-    if len(segments) > 1 and segments[1] in _UNIFIED_FIRST \
-            and tuple(segments[1:]) in UNIFIED and UNROUTED.name in providers:
+    if len(segments) > 1 and segments[1] in _UNIFIED_FIRST and tuple(
+            segments[1:1 + _UNIFIED_FIRST[segments[1]]]) in UNIFIED \
+            and UNROUTED.name in providers:
         return Named(providers[UNROUTED.name], ["v1", UNROUTED.name, *segments[1:]], True)
     provider = providers.get(segments[1]) if len(segments) > 1 else None
     if provider is None:

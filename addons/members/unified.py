@@ -169,7 +169,7 @@ def dispatch(call: Call, providers: dict, name: str, entry: dict,
     translation = TRANSLATIONS.get((provider.name, call.path))
     if translation is None:
         api = {"chat/completions": "Chat Completions", "responses": "Responses",
-               "embeddings": "Embeddings"}[call.path]
+               "embeddings": "Embeddings"}.get(call.path, f"/v1/{call.path}")
         raise Unserved(f"The model {name!r} is not yet served through the OpenAI-compatible "
                        f"{api} API on this gateway; call it on its native route, "
                        f"/v1/{provider.name}/.")

@@ -47,6 +47,23 @@ class OutputCap:
     choices: Callable[[dict], int] = _one
 
 
+def always(body) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """Objects the provider stores under the business's one account and lists to whoever
+    asks, told apart by the customer's tag: written in the body that stores or updates one
+    (`body(body, tag)`: whether it changed; raises for a body it cannot join), set as a list's
+    filter (`query(query, tag)`), and taken out of the answer the customer reads (`answer(
+    content)`: the new content, or None to leave it)."""
+
+    body: Callable[[dict, str], bool] | None = None
+    query: Callable[[str, str], str] | None = None
+    answer: Callable[[bytes], bytes | None] | None = None
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One allowed endpoint family. `pattern` matches the path after the version segment."""
@@ -60,9 +77,11 @@ class Endpoint:
     streams_by_path: bool = False  # Gemini's :streamGenerateContent streams without a flag
     output: OutputCap | None = None  # generates output: how its cap is read and set
     # Upstream objects (stored responses) the request names, by (path, body): each must
-    # belong to the caller. `creates`: the request stores an object the caller then owns.
+    # belong to the caller. `creates`: whether the request (its body) stores objects the
+    # caller then owns (the answer names them).
     refers: Callable[[str, dict | None], tuple[str, ...]] | None = None
-    creates: bool = False
+    creates: Callable[[dict | None], bool] | None = None
+    tagged: Tagged | None = None  # stored objects told apart by a tag written in them
     # The provider's own model list (or one model): (answer, may the caller use this model?)
     # -> the answer with only those it may, or None for a single model it may not.
     lists_models: Callable[[dict, Callable[[str], bool]], dict | None] | None = None

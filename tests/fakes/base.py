@@ -48,6 +48,7 @@ class FakeState:
         self.streams_aborted = 0  # the gateway closed the connection mid-stream
         self.reported: list[dict] = []  # usage each completed response reported
         self.stored: dict[str, dict] = {}  # OpenAI's stored responses, by id
+        self.stored_chats: dict[str, dict] = {}  # OpenAI's stored chat completions, by id
 
     def release(self) -> None:
         self.hold.set()

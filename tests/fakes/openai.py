@@ -1,5 +1,7 @@
-"""The fake OpenAI: Chat Completions (data-only SSE, [DONE], the include_usage chunk),
-Responses (named events, a store of responses), Embeddings, models."""
+"""The fake OpenAI: Chat Completions (data-only SSE, [DONE], the include_usage chunk; with
+`store: true` kept, listed with metadata filters and cursors, read, updated, deleted, their
+messages listed), Responses (named events, a store of responses and their input items,
+compaction), Embeddings, models."""
 
 from __future__ import annotations
 
@@ -65,8 +67,12 @@ class FakeOpenAI(FakeServer):
         headers = {"x-request-id": "req_fake", "openai-organization": "org-fake",
                    "openai-project": "proj_fake", "x-ratelimit-limit-requests": "10000",
                    "x-ratelimit-remaining-requests": "9999"}
-        if path == "/v1/chat/completions":
+        if path == "/v1/chat/completions" and h.command == "POST":
             self.chat(h, req, u, mode, nwords, headers)
+        elif path.startswith("/v1/chat/completions"):
+            self.stored_chat(h, req, path.split("/")[4:], headers)
+        elif path == "/v1/responses/compact" and h.command == "POST":
+            self.compact(h, req, u, headers)
         elif path == "/v1/responses/input_tokens":
             h.send_json(200, {"object": "response.input_tokens", "input_tokens": u["in"]})
         elif path == "/v1/responses" and h.command == "POST":
@@ -86,9 +92,91 @@ class FakeOpenAI(FakeServer):
                                         "type": "invalid_request_error", "param": None,
                                         "code": None}})
 
+    def store_chat(self, req: dict, cid: str, message: dict) -> None:
+        """A stored completion (`store: true`), as GET /v1/chat/completions/{id} shows it."""
+        with self.state.lock:
+            self.state.stored_chats[cid] = {
+                "id": cid, "object": "chat.completion", "created": 1741569952 + len(
+                    self.state.stored_chats), "model": self.CHAT_MODEL,
+                "metadata": req.get("metadata") or {},
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop",
+                             "logprobs": None}],
+                "_messages": [{"id": f"{cid}-{i}", "role": m.get("role"),
+                               "content": m.get("content")}
+                              for i, m in enumerate(req.get("messages") or [])]}
+
+    def stored_chat(self, h, req, parts: list[str], headers) -> None:
+        """GET (list), GET / POST (update metadata) / DELETE one, GET its messages."""
+        with self.state.lock:
+            chats = dict(self.state.stored_chats)
+        public = lambda c: {k: v for k, v in c.items() if not k.startswith("_")}  # noqa
+        if not parts:  # the list: metadata[k]=v filters (all must match), cursor, order
+            from urllib.parse import parse_qsl, urlsplit
+
+            query = parse_qsl(urlsplit(h.path).query)
+            wanted = {k[9:-1]: v for k, v in query if k.startswith("metadata[")}
+            q = dict(query)
+            found = sorted((c for c in chats.values() if all(
+                c["metadata"].get(k) == v for k, v in wanted.items())
+                and q.get("model") in (None, c["model"])), key=lambda c: c["created"],
+                reverse=q.get("order") != "asc")
+            ids = [c["id"] for c in found]
+            start = ids.index(q["after"]) + 1 if q.get("after") in ids else 0
+            page = found[start:start + int(q.get("limit") or 20)]
+            h.send_json(200, {"object": "list", "data": [public(c) for c in page],
+                              "first_id": page[0]["id"] if page else None,
+                              "last_id": page[-1]["id"] if page else None,
+                              "has_more": start + len(page) < len(found)}, headers)
+            return
+        chat = chats.get(parts[0])
+        if chat is None:
+            h.send_json(404, {"error": {"message": f"Completion with id '{parts[0]}' not "
+                                        "found.", "type": "invalid_request_error",
+                                        "param": None, "code": None}})
+        elif parts[1:] == ["messages"]:
+            data = chat["_messages"]
+            h.send_json(200, {"object": "list", "data": data, "first_id": data[0]["id"],
+                              "last_id": data[-1]["id"], "has_more": False}, headers)
+        elif h.command == "DELETE":
+            with self.state.lock:
+                del self.state.stored_chats[parts[0]]
+            h.send_json(200, {"object": "chat.completion.deleted", "id": parts[0],
+                              "deleted": True}, headers)
+        elif h.command == "POST":  # the metadata, replaced whole
+            if len(req.get("metadata") or {}) > 16:
+                h.send_json(400, {"error": {"message": "Invalid 'metadata': too many "
+                                            "properties. Expected an object with at most 16 "
+                                            "properties.", "type": "invalid_request_error",
+                                            "param": "metadata", "code": "object_above_max_"
+                                            "properties"}})
+                return
+            with self.state.lock:
+                chat = self.state.stored_chats[parts[0]] = {**chat,
+                                                            "metadata": req["metadata"]}
+            h.send_json(200, public(chat), headers)
+        else:
+            h.send_json(200, public(chat), headers)
+
+    def compact(self, h, req, u, headers) -> None:
+        """POST /v1/responses/compact: the user messages kept, the rest one opaque item."""
+        items = req.get("input")
+        items = [{"role": "user", "content": items}] if isinstance(items, str) else items or []
+        kept = [{"id": f"msg_c{i}", "type": "message", "status": "completed", "role": "user",
+                 "content": [{"type": "input_text", "text": str(it.get("content"))}]}
+                for i, it in enumerate(items) if it.get("role") == "user"]
+        self.report(u)
+        h.send_json(200, {"id": "cmp_" + uuid.uuid4().hex, "object": "response.compaction",
+                          "created_at": 1741290958, "output": [*kept, {
+                              "id": "cmpi_1", "type": "compaction",
+                              "encrypted_content": "gAAAAfakecompaction"}],
+                          "usage": self.responses_usage(u)}, headers)
+
     def chat(self, h, req, u, mode, nwords, headers) -> None:
         text = words(nwords)
-        base = {"id": "chatcmpl-123", "object": "chat.completion.chunk", "created": 1694268190,
+        cid = "chatcmpl-" + uuid.uuid4().hex[:29] if req.get("store") else "chatcmpl-123"
+        if req.get("store"):
+            self.store_chat(req, cid, {"role": "assistant", "content": "".join(text)})
+        base = {"id": cid, "object": "chat.completion.chunk", "created": 1694268190,
                 "model": self.CHAT_MODEL, "service_tier": served_tier(req),
                 "system_fingerprint": "fp_0ba0d124f1"}
         if "stream_options" in req and not req.get("stream"):
@@ -104,7 +192,8 @@ class FakeOpenAI(FakeServer):
             if calls:
                 message["tool_calls"] = calls
             h.send_json(200, {
-                "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion",
+                "id": cid if req.get("store") else "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
+                "object": "chat.completion",
                 "created": 1741569952, "model": self.CHAT_MODEL,
                 "choices": [{"index": i, "message": message, "logprobs": None,
                              "finish_reason": "tool_calls" if calls else "stop"}
@@ -168,6 +257,12 @@ class FakeOpenAI(FakeServer):
             h.send_json(200, {"id": rid, "object": "response", "deleted": True}, headers)
         elif parts[1:] == ["cancel"]:
             h.send_json(200, {**resp, "status": "cancelled"}, headers)
+        elif parts[1:] == ["input_items"]:
+            data = resp.get("_input") or []
+            h.send_json(200, {"object": "list", "data": data,
+                              "first_id": data[0]["id"] if data else None,
+                              "last_id": data[-1]["id"] if data else None,
+                              "has_more": False}, headers)
         else:
             if resp["status"] == "queued":
                 resp = {**resp, "status": "completed", **resp.pop("_later")}
@@ -213,6 +308,13 @@ class FakeOpenAI(FakeServer):
                 resp["tools"] = req["tools"]
         done = {**resp, "status": "completed", "output": output,
                 "usage": self.responses_usage(u), "previous_response_id": prev}
+        given = req.get("input")
+        given = [{"role": "user", "content": given}] if isinstance(given, str) else given or []
+        inputs = [{"id": f"msg_in{i}", "type": "message", "status": "completed",
+                   **{k: v for k, v in it.items() if k != "id"},
+                   **({"content": [{"type": "input_text", "text": it["content"]}]}
+                      if isinstance(it.get("content"), str) else {})}
+                  for i, it in enumerate(given)]  # as input_items lists them: parts
         if req.get("background"):
             queued = {**resp, "status": "queued", "background": True}
             with self.state.lock:  # generated later; its usage shows on GET
@@ -221,7 +323,7 @@ class FakeOpenAI(FakeServer):
             h.send_json(200, queued, headers)
             return
         with self.state.lock:
-            self.state.stored[rid] = done
+            self.state.stored[rid] = {**done, "_input": inputs}
         if not req.get("stream"):
             self.report(u)
             h.send_json(200, done, headers)

@@ -6,13 +6,16 @@ from addons.providers.base import (
     ErrorStyle,
     OutputCap,
     Provider,
+    Tagged,
+    always,
     body_model,
     endpoint,
     first_int,
     listed,
     positive_int,
 )
-from addons.providers.openai.usage import CHAT, EMBEDDINGS, RESPONSES
+from addons.providers.openai import stored
+from addons.providers.openai.usage import CHAT, COMPACT, EMBEDDINGS, RESPONSES
 from addons.wire.bodies import RawJSON
 
 ERROR_CODES = {
@@ -63,12 +66,17 @@ RESPONSES_OUTPUT = OutputCap(
     least=lambda body: 16,  # the API's own minimum for max_output_tokens
 )
 
-_RESPONSE_ID = re.compile(r"responses/([^/]+)")
+_STORED_ID = re.compile(r"(?:responses|chat/completions)/([^/]+)")
 
 
-def _named_response(path: str, body) -> tuple[str, ...]:
-    m = _RESPONSE_ID.match(path)
+def _named(path: str, body) -> tuple[str, ...]:
+    """The stored response or chat completion a path names."""
+    m = _STORED_ID.match(path)
     return (m.group(1),) if m else ()
+
+
+def _stores(body) -> bool:
+    return isinstance(body, dict) and body.get("store") is True
 
 
 def _continued(path: str, body) -> tuple[str, ...]:
@@ -139,15 +147,30 @@ PROVIDER = Provider(
     versions=frozenset({"v1"}),
     endpoints=(
         endpoint("chat.completions", "POST", r"chat/completions", usage=CHAT,
-                 output=chat_output("max_completion_tokens")),
+                 output=chat_output("max_completion_tokens"), creates=_stores,
+                 tagged=Tagged(body=stored.tag_created)),
+        # Stored chat completions: listed by the caller's tag, each read only by its owner.
+        endpoint("chat.completions.list", "GET", r"chat/completions", json_body=False,
+                 tagged=Tagged(query=stored.filter_listed, answer=stored.untag)),
+        endpoint("chat.completions.get", "GET DELETE", r"chat/completions/[^/]+",
+                 json_body=False, refers=_named, tagged=Tagged(answer=stored.untag)),
+        endpoint("chat.completions.update", "POST", r"chat/completions/[^/]+", refers=_named,
+                 tagged=Tagged(body=stored.tag_updated, answer=stored.untag)),
+        endpoint("chat.completions.messages", "GET", r"chat/completions/[^/]+/messages",
+                 json_body=False, refers=_named),
         endpoint("responses.input_tokens", "POST", r"responses/input_tokens", free=True,
                  refers=_continued),
+        # Compaction (Codex's long conversations): charged as the response it is; not stored.
+        endpoint("responses.compact", "POST", r"responses/compact", usage=COMPACT,
+                 refers=_continued),
         endpoint("responses", "POST", r"responses", usage=RESPONSES,
-                 output=RESPONSES_OUTPUT, refers=_continued, creates=True),
+                 output=RESPONSES_OUTPUT, refers=_continued, creates=always),
         endpoint("responses.get", "GET DELETE", r"responses/[^/]+", json_body=False,
-                 refers=_named_response),
+                 refers=_named),
+        endpoint("responses.input_items", "GET", r"responses/[^/]+/input_items",
+                 json_body=False, refers=_named),
         endpoint("responses.cancel", "POST", r"responses/[^/]+/cancel", json_body=False,
-                 refers=_named_response),
+                 refers=_named),
         endpoint("embeddings", "POST", r"embeddings", usage=EMBEDDINGS),
         endpoint("models", "GET", r"models(/[^/]+)?", json_body=False,
                  lists_models=listed("data")),

@@ -97,10 +97,22 @@ def _tier(obj: dict) -> str | None:
     return tier if isinstance(tier, str) else None
 
 
+def _own_id(obj: dict) -> tuple[str, ...]:
+    oid = obj.get("id")
+    return (oid,) if isinstance(oid, str) and oid else ()
+
+
 def parse_openai_chat_body(obj: dict) -> BodyResult:
-    u = obj.get("usage")
+    u = obj.get("usage")  # the completion's id: stored with `store: true`
     return BodyResult(openai_chat_usage(u) if isinstance(u, dict) else None, obj.get("model"),
-                      tier=_tier(obj))
+                      objects=_own_id(obj), tier=_tier(obj))
+
+
+def parse_openai_compaction_body(obj: dict) -> BodyResult:
+    """A compaction (`response.compaction`): usage as a response's, nothing stored."""
+    u = obj.get("usage")
+    usage = openai_responses_usage(u) if isinstance(u, dict) else None
+    return BodyResult(usage, obj.get("model"), usage is not None, tier=_tier(obj))
 
 
 def parse_openai_responses_body(obj: dict) -> BodyResult:
@@ -167,6 +179,8 @@ class OpenAIChatStream(SSEParser):
         self.model = obj.get("model") or self.model
         if self.tier is None:  # the same in every chunk
             self.tier = _tier(obj)
+        if not self.objects:  # the completion's id, stored with `store: true`
+            self.objects = _own_id(obj)
         choices = obj.get("choices") or []
         for choice in choices:
             delta = choice.get("delta") or {}
@@ -234,3 +248,4 @@ CHAT = Format("openai.chat", parse_openai_chat_body, sse=OpenAIChatStream,
               prepare=ensure_include_usage)
 RESPONSES = Format("openai.responses", parse_openai_responses_body, sse=OpenAIResponsesStream)
 EMBEDDINGS = Format("openai.embeddings", parse_openai_embeddings_body)
+COMPACT = Format("openai.compaction", parse_openai_compaction_body)
