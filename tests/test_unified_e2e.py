@@ -63,6 +63,19 @@ def test_an_unknown_model_is_openais_404_and_a_wrong_prefix_too(gateway, fake_se
     assert all(s.state.requests == [] for s in fake_servers.values())
 
 
+def test_a_request_naming_no_model_is_openais_as_on_its_own_route(gateway, fake_servers, key):
+    """No model: nothing to dispatch by. Counting input tokens needs none (OpenAI's default);
+    a response does, refused as on /v1/openai/ with OpenAI's 400."""
+    c = client(gateway, key)
+    assert c.responses.input_tokens.count(input="Hi",
+                                          extra_headers={"x-fake-usage": "in=4"}).input_tokens == 4
+    assert sent(fake_servers["openai"])["path"] == "/v1/responses/input_tokens"
+    for path in ("/v1/responses", "/v1/openai/responses"):
+        r = httpx.post(f"{gateway.url}{path}", json={"input": "Hi"}, timeout=10,
+                       headers={"authorization": f"Bearer {key}"})
+        assert r.status_code == 400 and r.json()["error"]["param"] == "model"
+
+
 def test_a_claude_completion_is_translated_both_ways(gateway, fake_servers, key):
     usage = "in=12,cache_read=2000,cache_write=500,out=300,reasoning=200"
     r = client(gateway, key).chat.completions.create(

@@ -132,7 +132,8 @@ class Ownership:
                 # Another customer's, or none's: the same answer, so ids cannot be probed.
                 kind = ("conversation" if object_id.startswith("conv") else
                         "container" if object_id.startswith("cntr") else
-                        "chat completion" if object_id.startswith("chatcmpl") else "response")
+                        "chat completion" if call.endpoint.name.startswith("chat.") else
+                        "response")
                 shown = object_id.encode("ascii", "backslashreplace").decode()[:100]
                 flow.response = call.answers_as.error_response(
                     "not_found", f"No {kind} found with id '{shown}'.",

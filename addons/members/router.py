@@ -240,15 +240,17 @@ class Router:
             self._dispatch(flow, call)
 
     def _dispatch(self, flow: http.HTTPFlow, call: Call) -> None:
-        """A unified call pointed at the provider that serves its model (unified.py)."""
-        found = unified.model_entry(self.prices, self.providers, call.body.get("model"))
+        """A unified call pointed at the provider that serves its model (unified.py). One
+        that names none stays OpenAI's, refused or served as on /v1/openai/ (counting input
+        tokens needs no model)."""
+        model = call.body.get("model")
+        if not isinstance(model, str) or not model:
+            return
+        found = unified.model_entry(self.prices, self.providers, model)
         if found is None:
-            model = call.body.get("model")
             flow.response = call.answers_as.error_response(
                 "model_not_found", f"The model `{model}` does not exist or you do not have "
-                "access to it." if isinstance(model, str) and model else
-                "model: a model name (a string) is required.",
-                param="model", request_id=call.request_id)
+                "access to it.", param="model", request_id=call.request_id)
             return
         try:
             upstream = unified.dispatch(call, self.providers, *found, str(
