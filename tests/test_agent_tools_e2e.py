@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import struct
 import subprocess
+import zlib
 from pathlib import Path
 
 import openai
@@ -33,7 +35,20 @@ CODEX = Path(__file__).parent / "node" / "node_modules" / ".bin" / "codex"
 MODELS = {"anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash",
           "openai": "gpt-5-mini"}
 USAGE = "in=40,cache_read=7,out=21,reasoning=6"  # what each fake reports, in its own shape
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 32).decode()
+
+
+def png(width: int = 4, height: int = 4) -> bytes:
+    """A real PNG, grey (Codex decodes an image before it sends it)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\0" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0,
+                                                               0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+PNG = base64.b64encode(png()).decode()
 HELLO = "".join(words(9))
 
 
@@ -172,7 +187,8 @@ def test_agents_sdk_sees_the_providers_rate_limit_as_openais(gateway, fake_serve
     assert (row.status, row.total_tokens, row.charge_nanousd, row.api) == (429, 0, 0, "unified")
 
 
-def codex(gateway, key, provider: str, cwd: Path, prompt: str, *config: str):
+def codex(gateway, key, provider: str, cwd: Path, prompt: str, *config: str,
+          options: bool = False):
     """`codex exec` with the gateway as its model provider (the Responses API, the key from
     the environment, as Codex's own docs set a provider up)."""
     home = cwd / ".codex"
@@ -187,9 +203,8 @@ def codex(gateway, key, provider: str, cwd: Path, prompt: str, *config: str):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "CODEX"))}
     env.update(CODEX_HOME=str(home), GATEWAY_KEY=key, NO_COLOR="1")
     args = [str(CODEX), "exec", "--skip-git-repo-check", "--sandbox", "read-only"]
-    for c in config:
-        args += ["-c", c]
-    return subprocess.run([*args, prompt], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+    args += list(config) if options else [a for c in config for a in ("-c", c)]
+    return subprocess.run([*args, "--", prompt], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -212,6 +227,38 @@ def test_codex_runs_a_command_and_answers(gateway, fake_servers, key, provider, 
     assert "command not found" in tool_result_sent(provider, second)
     assert thinking_sent_back(provider, second)
     assert_metered(gateway, key, provider, 2)
+
+
+@pytest.mark.parametrize("provider", MODELS)
+def test_codex_answers_in_a_schema_about_an_image(gateway, fake_servers, key, provider,
+                                                  tmp_path):
+    """`--output-schema` (the provider's native structured output) and `-i` (the image,
+    inline): the image goes in the first request, the final answer fits the schema."""
+    (tmp_path / ".codex").mkdir()
+    schema = Weather.model_json_schema() | {"additionalProperties": False}
+    (tmp_path / "schema.json").write_text(json.dumps(schema))
+    (tmp_path / "chart.png").write_bytes(base64.b64decode(PNG))
+    done = codex(gateway, key, provider, tmp_path, "The weather on this chart?",
+                 "--output-schema", str(tmp_path / "schema.json"),
+                 "-i", str(tmp_path / "chart.png"), options=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"city": "Paris", "celsius": 18}
+    sent = bodies(fake_servers[provider])
+    first, last = sent[0], sent[-1]
+    if provider == "anthropic":
+        assert last["output_config"]["format"]["schema"]["required"] == ["city", "celsius"]
+        assert any(b["type"] == "image" and b["source"]["media_type"] == "image/png"
+                   for m in first["messages"] for b in m["content"])
+    elif provider == "gemini":
+        assert last["generationConfig"]["responseJsonSchema"]["required"] == ["city",
+                                                                              "celsius"]
+        assert any(p.get("inlineData", {}).get("mimeType") == "image/png"
+                   for c in first["contents"] for p in c["parts"])
+    else:
+        assert last["text"]["format"]["schema"]["required"] == ["city", "celsius"]
+        assert any(p.get("type") == "input_image" for i in first["input"]
+                   for p in i.get("content") or [] if isinstance(p, dict))
+    assert_metered(gateway, key, provider, len(sent))
 
 
 def test_codex_tells_what_a_claude_model_cannot_take(gateway, fake_servers, key, tmp_path):

@@ -229,6 +229,33 @@ def test_structured_output_and_images_go_native(gateway, fake_servers, key):
     assert "tools" not in native
 
 
+@pytest.mark.parametrize("model,provider", [("claude-sonnet-4-5", "anthropic"),
+                                            ("gemini-2.5-flash", "gemini")])
+def test_a_large_conversation_is_translated_whole(gateway, fake_servers, key, model, provider):
+    """Over a megabyte (read by the gateway's worker, its messages kept as text until
+    translated): every message reaches the provider as it was written, streamed or not."""
+    history = [{"role": "user" if i % 2 == 0 else "assistant",
+                "content": f"{i}: " + "é and more words, " * 2000} for i in range(60)]
+    history.append({"role": "user", "content": "Sum it up."})
+    assert len(json.dumps(history)) > 2 * 1024 * 1024
+    c = client(gateway, key, timeout=60)
+    for stream in (False, True):
+        fake_servers[provider].state.requests.clear()
+        r = c.chat.completions.create(model=model, messages=history, stream=stream,
+                                      extra_headers={"x-fake-usage": "in=500000,out=9"})
+        text = "".join(ch.choices[0].delta.content or "" for ch in r if ch.choices) \
+            if stream else r.choices[0].message.content
+        assert text == "Hello! How can I help you today?"
+        body = sent(fake_servers[provider])["json"]
+        turns = body["messages"] if provider == "anthropic" else body["contents"]
+        texts = [t["content"][0]["text"] if provider == "anthropic" else t["parts"][0]["text"]
+                 for t in turns]
+        assert texts == [m["content"] for m in history]
+    rows = gateway.records(key, 2)
+    assert [(r.provider, r.input_tokens, r.output_tokens) for r in rows] == [
+        (provider, 500000, 9)] * 2
+
+
 @pytest.mark.parametrize("ask,param", [
     ({"n": 2}, "n"),
     ({"response_format": {"type": "json_object"}}, "response_format"),

@@ -164,7 +164,8 @@ class Router:
                 "routes; send plain HTTP requests.", request_id=request_id)
             return
         target = self._targets[provider.name]
-        target.apply(request)
+        if not named.unified:  # a unified call is pointed once the body names who serves it
+            target.apply(request)
         request.path = f"{target.prefix}/{found.upstream}"
         flow.metadata[CALL] = Call(provider, found.endpoint, found.path, request_id,
                                    browser=browser, unified=named.unified)
@@ -200,6 +201,8 @@ class Router:
             return
         if not (call.endpoint.json_body and flow.request.method == "POST"):
             call.model = call.provider.model_of(call.path, None)
+            if call.unified:
+                self._targets[call.provider.name].apply(flow.request)
             return None
         request = flow.request
         encoding = fields.first(request.headers, b"content-encoding")
@@ -224,7 +227,7 @@ class Router:
             memory.collect_soon()  # for a call refused before it goes: settled ones ask again
             return self._read_aside(flow, call, content)
         self._take_body(flow, call, *bodies.read(content))
-        if call.unified and flow.response is None and call.path in routes.BY_MODEL:
+        if call.unified and flow.response is None:
             self._dispatch(flow, call)
         return None
 
@@ -236,15 +239,16 @@ class Router:
 
     async def _read_aside(self, flow: http.HTTPFlow, call: Call, content: bytes) -> None:
         self._take_body(flow, call, *await self.reader.read(content))
-        if call.unified and flow.response is None and call.path in routes.BY_MODEL:
+        if call.unified and flow.response is None:
             self._dispatch(flow, call)
 
     def _dispatch(self, flow: http.HTTPFlow, call: Call) -> None:
-        """A unified call pointed at the provider that serves its model (unified.py). One
-        that names none stays OpenAI's, refused or served as on /v1/openai/ (counting input
-        tokens needs no model)."""
+        """A unified call pointed at the provider that serves its model (unified.py), once.
+        One that names none, or below the unified paths, stays OpenAI's, refused or served
+        as on /v1/openai/ (counting input tokens needs no model)."""
         model = call.body.get("model")
-        if not isinstance(model, str) or not model:
+        if call.path not in routes.BY_MODEL or not isinstance(model, str) or not model:
+            self._targets[call.provider.name].apply(flow.request)
             return
         found = unified.model_entry(self.prices, self.providers, model)
         if found is None:
@@ -265,9 +269,9 @@ class Router:
                 "invalid_request", str(e), param="model", code="model_not_supported",
                 request_id=call.request_id)
             return
+        target = self._targets[call.provider.name]
+        target.apply(flow.request)
         if upstream is not None:
-            target = self._targets[call.provider.name]
-            target.apply(flow.request)
             flow.request.path = f"{target.prefix}/{call.provider.default_version}/{upstream}"
 
     @staticmethod

@@ -13,6 +13,7 @@ from mitmproxy.net.http import status_codes
 
 from addons.call import CALL, Call
 from addons.wire import headers as fields
+from addons.wire.bodies import compact
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class Translate:
         # headers, retry-after), its status and body OpenAI's: set in one pass each.
         resp.headers.fields = (*(f for f in resp.headers.fields if f[0].lower() not in _BODY),
                                (b"content-type", b"application/json"))
-        fields.set_body(resp, json.dumps(out, separators=(",", ":")).encode())
+        fields.set_body(resp, compact(out))
         data = resp.data
         if status != data.status_code:
             data.status_code = status

@@ -173,7 +173,8 @@ def dispatch(call: Call, providers: dict, name: str, entry: dict,
         raise Unserved(f"The model {name!r} is not yet served through the OpenAI-compatible "
                        f"{api} API on this gateway; call it on its native route, "
                        f"/v1/{provider.name}/.")
-    body = {k: v.load() if isinstance(v, RawJSON) else v for k, v in body.items()}
+    if call.large_body:  # its large values kept as text (bodies.py): read to translate
+        body = {k: v.load() if isinstance(v, RawJSON) else v for k, v in body.items()}
     call.translation = translation(body)
     native, upstream = call.translation.native(body, name, entry, user_salt)
     path = upstream.partition("?")[0]

@@ -30,6 +30,21 @@ from json.scanner import make_scanner
 
 from addons.wire.usage import measure
 
+# JSON written compact by one encoder built once: json.dumps builds one per call when given
+# any argument, half the time of a small body's encoding on the hot path (translated calls,
+# each streamed chunk). The C encoder where the interpreter has it, json.dumps otherwise.
+_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_ENCODE = _C_ENCODER(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii,
+                     None, ":", ",", False, False, True) if _C_ENCODER else None
+
+
+def compact(obj) -> bytes:
+    """`json.dumps(obj, separators=(",", ":")).encode()`, faster (ASCII, as json.dumps)."""
+    if _ENCODE is None:
+        return json.dumps(obj, separators=(",", ":")).encode()
+    return "".join(_ENCODE(obj, 0)).encode()
+
+
 LARGE = 1024 * 1024  # bytes of body read in the worker
 RAW_MIN = 16 * 1024  # a top-level value whose JSON is longer stays text
 
@@ -181,7 +196,7 @@ def dumps(body: dict) -> bytes:
     """The body as JSON, RawJSON values byte for byte as they came (joined without holding
     the interpreter, on a thread for a large body)."""
     if not any(type(v) is RawJSON for v in body.values()):
-        return json.dumps(body).encode()
+        return compact(body)
     parts = [b"{"]
     for k, v in body.items():
         if len(parts) > 1:

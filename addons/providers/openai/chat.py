@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from addons.wire.bodies import compact
 from addons.wire.usage import Usage
 
 DONE = b"data: [DONE]\n\n"
@@ -121,7 +122,7 @@ class Chunks:
         self._roles: set[int] = set()  # the choices whose role has gone
 
     def _frame(self, obj: dict) -> bytes:
-        return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
+        return b"data: " + compact(obj) + b"\n\n"
 
     def _chunk(self, choices: list, usage=None) -> bytes:
         obj = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,

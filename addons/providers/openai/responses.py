@@ -12,6 +12,7 @@ import secrets
 import time
 
 from addons.providers.openai.chat import Refused
+from addons.wire.bodies import compact
 
 _KNOWN = frozenset({"model", "input", "instructions", "tools", "tool_choice",
                     "parallel_tool_calls", "max_output_tokens", "temperature", "top_p",
@@ -320,7 +321,7 @@ class EventStream:
     def _event(self, kind: str, **fields) -> None:
         payload = {"type": kind, "sequence_number": self.seq, **fields}
         self.seq += 1
-        self.out.append(f"event: {kind}\ndata: {json.dumps(payload)}\n\n".encode())
+        self.out.append(b"event: %s\ndata: %s\n\n" % (kind.encode(), compact(payload)))
 
     def _start(self) -> None:
         if not self.started:
