@@ -85,7 +85,7 @@ if [ -n "$demo" ]; then
 fi
 for name in ANTHROPIC OPENAI GEMINI; do
   key="${name}_API_KEY"
-  [ -n "${!key:-}" ] || echo "warning: $key is not set: calls to that provider will fail upstream (./start.sh --demo runs without any key)" >&2
+  [ -n "${!key:-}" ] || echo "warning: $key is not set: that provider is not served (its routes answer 503) (./start.sh --demo runs without any key)" >&2
 done
 .venv/bin/python -m admin init-db
 # -O: mitmproxy type-checks every request and response it builds and every layer event unless

@@ -10,6 +10,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from tests.conftest import ROOT, free_port
 
@@ -72,3 +73,40 @@ def test_a_provider_without_a_key_is_warned_about_at_start(tmp_path):
     out, _ = proc.communicate(timeout=30)
     assert "warning: ANTHROPIC_API_KEY is not set" in out
     assert "OPENAI_API_KEY is not set" not in out
+
+
+def test_a_provider_without_a_key_is_not_served(make_gateway, fake_servers):
+    """No GEMINI_API_KEY: its routes, native and unified, answer 503 in the caller's shape
+    (not the provider's 401, which would read as the customer's key being wrong), nothing
+    reaches its upstream, its models are not listed; the others are served as ever."""
+    import anthropic
+    import openai
+    from google import genai
+    from google.genai import errors as genai_errors
+
+    from tests.conftest import new_customer
+
+    gw = make_gateway(GEMINI_API_KEY="").start()
+    key = gw.create_key(new_customer(gw, "Growth"))
+    assert "gemini has no key (GEMINI_API_KEY)" in gw.log_path.read_text()
+    client = genai.Client(api_key=key, http_options={"base_url": f"{gw.url}/v1/gemini"})
+    with pytest.raises(genai_errors.ServerError) as e:
+        client.models.generate_content(model="gemini-2.5-flash", contents="Hi")
+    assert e.value.code == 503 and "not configured on this gateway" in e.value.message
+    oai = openai.OpenAI(base_url=f"{gw.url}/v1", api_key=key, max_retries=0)
+    with pytest.raises(openai.InternalServerError) as e:
+        oai.chat.completions.create(model="gemini-2.5-flash",
+                                    messages=[{"role": "user", "content": "Hi"}])
+    assert e.value.status_code == 503 and "gemini is not configured" in e.value.message
+    compat = httpx.post(f"{gw.url}/v1/gemini/v1beta/openai/chat/completions", timeout=10,
+                        headers={"authorization": f"Bearer {key}"},
+                        json={"model": "gemini-2.5-flash", "messages": []})
+    assert compat.status_code == 503
+    assert fake_servers["gemini"].state.requests == []
+    listed = {m.id for m in oai.models.list()}
+    assert "claude-sonnet-4-5" in listed and not any(m.startswith("gemini") for m in listed)
+    ant = anthropic.Anthropic(base_url=f"{gw.url}/v1/anthropic", api_key=key, max_retries=0)
+    assert ant.messages.create(model="claude-sonnet-4-5", max_tokens=10,
+                               messages=[{"role": "user", "content": "Hi"}]).content
+    assert oai.chat.completions.create(model="claude-sonnet-4-5", messages=[
+        {"role": "user", "content": "Hi"}]).choices[0].message.content

@@ -80,6 +80,8 @@ class Credentials:
         if call.customer is None:  # never reached for an unauthenticated call; never inject
             return
         provider = call.provider
+        if not self.credentials.get(provider.name):  # the router refuses these first
+            raise RuntimeError(f"no key for {provider.name}: not sent")  # fails closed
         out = self._outbound.get(id(provider))  # a dialect has its own carrier
         if out is None:
             out = self._outbound[id(provider)] = Outbound(

@@ -97,8 +97,9 @@ class Router:
 
     def __init__(self, providers: dict[str, Provider], inflight: InFlight | None = None,
                  prices=None, body_limit: int = 32 * 1024 * 1024, limits=None,
-                 body_workers: int = 1) -> None:
+                 body_workers: int = 1, unserved: frozenset[str] = frozenset()) -> None:
         self.providers = providers
+        self.unserved = unserved  # providers without a key: refused here, nothing sent
         self.limits = limits  # the limiter, whose `available` /healthz reports
         self.inflight = inflight if inflight is not None else InFlight()  # read: draining
         self.prices = prices  # a PriceBook, for /v1/models
@@ -152,6 +153,9 @@ class Router:
             self._refuse(flow, found, request_id)
             return
         provider = found.provider
+        if provider.name in self.unserved and not named.unified:
+            flow.response = self._unserved(provider, provider, request_id)
+            return
         size, upgrade, browser = head_facts(request.headers.fields)
         if size > MAX_HEAD_BYTES:
             flow.response = provider.error_response(
@@ -184,6 +188,14 @@ class Router:
         flow.response = json_response(200, report)
 
     @staticmethod
+    def _unserved(provider: Provider, shape: Provider, request_id: str) -> http.Response:
+        """A provider without a key, in the caller's shape: the SDKs read 503 as the
+        service's, not as their own key being wrong (which the provider's 401 would say)."""
+        return shape.error_response(
+            "unavailable", f"{provider.name} is not configured on this gateway (no provider "
+            "key): its models are not served here.", request_id=request_id)
+
+    @staticmethod
     def _refuse(flow: http.HTTPFlow, refusal: routes.Refusal, request_id: str | None) -> None:
         extra = {"code": refusal.code} if refusal.code else {}
         if request_id is not None:
@@ -197,12 +209,13 @@ class Router:
         if not call.upstream:
             if call.path == routes.USAGE:
                 return self._usage(flow, call)
-            flow.response = json_response(200, model_list(self.prices, call.customer.plan))
+            flow.response = json_response(200, model_list(self.prices, call.customer.plan,
+                                                          self.unserved))
             return
         if not (call.endpoint.json_body and flow.request.method == "POST"):
             call.model = call.provider.model_of(call.path, None)
             if call.unified:
-                self._targets[call.provider.name].apply(flow.request)
+                self._point(flow, call)
             return None
         request = flow.request
         encoding = fields.first(request.headers, b"content-encoding")
@@ -248,13 +261,17 @@ class Router:
         as on /v1/openai/ (counting input tokens needs no model)."""
         model = call.body.get("model")
         if call.path not in routes.BY_MODEL or not isinstance(model, str) or not model:
-            self._targets[call.provider.name].apply(flow.request)
+            self._point(flow, call)
             return
         found = unified.model_entry(self.prices, self.providers, model)
         if found is None:
             flow.response = call.answers_as.error_response(
                 "model_not_found", f"The model `{model}` does not exist or you do not have "
                 "access to it.", param="model", request_id=call.request_id)
+            return
+        if found[1]["provider"] in self.unserved:
+            flow.response = self._unserved(self.providers[found[1]["provider"]],
+                                           call.answers_as, call.request_id)
             return
         try:
             upstream = unified.dispatch(call, self.providers, *found, str(
@@ -268,6 +285,14 @@ class Router:
             flow.response = call.answers_as.error_response(
                 "invalid_request", str(e), param="model", code="model_not_supported",
                 request_id=call.request_id)
+            return
+        self._point(flow, call, upstream)
+
+    def _point(self, flow: http.HTTPFlow, call: Call, upstream: str | None = None) -> None:
+        """A unified call pointed, once, at the provider that serves it (at `upstream`, the
+        path after its version, where it was translated); refused if that one has no key."""
+        if call.provider.name in self.unserved:
+            flow.response = self._unserved(call.provider, call.answers_as, call.request_id)
             return
         target = self._targets[call.provider.name]
         target.apply(flow.request)

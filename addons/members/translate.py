@@ -47,11 +47,13 @@ class Translate:
             log.info("%s: upstream %s answered %s", call.request_id, call.provider.name,
                      resp.status_code)
         # The same response, its headers kept (the gateway's rate-limit and request-id
-        # headers, retry-after), its status and body OpenAI's: set in one pass each.
-        resp.headers.fields = (*(f for f in resp.headers.fields if f[0].lower() not in _BODY),
-                               (b"content-type", b"application/json"))
-        fields.set_body(resp, compact(out))
+        # headers, retry-after), its status and body OpenAI's, set in one pass.
+        content = compact(out)
         data = resp.data
+        data.headers.fields = (*[f for f in data.headers.fields if f[0].lower() not in _BODY],
+                               (b"content-type", b"application/json"),
+                               (b"content-length", b"%d" % len(content)))
+        data.content = content
         if status != data.status_code:
             data.status_code = status
             data.reason = status_codes.RESPONSES.get(status, "").encode()

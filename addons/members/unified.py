@@ -135,6 +135,16 @@ TRANSLATIONS = {("anthropic", "chat/completions"): AnthropicChat,
                 ("gemini", "embeddings"): GeminiEmbeddings}
 
 
+_ENDPOINTS: dict = {}  # (provider name, path) -> its endpoint: a few paths, found once each
+
+
+def _endpoint(provider, path: str):
+    found = _ENDPOINTS.get((provider.name, path))
+    if found is None:
+        found = _ENDPOINTS[(provider.name, path)] = provider.find_endpoint("POST", path)
+    return found
+
+
 def model_entry(prices, providers, model) -> tuple[str, dict] | None:
     """The catalog's name and entry for a model named as the catalog names it or as
     `provider/model`, where the provider is the one the catalog gives it."""
@@ -179,7 +189,7 @@ def dispatch(call: Call, providers: dict, name: str, entry: dict,
     native, upstream = call.translation.native(body, name, entry, user_salt)
     path = upstream.partition("?")[0]
     call.speaks, call.provider = call.provider, provider
-    call.endpoint = provider.find_endpoint("POST", path)
+    call.endpoint = _endpoint(provider, path)
     call.path = path
     call.body, call.body_changed, call.model = native, True, name
     return upstream

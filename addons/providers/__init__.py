@@ -38,6 +38,11 @@ def credentials(env) -> dict[str, str]:
     return {name: env.get(p.credential_env, "") for name, p in BUILTIN.items()}
 
 
+def unkeyed(env) -> frozenset[str]:
+    """The providers without a key: not served (nothing goes upstream without a credential)."""
+    return frozenset(name for name, key in credentials(env).items() if not key)
+
+
 def report(env) -> list[dict]:
     """What the operator's page shows of each provider: name, origin, whether a key is set
     and where it goes; never the key."""
@@ -61,4 +66,4 @@ def configured(upstreams: dict[str, str],
 
 __all__ = ["BUILTIN", "COUNTING", "FORWARDED", "FORWARDED_PREFIXES", "STATUS", "UNROUTED",
            "UPSTREAM_ONLY", "Endpoint", "OutputCap", "Provider", "configured", "credentials",
-           "report", "upstreams"]
+           "report", "unkeyed", "upstreams"]

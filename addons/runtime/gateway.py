@@ -31,7 +31,7 @@ from addons.members.router import Router
 from addons.members.send import Send
 from addons.members.timeouts import Timeouts
 from addons.members.translate import Translate
-from addons.providers import COUNTING, configured, credentials, report, upstreams
+from addons.providers import COUNTING, configured, credentials, report, unkeyed, upstreams
 from addons.runtime import web
 from addons.runtime.chain import Chain
 from addons.runtime.lean import lean_master
@@ -130,9 +130,13 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
     if cfg.billing:
         start_clock(admin_app)
     inflight = services.inflight
+    unserved = unkeyed(cfg.env)
+    for name in sorted(unserved):
+        log.warning("%s has no key (%s): its routes answer 503 and its models are not listed",
+                    name, providers[name].credential_env)
     members = [
         Router(providers, inflight, prices, human.parse_size(cfg.body_size_limit),
-               services.limiter, cfg.body_workers),
+               services.limiter, cfg.body_workers, unserved),
         Auth(services.keys, FailedKeys(cfg.invalid_keys_per_minute), cfg.trusted_proxies),
         Ownership(services.owners),
         Metering(services.writer, inflight, services.owners, prices),

@@ -7,9 +7,9 @@ from __future__ import annotations
 from models.pricelist import entry
 
 
-def model_list(prices, plan) -> dict:
+def model_list(prices, plan, unserved: frozenset[str] = frozenset()) -> dict:
     """`prices`: the PriceBook; `plan`: the caller's (a PlanInfo: its models, empty for every
-    one, its markup and reference price)."""
+    one, its markup and reference price); `unserved`: providers whose models are left out."""
     allowed = plan.allowed_models
     if prices is None:
         return {"object": "list", "data": []}
@@ -17,5 +17,5 @@ def model_list(prices, plan) -> dict:
         entry(name, m, prices.sell_prices(plan, m), prices.tool_fees(plan, m["provider"], name),
               plan.reference)
         for name, m in sorted(prices.models.items())
-        if not allowed or name in allowed
+        if (not allowed or name in allowed) and m["provider"] not in unserved
     ]}

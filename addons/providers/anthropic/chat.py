@@ -14,7 +14,6 @@ from addons.providers.anthropic.usage import AnthropicStream, anthropic_usage
 from addons.providers.openai import chat
 from addons.providers.openai.chat import Refused
 
-VERSION = "2023-06-01"  # sampling fields are refused at any value under later versions
 DEFAULT_MAX_TOKENS = 4096  # when the client sets no cap (Anthropic requires one)
 _IDS = re.compile(r"[^A-Za-z0-9_-]")
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
