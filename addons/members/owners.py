@@ -73,11 +73,11 @@ class Ownership:
         if call is None or not call.upstream or flow.response or flow.error:
             return None
         ep = call.endpoint
-        if ep.creates is not None and ep.creates(call.body):  # tagged when it stores
+        if ep.creates is not None and ep.creates(call.body):
             call.stores = True
-            if ep.tagged is not None and not self._tag(flow, call):
-                return None
-        elif ep.tagged is not None and ep.creates is None and not self._tag(flow, call):
+        # Tagged: what it stores (a create that stores nothing is left as it is), or reads.
+        if ep.tagged is not None and (ep.creates is None or call.stores) \
+                and not self._tag(flow, call):
             return None
         refers = ep.refers
         ids = refers(call.path, call.body) if refers is not None else ()

@@ -269,12 +269,13 @@ class Router:
                 "model_not_found", f"The model `{model}` does not exist or you do not have "
                 "access to it.", param="model", request_id=call.request_id)
             return
-        if found[1]["provider"] in self.unserved:
-            flow.response = self._unserved(self.providers[found[1]["provider"]],
+        name, entry = found
+        if entry["provider"] in self.unserved:
+            flow.response = self._unserved(self.providers[entry["provider"]],
                                            call.answers_as, call.request_id)
             return
         try:
-            upstream = unified.dispatch(call, self.providers, *found, str(
+            upstream = unified.dispatch(call, self.providers, name, entry, str(
                 call.customer.user_id) if call.customer else "")
         except unified.Refused as e:
             flow.response = call.answers_as.error_response(

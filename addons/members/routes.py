@@ -86,7 +86,7 @@ MODELS = "models"  # GET /v1/models: answered by the gateway itself
 UNIFIED = frozenset({("chat", "completions"), ("responses",), ("embeddings",)})
 BY_MODEL = frozenset({"chat/completions", "responses", "embeddings", "responses/compact",
                       "responses/input_tokens"})  # the path after the version
-_UNIFIED_FIRST = {"chat": 2, "responses": 1, "embeddings": 1}  # a unified path's length
+_UNIFIED_FIRST = {path[0]: len(path) for path in UNIFIED}  # its first segment: its length
 USAGE = "usage"  # GET /v1/usage: the caller's own month, answered by the gateway itself
 
 
