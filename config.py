@@ -59,6 +59,7 @@ class Config:
     web_max_flows: int
     upstream_insecure: bool
     connect_timeout: float
+    upstream_retries: int
     read_timeout: float
     shutdown_grace: float
     access_log: str
@@ -128,6 +129,7 @@ def _proxy(env) -> dict:
         trusted_proxies=_list(env.get("TRUSTED_PROXIES")),
         upstream_insecure=_flag(env.get("UPSTREAM_INSECURE"), False),
         connect_timeout=float(env.get("UPSTREAM_CONNECT_TIMEOUT") or 10),
+        upstream_retries=int(env.get("UPSTREAM_RETRIES") or 2),
         read_timeout=float(env.get("UPSTREAM_READ_TIMEOUT") or 600),
         shutdown_grace=float(env.get("SHUTDOWN_GRACE") or 20),
         metrics_address=env.get("METRICS_ADDRESS") or None,

@@ -73,7 +73,12 @@ class Call:
     granted_output: int = 0  # output tokens reserved for: the cap granted times the answers
     # Ownership: the answer stores objects the customer will own (owners.py).
     stores: bool = False
-    # Credentials: the upstream credential is on flow.request right now.
+    # Upstreams: the provider key the call went out with (a pool.Key), the keys it was sent
+    # with, and whether that credential is on flow.request right now.
+    upstream_key: object | None = None
+    upstream_fields: list | None = None  # the limits: the answer's headers about the account
+    tried: tuple = ()
+    sent_at: float = 0.0
     injected: bool = False
     # Metering: how the answer came and what it used.
     streamed: bool = False

@@ -43,10 +43,11 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def create_app(cfg: config_module.Config | None = None, on_change=None, upstreams=None,
-               test_config: dict | None = None) -> Flask:
+               test_config: dict | None = None, live=None) -> Flask:
     """What the gateway serving the app in-process gives it: `on_change`, called when keys,
-    customers or plans change (it drops what it cached), and `upstreams`, the providers as
-    the operator's page shows them (a list of {provider, url, configured, credential_env})."""
+    customers or plans change (it drops what it cached), `upstreams`, the providers as
+    the operator's page shows them (a list of {provider, url, configured, credential_env}),
+    and `live`, its provider keys' state (`live(key_id)`, `enable(key_id)`)."""
     cfg = cfg or config_module.get()
     if db.obj is None:
         bind(cfg.database_url)
@@ -56,6 +57,7 @@ def create_app(cfg: config_module.Config | None = None, on_change=None, upstream
     configure(app, cfg, test_config)
     app.extensions["on_change"] = on_change
     app.extensions["upstreams"] = upstreams or list
+    app.extensions["upstream_keys"] = live
     app.extensions["mailer"] = Mailer(cfg.smtp_url, cfg.mail_from)
     csrf.init_app(app)
     if cfg.billing:

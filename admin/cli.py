@@ -271,6 +271,29 @@ def dead_letters():
                                "error": letter.error, "record": json.loads(letter.record)}))
 
 
+@click.command("upstreams")
+@click.option("--enable", "enable", metavar="NAME", help="Put a disabled key back in service "
+              "(provider:name where two providers share the name).")
+@with_appcontext
+def upstreams(enable):
+    """The provider keys: name, fingerprint, state and last hour, as JSON."""
+    from models import keyring
+
+    from . import upstreams as provider_keys
+
+    env = current_app.config["GATEWAY"].env
+    try:
+        if enable:
+            spec = provider_keys.find(env, enable)
+            if spec is None:
+                raise click.ClickException(f"no provider key named {enable}")
+            provider_keys.enable(spec)
+            click.echo(f"{spec.provider} key {spec.name} is back in service", err=True)
+        click.echo(json.dumps(provider_keys.key_rows(env), indent=2))
+    except keyring.KeyFileError as e:
+        raise click.ClickException(str(e)) from None
+
+
 def _payments():
     found = current_app.extensions.get("payments")
     if found is None:
@@ -305,7 +328,7 @@ def billing_clock():
 
 COMMANDS = (init_db, create_user, set_password, create_key, revoke_key, set_plan, set_active,
             list_users, create_plan, edit_plan, usage, load_prices, unpriced_models, dead_letters,
-            stripe_sync, billing, billing_clock)
+            stripe_sync, billing, billing_clock, upstreams)
 
 
 def register(app: Flask) -> None:

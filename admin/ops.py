@@ -7,12 +7,13 @@ from decimal import Decimal
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from peewee import fn
 
-from models import ApiKey, Invoice, ModelPrice, Plan, Subscription, User, utcnow
+from models import ApiKey, Invoice, ModelPrice, Plan, Subscription, User, keyring, utcnow
 from models.changes import held_credit
 from models.month import month_key
 from models.selling import FIELDS, refusals
 
 from . import accounts, catalog, margins, payments, selling
+from . import upstreams as provider_keys
 from .auth import admin_required
 from .queries import breakdown, customer_month_table, month_bounds, recent_months, valid_month
 from .values import Invalid
@@ -286,4 +287,26 @@ def known_providers() -> set[str]:
 @bp.route("/upstreams")
 @admin_required
 def upstreams():
-    return render_template("ops/upstreams.html", rows=current_app.extensions["upstreams"]())
+    live = current_app.extensions["upstream_keys"]
+    cfg = current_app.config["GATEWAY"]
+    try:
+        keys, problem = provider_keys.key_rows(cfg.env, live.live if live else None), None
+    except keyring.KeyFileError as e:
+        keys, problem = [], str(e)
+    return render_template("ops/upstreams.html", rows=current_app.extensions["upstreams"](),
+                           keys=keys, problem=problem)
+
+
+@bp.post("/upstreams/enable")
+@admin_required
+def enable_upstream():
+    name = request.form.get("key", "")
+    spec = provider_keys.find(current_app.config["GATEWAY"].env, name)
+    if spec is None:
+        flash(f"No provider key named {name}.", "error")
+        return redirect(url_for("ops.upstreams"))
+    provider_keys.enable(spec)
+    if live := current_app.extensions["upstream_keys"]:
+        live.enable(spec.id)
+    flash(f"{spec.provider} key {spec.name} is back in service.", "info")
+    return redirect(url_for("ops.upstreams"))

@@ -48,7 +48,7 @@ BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}],
 # The gateway built up step by step, each step adding chain members to the one before.
 ABLATION = [
     ("routing", ("Router",)),
-    ("+ keys, limits, credentials", ("Auth", "Ownership", "Limits", "Send", "Credentials")),
+    ("+ keys, limits, upstream keys", ("Auth", "Ownership", "Limits", "Send", "Upstreams")),
     ("+ metering, error responses, timeouts", ("Metering", "ErrorResponses", "Timeouts")),
     ("+ access log, metrics, admin app (the gateway)", ("AccessLog", "Metrics", "AdminApp")),
 ]

@@ -11,6 +11,10 @@ alternated (best of five each): an allowance in raw tokens (as before selling), 
 weighted tokens with credit on, and pay-as-you-go (every call reserved and paid from credit);
 in memory, and with the limits in a private redis-server when one is installed.
 
+With --keys, what a pool of provider keys adds: the same chain with one OpenAI key and with
+three (each answer carrying the provider's rate-limit headers, read to prefer keys with room),
+and with three of which one is cooling after a 429; runs alternated (best of five each).
+
 With --unified, what the unified API adds: the same Claude call on its native route and as a
 chat completion translated, runs alternated (best of five each), and per streamed event the
 native stream's parser against the translating one.
@@ -142,9 +146,45 @@ def unified(n: int) -> dict:
     return {**hooks, "stream_event_us": per_event, "events": len(events)}
 
 
-def _measure(n: int, keys: dict[str, str], rounds: int = 3, calls: dict | None = None) -> dict:
+# The pools --keys compares, the first the baseline; the answer's rate-limit headers, OpenAI's.
+POOLS = {"1 key": ("sk-bench-0001",), "3 keys": ("sk-bench-0001", "sk-bench-0002",
+                                                  "sk-bench-0003"),
+         "3 keys, 1 cooling": ("sk-bench-0001", "sk-bench-0002", "sk-bench-0003")}
+RATE_LIMIT_HEADERS = [(b"x-ratelimit-limit-requests", b"10000"),
+                      (b"x-ratelimit-remaining-requests", b"9999"),
+                      (b"x-ratelimit-reset-requests", b"6ms"),
+                      (b"x-ratelimit-limit-tokens", b"30000000"),
+                      (b"x-ratelimit-remaining-tokens", b"29999990"),
+                      (b"x-ratelimit-reset-tokens", b"0s")]
+
+
+def key_pools(n: int) -> dict:
+    """The chain per request with each of POOLS as the OpenAI keys, runs alternated."""
+    from bench.__main__ import BODY
+
+    key = setup(tempfile.mkdtemp(prefix="llm-gateway-keys-"))
+
+    def use(pool, name: str) -> None:
+        from models.keyring import KeySpec
+
+        pool.load({**{p: [k.spec for k in ks] for p, ks in pool.keys.items()},
+                   "openai": [KeySpec("openai", f"k{i}", s)
+                              for i, s in enumerate(POOLS[name])]})
+        for k in pool.keys["openai"]:
+            k.cooling, k.room = {}, 1.0
+        if "cooling" in name:
+            pool.cool(pool.keys["openai"][0], BODY["model"], 3600)
+
+    return _measure(n, {name: key for name in POOLS}, rounds=5, before=use,
+                    answer_headers=RATE_LIMIT_HEADERS)
+
+
+def _measure(n: int, keys: dict[str, str], rounds: int = 3, calls: dict | None = None,
+             before=None, answer_headers=()) -> dict:
     """The chain for each customer of `keys`, runs alternated; with one, per member too.
-    `calls`: each name's (path, body, answer) instead of the bench's chat completion."""
+    `calls`: each name's (path, body, answer) instead of the bench's chat completion.
+    `before(pool, name)`: sets the key pool up before each name's run; `answer_headers`: more
+    headers on the upstream's answer."""
     from mitmproxy import http
     from mitmproxy.test import taddons, tflow, tutils
 
@@ -188,7 +228,7 @@ def _measure(n: int, keys: dict[str, str], rounds: int = 3, calls: dict | None =
             answer = current["answer"]
             return tutils.tresp(content=answer, headers=http.Headers([
                 (b"content-type", b"application/json"),
-                (b"content-length", b"%d" % len(answer))]))
+                (b"content-length", b"%d" % len(answer)), *answer_headers]))
 
         def run(call) -> float:
             """Seconds per request for `call(hook, flow)` over every hook, flows built outside."""
@@ -216,6 +256,10 @@ def _measure(n: int, keys: dict[str, str], rounds: int = 3, calls: dict | None =
             for r in range(rounds):
                 for name in (list(keys) if r % 2 == 0 else list(keys)[::-1]):
                     current["headers"] = headers(keys[name])
+                    if before is not None:
+                        from addons.members.upstreams import Upstreams
+
+                        before(chain.member(Upstreams).pool, name)
                     if calls:
                         path, ask, answer = calls[name]
                         current.update(path=path, body=json.dumps(ask).encode(), answer=answer)
@@ -271,6 +315,8 @@ def main() -> None:
     parser.add_argument("--unified", action="store_true",
                         help="a Claude call on its native route against the unified API")
     parser.add_argument("--unified-json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--keys", action="store_true",
+                        help="one provider key against three, and three with one cooling")
     parser.add_argument("--customer", choices=["raw", "weighted", "payg"],
                         help="the chain for one of --selling's customers alone (for callgrind)")
     args = parser.parse_args()
@@ -278,6 +324,12 @@ def main() -> None:
         setup(tempfile.mkdtemp(prefix="llm-gateway-selling-"))
         r = _measure(args.n, {args.customer: selling_customers(dict(os.environ))[args.customer]})
         print(f"{args.customer}: {r['chain_us']} us per request")
+        return
+    if args.keys:
+        r = key_pools(args.n)
+        print(f"key pools: hooks {r['chain_us']} us per request, over one key "
+              f"{r['over_raw_us']}; process CPU {r['cpu_us']} us, over one key "
+              f"{r['cpu_over_raw_us']}")
         return
     if args.unified_json:  # one process of unified_run's
         print(json.dumps(unified(args.n)))

@@ -120,14 +120,19 @@ def main() -> None:
             bench.teardown()
 
 
-def run(bench: Bench, args, redis_url: str) -> None:
+def upstream_and_customer(bench: Bench) -> tuple[dict, str]:
+    """The fake upstream started, and a gateway's environment and customer key for it."""
     up_port = free_port()
     bench.spawn("-m", "bench.upstream", "--port", str(up_port), log="upstream")
     wait_port(up_port)
     env = {**os.environ, "DATA_DIR": str(bench.tmp / "data"), "OPENAI_API_KEY": "sk-bench",
            "UPSTREAM_OPENAI_URL": f"http://127.0.0.1:{up_port}", "ACCESS_LOG": "off",
            "ADMIN_PASSWORD": "bench-admin-password"}
-    key = provision(env)
+    return env, provision(env)
+
+
+def run(bench: Bench, args, redis_url: str) -> None:
+    env, key = upstream_and_customer(bench)
     shared_env = {**env, "REDIS_URL": redis_url}
     variants = {
         "memory": (env, []),

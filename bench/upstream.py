@@ -3,7 +3,8 @@
 POST with "stream": true answers SSE chat chunks; each chunk carries "ts" (the send time, so a
 client on the same machine measures the delay every hop added). Headers choose the shape:
 x-bench-events (default 20) and x-bench-interval-ms (default 20). Anything else: a small chat
-completion with usage.
+completion with usage. A key with "limited" in it is answered OpenAI's 429 (its limit resets in
+60 s), as a rate-limited key of a pool (bench/keys.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ BODY = json.dumps({
                  "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
 }).encode()
+LIMITED_BODY = json.dumps({"error": {
+    "message": "Rate limit reached for gpt-4o-mini on requests per min (RPM).",
+    "type": "requests", "param": None, "code": "rate_limit_exceeded"}}).encode()
+LIMITED = (b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n"
+           b"retry-after: 60\r\nx-ratelimit-remaining-requests: 0\r\n"
+           b"x-ratelimit-reset-requests: 60s\r\ncontent-length: %d\r\n\r\n"
+           % len(LIMITED_BODY)) + LIMITED_BODY
 JSON_RESPONSE = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
                  % len(BODY)) + BODY
 SSE_HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
@@ -63,7 +71,10 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                 name, _, value = line.partition(b":")
                 headers[name.strip().lower()] = value.strip()
             body = await reader.readexactly(int(headers.get(b"content-length", 0)))
-            if b'"stream": true' in body or b'"stream":true' in body:
+            if b"limited" in headers.get(b"authorization", b""):
+                writer.write(LIMITED)
+                await writer.drain()
+            elif b'"stream": true' in body or b'"stream":true' in body:
                 await stream(writer, int(headers.get(b"x-bench-events", 20)),
                              int(headers.get(b"x-bench-interval-ms", 20)) / 1000,
                              b'"include_usage": true' in body or b'"include_usage":true' in body)

@@ -53,8 +53,12 @@ class Subscriber:
     packet says so), so a quiet channel is checked: a PING after `ping_every` seconds of
     silence, and a new connection if that goes unanswered as long."""
 
-    def __init__(self, url: str, on_change, ping_every: float = 5.0) -> None:
+    def __init__(self, url: str, on_change, ping_every: float = 5.0, channel: str = CHANNEL,
+                 on_message=None) -> None:
+        """`on_message(data)`, if given, for each message instead of `on_change()` (which
+        still follows each (re)subscription)."""
         self.url, self.on_change, self.ping_every = url, on_change, ping_every
+        self.channel, self.on_message = channel, on_message
         self.task: asyncio.Task | None = None
         self.subscribed = asyncio.Event()
         self.interruptions = 0
@@ -83,7 +87,7 @@ class Subscriber:
                 await client.aclose()
 
     async def _listen(self, pubsub) -> None:
-        await pubsub.subscribe(CHANNEL)
+        await pubsub.subscribe(self.channel)
         confirmed = await pubsub.get_message(timeout=self.ping_every)
         if confirmed is None or confirmed["type"] != "subscribe":
             raise redis.ConnectionError("Redis did not confirm the subscription")
@@ -101,4 +105,7 @@ class Subscriber:
                 continue
             pinged = False
             if message["type"] == "message":
-                self.on_change()
+                if self.on_message is not None:
+                    self.on_message(message["data"])
+                else:
+                    self.on_change()

@@ -199,6 +199,13 @@ def m11_unified_api() -> None:
     add_column("usagerecord", UsageRecord.api, "'native'")
 
 
+def m12_upstream_keys() -> None:
+    """What the operator sees of the provider keys: their events and calls by the minute."""
+    from .upstreams import UPSTREAM_TABLES
+
+    create_missing(*UPSTREAM_TABLES)
+
+
 MIGRATIONS = [  # (number, name, step): append only
     (1, "baseline (4035676)", m1_baseline),
     (2, "billing, sign-in, exact money (7f3cf9a)", m2_billing_and_sign_in),
@@ -211,6 +218,7 @@ MIGRATIONS = [  # (number, name, step): append only
     (9, "processing tier prices", m9_tier_prices),
     (10, "sell prices, weighted allowances, prepaid credit", m10_selling),
     (11, "the API a call came on (the unified API)", m11_unified_api),
+    (12, "provider keys' events and calls by the minute", m12_upstream_keys),
 ]
 LATEST = MIGRATIONS[-1][0]
 

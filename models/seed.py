@@ -9,6 +9,7 @@ from .migrate import upgrade
 from .security import hash_password, new_password
 from .selling import DEFAULT_MARKUP_BP, DEFAULT_REFERENCE, SELLING_TABLES
 from .tables import ALL_TABLES, Plan, User
+from .upstreams import UPSTREAM_TABLES
 
 # The free plan's models: each provider's inexpensive ones, so free tokens are no money tap.
 FREE_MODELS = ["claude-haiku-4-5", "claude-3-5-haiku", "gpt-5-nano", "gpt-5-mini",
@@ -43,7 +44,7 @@ DEMO_USERS = [
 
 def create_tables() -> list[int]:
     """The schema made or brought up to date; returns the migrations applied now."""
-    return upgrade(ALL_TABLES + BILLING_TABLES + SELLING_TABLES)
+    return upgrade(ALL_TABLES + BILLING_TABLES + SELLING_TABLES + UPSTREAM_TABLES)
 
 
 def seed(admin_password: str | None = None) -> dict[str, str]:

@@ -192,6 +192,9 @@ def _fresh_fakes(request):
                 s.state.requests.clear()
                 s.state.reported.clear()
                 s.state.fail_counts.clear()
+                s.state.keys.clear()
+                s.state.key_counts.clear()
+                s.state.limited_until.clear()
             s.state.hold.clear()
             s.state.holding.clear()
     yield

@@ -12,7 +12,7 @@ import pytest
 
 import config
 from addons import providers
-from models import ApiKey, ModelPrice, Plan, UsageRecord, User, bind, db, utcnow
+from models import ApiKey, ModelPrice, Plan, UsageRecord, User, bind, db, keyring, utcnow
 from models.security import hash_password
 from models.seed import seed
 
@@ -34,7 +34,8 @@ def app(tmp_path):
     for email in ("admin@llm-gateway.io", "demo@startup.ai", "test@free.com"):
         User.update(password_hash=hash_password(PASSWORD)).where(User.email == email).execute()
     # As the gateway serving it in-process gives it its providers.
-    app = create_app(cfg, upstreams=lambda: providers.report(cfg.env),
+    keys = keyring.read(cfg.env)
+    app = create_app(cfg, upstreams=lambda: providers.report(cfg.env, keys),
                      test_config={"TESTING": True, "SIGNUP_ENABLED": True})
     yield app
     db.initialize(previous)
@@ -319,6 +320,9 @@ def test_upstreams_never_show_credentials(app, admin, monkeypatch):
     assert re.search(r"anthropic</td>.*?configured", html, re.S)
     assert "missing</span> set OPENAI_API_KEY" in html
     assert UPSTREAM_KEY not in html and UPSTREAM_KEY[-12:] not in html
+    # Each key by its name and last 4 characters, serving (nothing recorded against it).
+    row = re.search(r'<tr data-key="anthropic:anthropic">(.*?)</tr>', html, re.S)[1]
+    assert f"…{UPSTREAM_KEY[-4:]}" in row and "serving" in row
 
 
 @pytest.mark.parametrize("price", ["NaN", "Infinity", "-1", "1.234", "sNaN"])

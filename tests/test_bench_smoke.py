@@ -26,7 +26,7 @@ def test_bench_quick_run(tmp_path):
     # The chain's own cost was measured through every member, on real requests.
     assert results["chain"]["chain_us"] > 0
     assert {"Router.requestheaders", "Auth.requestheaders", "Limits.request",
-            "Metering.response", "Credentials.request"} <= set(results["chain"]["members_us"])
+            "Metering.response", "Upstreams.request"} <= set(results["chain"]["members_us"])
     # The ablation built the gateway up in four steps, every request passed by each.
     steps = results["ablation"]
     assert [len(st["members"]) for st in steps] == [1, 6, 9, 12]

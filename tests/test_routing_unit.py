@@ -9,10 +9,12 @@ from mitmproxy.test import taddons, tflow, tutils
 from addons.call import CALL, Customer, PlanInfo
 from addons.members import routes
 from addons.members.auth import Auth, remove_query_param, take_customer_key
-from addons.members.credentials import Credentials
 from addons.members.router import Router
 from addons.members.routes import PathRefused, split_segments
+from addons.members.upstreams import Upstreams
 from addons.providers import BUILTIN, configured
+from addons.services.pool import Pool
+from models.keyring import KeySpec
 
 UPSTREAMS = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com",
              "gemini": "https://generativelanguage.googleapis.com"}
@@ -164,6 +166,11 @@ class FakeKeys:
 
 
 UPSTREAM_KEYS = {"anthropic": "sk-up-a", "openai": "sk-up-o", "gemini": "AIza-up"}
+
+
+def Credentials(keys: dict) -> Upstreams:
+    """The member that puts a provider key on, over a pool of one key per provider."""
+    return Upstreams(Pool({p: [KeySpec(p, p, k)] for p, k in keys.items()}))
 
 
 async def run_auth(path, headers, keys, inject=False):

@@ -54,7 +54,7 @@ def test_no_secret_anywhere(web_gateway, fake_servers):
         json={"contents": [{"parts": [{"text": "Hi"}]}]}))
     responses.append(httpx.post(f"{gw.url}/v1/openai/chat/completions",  # upstream refuses
                                 headers={"authorization": f"Bearer {key}",
-                                         "x-fake-mode": "fail:500:1"},
+                                         "x-fake-mode": "fail:500:3"},
                                 json={"model": "gpt-4o-mini", "messages": []}))
     responses.append(httpx.post(f"{gw.url}/v1/openai/chat/completions",  # gateway refuses
                                 headers={"authorization": f"Bearer {key}x"}, json={}))

@@ -280,7 +280,7 @@ def test_upstream_errors_are_openais_before_and_during_the_stream(gateway, fake_
     msg = [{"role": "user", "content": "Hi"}]
     with pytest.raises(openai.InternalServerError) as e:  # overloaded: 503, which SDKs retry
         c.chat.completions.create(model="claude-sonnet-4-5", messages=msg,
-                                  extra_headers={"x-fake-mode": "fail:529:1"})
+                                  extra_headers={"x-fake-mode": "fail:529:3"})
     assert e.value.status_code == 503 and e.value.code == "overloaded"
     with pytest.raises(openai.RateLimitError):
         c.chat.completions.create(model="claude-sonnet-4-5", messages=msg,
@@ -437,7 +437,7 @@ def test_gemini_refusals_and_errors_are_openais(gateway, fake_servers, key):
     assert e.value.response.headers["retry-after"] == "37"  # RetryInfo's 36.5s, rounded up
     with pytest.raises(openai.InternalServerError) as e:
         c.chat.completions.create(model="gemini-2.5-flash", messages=msg,
-                                  extra_headers={"x-fake-mode": "fail:503:1"})
+                                  extra_headers={"x-fake-mode": "fail:503:3"})
     assert e.value.status_code == 503 and e.value.code == "overloaded"
     stream = c.chat.completions.create(model="gemini-2.5-flash", messages=msg, stream=True,
                                        extra_headers={"x-fake-mode": "error-event"})

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from peewee import fn
 
 from tests.conftest import (
     Gateway,
@@ -70,7 +71,9 @@ def upgraded(request, tmp_path, fake_servers):
 # 90da70f: the release before billing was anchored to the 1st, with a subscription billed on
 # the 15th, which the upgrade marks for the billing clock to move.
 # d284ae2: the release before selling: usage sold at the catalog's price, raw allowances.
-CASES = [(b, r) for r in ("4035676", "7f3cf9a", "90da70f", "d284ae2")
+# 8d80bd8: the release before key pools (schema 11): it already sold, with weighted plans.
+SELLING = ("8d80bd8",)
+CASES = [(b, r) for r in ("4035676", "7f3cf9a", "90da70f", "d284ae2", "8d80bd8")
          for b in ("sqlite", "postgresql")] + [("postgresql", "4035676-7f3cf9a")]
 
 
@@ -90,12 +93,19 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
     assert plans == SEEDED
     # Selling: every plan gets the default markup and keeps counting raw tokens, so no
     # customer's allowance changes with the upgrade.
-    assert {(p.markup_bp, p.allowance_mode) for p in Plan.select()} == {(2500, "raw")}
+    modes = {p.name: (p.markup_bp, p.allowance_mode) for p in Plan.select()}
+    if release in SELLING:  # seeded by a release that sells: as it seeded them
+        from models.seed import PLANS
+
+        assert modes == {p["name"]: (p.get("markup_bp", 2500), p.get("allowance_mode", "raw"))
+                         for p in PLANS}
+    else:
+        assert set(modes.values()) == {(2500, "raw")}
     assert not User.select().where(User.email_verified_at.is_null()).exists()
     # Subscriptions billed on another day than the 1st are marked to be moved there; no
     # customer's allowance is prorated by the upgrade.
     subs = {s.user.email: s.realign_at is not None for s in Subscription.select()}
-    if release != "d284ae2":  # from d284ae2 on, subscriptions start on the 1st
+    if release not in ("d284ae2", *SELLING):  # from d284ae2 on, subscriptions start on the 1st
         assert subs == ({"alice@shop.example": True} if subs else {})
     assert not User.select().where(User.allowance_month != "").exists()
     # The catalog learns what the release's lacked: tier prices and container sizes.
@@ -113,8 +123,12 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
         assert sum(r.total_tokens for r in records) == FIXTURE_TOKENS
         # Sold at the catalog's price when it was made (what customers saw as their cost),
         # and counted as the raw tokens it counted then.
-        assert all(r.charge_nanousd == r.cost_nanousd and r.counted_tokens == r.total_tokens
-                   and r.credit_nanousd == 0 for r in records)
+        if release in SELLING:  # recorded with its charge (the fixture's: none): kept
+            assert all((r.charge_nanousd, r.counted_tokens, r.credit_nanousd) == (0, 0, 0)
+                       for r in records)
+        else:
+            assert all(r.charge_nanousd == r.cost_nanousd and r.counted_tokens == r.total_tokens
+                       and r.credit_nanousd == 0 for r in records)
         assert {r.api for r in records} == {"native"}  # before the unified API, every call
         # Their key answers; the revoked one does not.
         r = httpx.post(f"{gw.url}/v1/openai/chat/completions",
@@ -128,6 +142,12 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
         for revoked in c["revoked"]:
             r = httpx.get(f"{gw.url}/v1/models", headers={"authorization": f"Bearer {revoked}"})
             assert r.status_code == 401
+    # The provider key that served those calls is seen by the operator (migration 12).
+    from models.upstreams import UpstreamMinute
+
+    wait_until(lambda: UpstreamMinute.select(fn.SUM(UpstreamMinute.calls)).where(
+        UpstreamMinute.provider == "openai").scalar() == len(made["customers"]),
+        what="each call counted for its provider key")
     # A customer signs in with their old password and makes a new key on the keys page.
     alice = made["customers"][0]
     browser = client(gw)

@@ -1,15 +1,11 @@
-"""Credentials: the provider's key on the way out, and nowhere after.
-
-Injected in the last `request` hook, only for a call that is really going upstream (no earlier
-addon answered it), and redacted from the flow in the first hooks after it left
-(`responseheaders`, `error`), so mitmweb's stored and shown flows never hold it.
-"""
+"""A provider key on the way out, and nowhere after: the header edits that put one on a
+request (`Outbound`, prepared once per key) and `redact`, which takes it off the flow once it
+has left, so mitmweb's stored and shown flows never hold it. upstreams.py decides which key."""
 
 from __future__ import annotations
 
 from mitmproxy import http
 
-from addons.call import CALL, Call
 from addons.members.auth import remove_query_param
 from addons.providers import FORWARDED, FORWARDED_PREFIXES, Provider
 
@@ -38,7 +34,8 @@ class Outbound:
             value = f"Bearer {secret}" if header == b"authorization" else secret
             self.add.append((header, value.encode()))
 
-    def apply(self, request: http.Request) -> None:
+    def apply(self, request: http.Request, again: bool = False) -> None:
+        """`again`: the request carries another key already (a call sent again)."""
         keep = self.keep
         fields = [(k, v) for k, v in request.headers.fields
                   if (name := k.lower()) in keep or name.startswith(_PREFIXES)]
@@ -47,7 +44,8 @@ class Outbound:
             fields += [(k, v) for k, v in self.defaults if k not in present]
         request.headers.fields = (*fields, *self.add)
         if self.carrier == "?key":
-            request.path = with_key(request.path, self.secret)
+            path = remove_query_param(request.path, "key")[0] if again else request.path
+            request.path = with_key(path, self.secret)
 
 
 def redact(request: http.Request, carrier: str) -> None:
@@ -64,39 +62,3 @@ def redact(request: http.Request, carrier: str) -> None:
 def with_key(path: str, value: str) -> str:
     """The path with `key=value` appended to its query."""
     return f"{path}{'&' if '?' in path else '?'}key={value}"
-
-
-class Credentials:
-    PHASE = "send"
-
-    def __init__(self, credentials: dict[str, str]) -> None:
-        self.credentials = credentials
-        self._outbound: dict[int, Outbound] = {}
-
-    def request(self, flow: http.HTTPFlow) -> None:
-        call: Call | None = flow.metadata.get(CALL)
-        if call is None or not call.upstream or flow.response or flow.error:
-            return
-        if call.customer is None:  # never reached for an unauthenticated call; never inject
-            return
-        provider = call.provider
-        if not self.credentials.get(provider.name):  # the router refuses these first
-            raise RuntimeError(f"no key for {provider.name}: not sent")  # fails closed
-        out = self._outbound.get(id(provider))  # a dialect has its own carrier
-        if out is None:
-            out = self._outbound[id(provider)] = Outbound(
-                provider, self.credentials.get(provider.name, ""))
-        out.apply(flow.request)
-        call.injected = True
-
-    def responseheaders(self, flow: http.HTTPFlow) -> None:
-        self._redact(flow)
-
-    def error(self, flow: http.HTTPFlow) -> None:
-        self._redact(flow)
-
-    def _redact(self, flow: http.HTTPFlow) -> None:
-        call: Call | None = flow.metadata.get(CALL)
-        if call is not None and call.injected:
-            redact(flow.request, call.provider.credential_in)
-            call.injected = False

@@ -284,8 +284,11 @@ class Limits:
         if call is None or flow.response is None:
             return
         headers = flow.response.headers
-        # One pass over the raw fields: cheaper than a MultiDict operation per header.
-        fields = [(k, v) for k, v in headers.fields if not _upstream_only(k)]
+        # One pass over the raw fields: cheaper than a MultiDict operation per header. The
+        # upstream's own are kept aside for the key pool (the provider's limits, read).
+        fields, call.upstream_fields = [], []
+        for f in headers.fields:
+            (call.upstream_fields if _upstream_only(f[0]) else fields).append(f)
         fields.append((b"x-request-id", call.request_id.encode()))
         if call.browser:
             fields += cors.RESPONSE_HEADERS

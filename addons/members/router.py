@@ -97,9 +97,9 @@ class Router:
 
     def __init__(self, providers: dict[str, Provider], inflight: InFlight | None = None,
                  prices=None, body_limit: int = 32 * 1024 * 1024, limits=None,
-                 body_workers: int = 1, unserved: frozenset[str] = frozenset()) -> None:
+                 body_workers: int = 1, unserved=frozenset()) -> None:
         self.providers = providers
-        self.unserved = unserved  # providers without a key: refused here, nothing sent
+        self.unserved = unserved  # providers without a key (a live set): refused, nothing sent
         self.limits = limits  # the limiter, whose `available` /healthz reports
         self.inflight = inflight if inflight is not None else InFlight()  # read: draining
         self.prices = prices  # a PriceBook, for /v1/models

@@ -33,22 +33,11 @@ def upstreams(env) -> dict[str, str]:
             for name, p in BUILTIN.items()}
 
 
-def credentials(env) -> dict[str, str]:
-    """The business's key for each provider, from its `credential_env` ("" when unset)."""
-    return {name: env.get(p.credential_env, "") for name, p in BUILTIN.items()}
-
-
-def unkeyed(env) -> frozenset[str]:
-    """The providers without a key: not served (nothing goes upstream without a credential)."""
-    return frozenset(name for name, key in credentials(env).items() if not key)
-
-
-def report(env) -> list[dict]:
-    """What the operator's page shows of each provider: name, origin, whether a key is set
-    and where it goes; never the key."""
-    keys = credentials(env)
-    return [{"provider": name, "url": url, "configured": bool(keys[name]),
-             "credential_env": BUILTIN[name].credential_env}
+def report(env, keys: dict) -> list[dict]:
+    """What the operator's page shows of each provider: name, origin, how many keys it has
+    (`keys`: the pool's, by provider) and where one is set; never a key."""
+    return [{"provider": name, "url": url, "configured": bool(keys.get(name)),
+             "keys": len(keys.get(name) or ()), "credential_env": BUILTIN[name].credential_env}
             for name, url in upstreams(env).items()]
 
 
@@ -65,5 +54,5 @@ def configured(upstreams: dict[str, str],
 
 
 __all__ = ["BUILTIN", "COUNTING", "FORWARDED", "FORWARDED_PREFIXES", "STATUS", "UNROUTED",
-           "UPSTREAM_ONLY", "Endpoint", "OutputCap", "Provider", "configured", "credentials",
-           "report", "unkeyed", "upstreams"]
+           "UPSTREAM_ONLY", "Endpoint", "OutputCap", "Provider", "configured", "report",
+           "upstreams"]

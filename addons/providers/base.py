@@ -34,6 +34,34 @@ def _one(body: dict) -> int:
     return 1
 
 
+# What a failed upstream answer says about the key that was sent (upstreams.py acts on it):
+RATE_LIMITED = "rate_limited"  # the key's own limit: it cools until the provider's reset
+REVOKED = "revoked"  # refused (401/403): out until the operator acts
+NO_CREDIT = "no_credit"  # the account behind the key has no credit: out until the operator acts
+TRANSIENT = "transient"  # the provider failed (5xx, 529): another try may work
+
+
+def status_fault(status: int, body: dict | None) -> str | None:
+    """The statuses every provider means alike; the rest is the customer's own answer."""
+    if status == 429:
+        return RATE_LIMITED
+    if status in (401, 403):
+        return REVOKED
+    if status == 402:
+        return NO_CREDIT
+    if status >= 500:
+        return TRANSIENT
+    return None
+
+
+def error_of(body) -> dict:
+    """The `error` object of an error body (Gemini's OpenAI dialect wraps it in a list)."""
+    if isinstance(body, list) and body:
+        body = body[0]
+    err = body.get("error") if isinstance(body, dict) else None
+    return err if isinstance(err, dict) else {}
+
+
 @dataclass(frozen=True)
 class OutputCap:
     """How a generating endpoint's request caps its output, in the provider's own fields:
@@ -141,6 +169,9 @@ class Provider:
     # Other APIs served under this provider's route (Gemini's OpenAI-compatible one): the first
     # segment after the version names one; it shares the name, origin and credential.
     dialects: dict[str, Provider] = field(default_factory=dict)
+    # What a failed answer (status, parsed body or None) says about the key sent: one of the
+    # fault kinds above, or None when the answer is the customer's own (a bad request).
+    fault: Callable[[int, object], str | None] = status_fault
 
     def split_version(self, rest: list[str]) -> tuple[str, list[str]]:
         """The API version segment of `rest`, or the default when the client left it out."""

@@ -22,7 +22,6 @@ from addons.members import errors
 from addons.members.accesslog import AccessLog, make_writer
 from addons.members.admin_app import AdminApp
 from addons.members.auth import Auth, FailedKeys
-from addons.members.credentials import Credentials
 from addons.members.limits import Limits
 from addons.members.metering import Metering
 from addons.members.metrics import Metrics
@@ -31,7 +30,8 @@ from addons.members.router import Router
 from addons.members.send import Send
 from addons.members.timeouts import Timeouts
 from addons.members.translate import Translate
-from addons.providers import COUNTING, configured, credentials, report, unkeyed, upstreams
+from addons.members.upstreams import Upstreams
+from addons.providers import COUNTING, configured, report, upstreams
 from addons.runtime import web
 from addons.runtime.chain import Chain
 from addons.runtime.lean import lean_master
@@ -39,11 +39,13 @@ from addons.services import prometheus
 from addons.services.inflight import InFlight
 from addons.services.keycache import KeyCache
 from addons.services.limiter import Limiter
+from addons.services.pool import Pool
 from addons.services.pricebook import PriceBook
 from addons.services.redis_limiter import RedisLimiter
 from addons.services.refresh import EVERY, Refresh
+from addons.services.upstream_state import UpstreamState
 from addons.services.usage_writer import UsageWriter
-from models import bind, ledger, selling, utcnow
+from models import bind, keyring, ledger, selling, utcnow
 from models.changes import Subscriber
 from models.seed import create_tables
 
@@ -62,6 +64,7 @@ class Services:
     inflight: InFlight
     refresh: Refresh
     changes: Subscriber | None = None  # change notices from other processes (with Redis)
+    upstreams: UpstreamState | None = None  # the provider keys' state, told and learnt
 
 
 def restore_limits(limiter: Limiter) -> None:
@@ -89,10 +92,14 @@ class Lifecycle:
         self.services.refresh.start()
         if self.services.changes is not None:
             self.services.changes.start()
+        if self.services.upstreams is not None:
+            self.services.upstreams.start()
 
     def done(self) -> None:
         if self.services.changes is not None:
             self.services.changes.stop()
+        if self.services.upstreams is not None:
+            self.services.upstreams.stop()
         self.services.refresh.stop()
         self.services.limiter.stop()  # a shared limiter's settlements still queued
         self.services.writer.stop()
@@ -123,14 +130,18 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
     from admin.credit_watch import CreditWatch
     from admin.payments import start_clock
 
+    pool = Pool(keyring.read(cfg.env))
+    state = services.upstreams = UpstreamState(
+        pool, cfg.env, writer, redis_url=cfg.redis_url)
     admin_app = create_app(cfg, on_change=refresh.changed,
-                           upstreams=lambda: report(cfg.env))
+                           upstreams=lambda: report(cfg.env, pool.keys), live=state)
+    state.mailer = admin_app.extensions["mailer"]
     writer.listen(UsageAlerts(admin_app.extensions["mailer"]).written)
     writer.listen(CreditWatch(admin_app).written)
     if cfg.billing:
         start_clock(admin_app)
     inflight = services.inflight
-    unserved = unkeyed(cfg.env)
+    unserved = pool.unserved
     for name in sorted(unserved):
         log.warning("%s has no key (%s): its routes answer 503 and its models are not listed",
                     name, providers[name].credential_env)
@@ -142,8 +153,10 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
         Metering(services.writer, inflight, services.owners, prices),
         Limits(services.limiter, cfg.default_max_output_tokens, prices, cfg.unpriced_models,
                writer.refused),
+        # A key is put on only for calls that really go; one no key can take goes nowhere.
+        Upstreams(pool, cfg.upstream_retries, cfg.connect_timeout, state.record,
+                  writer.refused),
         Send(inflight),
-        Credentials(credentials(cfg.env)),  # last before upstream: only calls that really go
         Translate(),  # first of the answer phase: the others see what the client gets
         errors.ErrorResponses(),
         Timeouts(inflight, cfg.connect_timeout, cfg.read_timeout),

@@ -210,6 +210,122 @@ def _join_then_consume(consume, stream, event):
     return (yield from consume(stream, event))
 
 
+# --- Upstream attempts: a failed answer held back, the request sent again --------------------
+
+
+@dataclass
+class Attempt:
+    """An upstream attempt failed before a byte of it reached the client: `flow.response` is
+    the provider's whole error answer (small), or None when none came (`error` says why). An
+    addon that has put another credential on `flow.request` sets `resend`."""
+
+    flow: object
+    error: str | None = None
+    resend: bool = False
+
+
+@dataclass
+class UpstreamFailedHook(commands.StartHook):
+    """A held failed attempt, to judge (upstreams.py). One argument, as JoinBodyHook."""
+
+    attempt: Attempt
+
+
+# The statuses that may be the key's fault rather than the request's (a key limited, refused,
+# out of credit) or the provider's (5xx): read whole before the client sees anything.
+HELD = frozenset({400, 401, 402, 403, 429})
+
+
+def _resendable(flow) -> bool:
+    call = flow.metadata.get(CALL)
+    return (call is not None and call.upstream_key is not None and flow.live
+            and not flow.request.stream)
+
+
+def _holding_failures(wait):
+    @functools.wraps(wait)
+    def state_wait_for_response_headers(self, event):
+        status = event.response.status_code
+        if (status >= 500 or status in HELD) and _resendable(self.flow):
+            self.flow.response = event.response
+            if event.end_stream:
+                return (yield from _judge(self))
+            self.server_state = _reading_failure(self)
+            return None
+        return (yield from wait(self, event))
+
+    return state_wait_for_response_headers
+
+
+def _reading_failure(stream):
+    def reading_failed_answer(event):
+        if isinstance(event, ev.ResponseData):
+            stream.response_body_buf += event.data
+        elif isinstance(event, ev.ResponseTrailers):
+            stream.flow.response.trailers = event.trailers
+        elif isinstance(event, ev.ResponseEndOfMessage):
+            stream.flow.response.data.content = bytes(stream.response_body_buf)
+            stream.response_body_buf.clear()
+            yield from _judge(stream)
+
+    reading_failed_answer.held = True
+    return reading_failed_answer
+
+
+def _judge(stream):
+    """The held answer judged: sent again, or passed on as mitmproxy would have."""
+    attempt = Attempt(stream.flow)
+    yield UpstreamFailedHook(attempt)
+    if attempt.resend and stream.flow.live:
+        return (yield from _resend(stream))
+    flow = stream.flow
+    yield http_layer.HttpResponseHeadersHook(flow)
+    if (yield from stream.check_killed(True)):
+        return None
+    if callable(flow.response.stream):  # a tap set on its head: it sees the body too
+        out = []
+        for data in (flow.response.content, b""):
+            chunks = flow.response.stream(data)
+            out += [chunks] if isinstance(chunks, bytes) else chunks
+        flow.response.content = b"".join(out)
+    flow.response.stream = False
+    return (yield from stream.send_response())
+
+
+def _resend(stream):
+    """The request sent again, exactly as it went, on a connection that works."""
+    flow = stream.flow
+    flow.response = None
+    stream.response_body_buf.clear()
+    stream.server_state = stream.state_wait_for_response_headers
+    if not (yield from stream.make_server_connection()):
+        return None
+    content = flow.request.raw_content
+    yield http_layer.SendHttp(ev.RequestHeaders(stream.stream_id, flow.request, not content),
+                              stream.context.server)
+    if content:
+        yield http_layer.SendHttp(ev.RequestData(stream.stream_id, content),
+                                  stream.context.server)
+    yield http_layer.SendHttp(ev.RequestEndOfMessage(stream.stream_id), stream.context.server)
+    return None
+
+
+def _judging_drops(handle):
+    @functools.wraps(handle)
+    def handle_protocol_error(self, event):
+        if (isinstance(event, ev.ResponseProtocolError) and self.flow.response is None
+                and (self.server_state == self.state_wait_for_response_headers
+                     or getattr(self.server_state, "held", False))
+                and _resendable(self.flow)):
+            attempt = Attempt(self.flow, event.message)
+            yield UpstreamFailedHook(attempt)
+            if attempt.resend and self.flow.live:
+                return (yield from _resend(self))
+        return (yield from handle(self, event))
+
+    return handle_protocol_error
+
+
 # --- Request heads: bounded while they are read -----------------------------------------------
 
 
@@ -300,6 +416,21 @@ PATCHES = (
               "(the copy runs without the GIL), a small one as before.",
           retire="none filed: mitmproxy handing large bodies over without the join on its loop",
           fingerprint="45459c1bbd8bdb1a"),
+    Patch("failed attempts held back", http_layer.HttpStream,
+          "state_wait_for_response_headers", _holding_failures,
+          why="mitmproxy sends an upstream answer on as it comes and cannot send a request "
+              "twice. A failed answer that may be the key's fault or the provider's (400-403, "
+              "429, 5xx) is read whole first and judged (UpstreamFailedHook): the request goes "
+              "again with another key, or the answer goes on as mitmproxy would have sent it.",
+          retire="none filed: a retry hook in mitmproxy's HttpStream",
+          fingerprint="10e32e91b2948164"),
+    Patch("dropped attempts judged", http_layer.HttpStream, "handle_protocol_error",
+          _judging_drops,
+          why="A connection that fails or closes before the answer began is an attempt the "
+              "client never saw: judged like a failed answer, and sent again instead of ending "
+              "the flow with an error.",
+          retire="none filed: a retry hook in mitmproxy's HttpStream",
+          fingerprint="59fc3b2eeeabf63a"),
     Patch("bounded request head", Http1Server, "read_headers", _bounded_head,
           why="mitmproxy buffers an HTTP/1 head until its blank line however long it grows "
               "('FIXME: protect against header size DoS' in _http1.py): one endless header "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,27 @@ DEAD_LETTERS = Counter("llm_gateway_usage_dead_letters", "Usage records the data
                        "set aside (python -m admin dead-letters)", registry=REGISTRY)
 DATABASE_ERRORS = Counter("llm_gateway_database_errors", "Usage batches the database failed",
                           registry=REGISTRY)
+class Attempts:
+    """Attempts sent with each provider key, by outcome: read from the key pool's own counts
+    when scraped (`source`), so an attempt costs the hot path no metric update."""
+
+    source = None  # () -> iterable of (provider, key name, outcome, attempts)
+
+    def collect(self):
+        family = CounterMetricFamily(
+            "llm_gateway_upstream_attempts", "Attempts sent with each provider key, by outcome "
+            "(ok, rate_limited, revoked, no_credit, transient, dropped)",
+            labels=["provider", "key", "outcome"])
+        for provider, key, outcome, n in (self.source() if self.source else ()):
+            family.add_metric([provider, key, outcome], n)
+        yield family
+
+
+UPSTREAM_ATTEMPTS = Attempts()
+REGISTRY.register(UPSTREAM_ATTEMPTS)
+UPSTREAM_KEY_STATE = Gauge("llm_gateway_upstream_key_state", "Each provider key's state: "
+                           "0 serving, 1 cooling, 2 disabled", ["provider", "key"],
+                           registry=REGISTRY)
 
 # A refusal's reason from its status (and, for 429, whether a retry can help).
 

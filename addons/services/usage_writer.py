@@ -31,6 +31,7 @@ from models import ApiKey, DeadLetter, OwnedObject, UsageRecord, db, utcnow, wri
 from models.base import is_sqlite
 from models.month import month_key
 from models.selling import Refusal
+from models.upstreams import UpstreamEvent, UpstreamMinute
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,20 @@ def insert_rows(rows: list[dict]) -> None:
 UNAVAILABLE = (OperationalError, InterfaceError)
 
 
+def write_attempts(minutes: list[dict], events: list[dict]) -> None:
+    """Upstream attempts: each key's counts added to its minute (to what other processes
+    wrote), and the failed ones kept as events."""
+    M = UpstreamMinute
+    with write_transaction():
+        for m in minutes:
+            M.insert(**m).on_conflict(conflict_target=[M.key_id, M.minute], update={
+                M.calls: M.calls + m["calls"], M.rate_limited: M.rate_limited + m["rate_limited"],
+                M.errors: M.errors + m["errors"], M.latency_ms: M.latency_ms + m["latency_ms"],
+                M.key_name: m["key_name"]}).execute()
+        if events:
+            UpstreamEvent.insert_many(events).execute()
+
+
 def _mark_used(last_used: dict) -> None:
     for key_id, when in last_used.items():
         ApiKey.update(last_used_at=when).where(ApiKey.id == key_id).execute()
@@ -120,6 +135,9 @@ class UsageWriter:
         self._claims: queue.SimpleQueue[dict] = queue.SimpleQueue()
         self._pending_claims: list[dict] = []
         self._refusals: queue.SimpleQueue[tuple] = queue.SimpleQueue()
+        self._attempts: queue.SimpleQueue[dict] = queue.SimpleQueue()
+        self._sources: list = []  # fn() -> minute rows of upstream attempts, per batch
+        self._minutes: list[dict] = []  # taken from the sources, not yet written
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="usage-writer", daemon=True)
         self._listeners: list = []  # called with each committed batch, on this thread
@@ -144,6 +162,15 @@ class UsageWriter:
         """A call refused by a limit: counted with the next batch."""
         self._refusals.put((user_id, reason, utcnow()))
 
+    def attempt(self, row: dict) -> None:
+        """A failed upstream attempt (upstreams.py): an event for the operator, written with
+        the next batch."""
+        self._attempts.put(row)
+
+    def source(self, fn) -> None:
+        """`fn()` gives rows of upstream attempts counted by key and minute for each batch."""
+        self._sources.append(fn)
+
     def start(self) -> None:
         self.prices.reload()
         self._thread.start()
@@ -155,11 +182,14 @@ class UsageWriter:
             self._thread.join(timeout)
         else:
             self.flush()
+            self.flush()  # the sources hand their counts over one batch late
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):  # the prices are kept current by refresh.py
             self._safely(self.flush)
-        # Stopping: keep trying a little while the database is busy, so nothing is lost.
+        # Stopping: keep trying a little while the database is busy, so nothing is lost (a
+        # second batch: the sources hand their counts over one batch late).
+        self._safely(self.flush)
         for _ in range(20):
             if self._safely(self.flush):
                 break
@@ -185,6 +215,7 @@ class UsageWriter:
                 except queue.Empty:
                     break
         self._count_refusals()
+        self._write_attempts()
         if not self._pending and not self._pending_claims:
             return
         rows = [self._priced(r) for r in self._pending]
@@ -243,6 +274,27 @@ class UsageWriter:
             raise
         except Exception:
             log.exception("usage writer: refusal counts dropped")
+
+    def _write_attempts(self) -> None:
+        events = []
+        while True:
+            try:
+                events.append(self._attempts.get_nowait())
+            except queue.Empty:
+                break
+        for fn in self._sources:
+            self._minutes += fn()
+        if not events and not self._minutes:
+            return
+        try:
+            write_attempts(self._minutes, events)
+        except UNAVAILABLE:
+            for r in events:  # written with the next batch, the counts too
+                self._attempts.put(r)
+            raise
+        except Exception:
+            log.exception("usage writer: upstream attempts dropped")
+        self._minutes = []
 
     def _write_halves(self, rows: list[dict], error: Exception) -> list[dict]:
         """`rows` were refused: write each half apart, until a refused row stands alone and

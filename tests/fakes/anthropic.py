@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
+from datetime import UTC, datetime
 
 from .base import FakeServer, Handler, sse, words
 
@@ -15,16 +18,37 @@ class FakeAnthropic(FakeServer):
     def output_cap(self, req: dict) -> int | None:
         return req.get("max_tokens")
 
+    def presented(self, h: Handler) -> str:
+        return h.headers.get("x-api-key") or ""
+
     def authorized(self, h: Handler) -> bool:
         return h.headers.get("x-api-key") == self.state.secret and not h.headers.get(
             "authorization")
+
+    def limit_headers(self, remaining: int, reset: float, limit: int = 1000) -> dict:
+        at = datetime.fromtimestamp(time.time() + reset, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        out = {"anthropic-ratelimit-requests-limit": str(limit),
+               "anthropic-ratelimit-requests-remaining": str(remaining),
+               "anthropic-ratelimit-requests-reset": at,
+               "anthropic-ratelimit-tokens-limit": "400000",
+               "anthropic-ratelimit-tokens-remaining": "399000",
+               "anthropic-ratelimit-tokens-reset": at}
+        if remaining == 0:
+            out["retry-after"] = str(max(1, math.ceil(reset)))
+        return out
+
+    def no_credit(self) -> tuple[int, dict]:
+        return 400, {"type": "error", "error": {
+            "type": "invalid_request_error", "message": "Your credit balance is too low to "
+            "access the Anthropic API. Please go to Plans & Billing to upgrade or purchase "
+            "credits."}, "request_id": "req_fake"}
 
     def auth_error(self):
         return 401, {"type": "error", "error": {"type": "authentication_error",
                                                 "message": "invalid x-api-key"},
                      "request_id": "req_fake"}
 
-    def error_body(self, status: int) -> dict:
+    def error_body(self, status: int, wait: float | None = None) -> dict:
         kind = {429: "rate_limit_error", 529: "overloaded_error", 500: "api_error",
                 400: "invalid_request_error"}.get(status, "api_error")
         return {"type": "error", "error": {"type": kind, "message": "fake failure"},

@@ -49,6 +49,29 @@ class FakeState:
         self.reported: list[dict] = []  # usage each completed response reported
         self.stored: dict[str, dict] = {}  # OpenAI's stored responses, by id
         self.stored_chats: dict[str, dict] = {}  # OpenAI's stored chat completions, by id
+        # More keys of the business's account, each with its behaviour (see `key`):
+        self.keys: dict[str, str] = {}
+        self.key_counts: dict[str, int] = {}  # requests each key presented (valid or not)
+        self.limited_until: dict[str, float] = {}  # a rate-limited key's reset
+
+    def key(self, secret: str, behaviour: str = "ok") -> None:
+        """Accept `secret` too, behaving so:
+          ok                serves
+          limited:S         429 with the provider's reset headers for S seconds, then serves
+          revoked           the provider's invalid-key answer
+          no-credit         the provider's out-of-credit answer
+          overloaded:N      the first N requests: 529 (Anthropic) or 503
+          drop:N            the first N requests: the connection closed, nothing answered
+          cut:N             streams cut after N events (the status already 200)
+          room:R/L          serves, reporting R of L requests left in its rate-limit headers"""
+        with self.lock:
+            self.keys[secret] = behaviour
+            if behaviour.startswith("limited:"):
+                self.limited_until[secret] = time.time() + float(behaviour.split(":")[1])
+
+    def count(self, secret: str) -> int:
+        with self.lock:
+            return self.key_counts.get(secret, 0)
 
     def release(self) -> None:
         self.hold.set()
@@ -95,7 +118,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
         self.send_header("set-cookie", "__cf_bm=fake; path=/")
-        for k, v in (headers or {}).items():
+        for k, v in {**(headers or {}), **(getattr(self, "limits", None) or {})}.items():
             self.send_header(k, v)
         self.end_headers()
         mode = self.headers.get("x-fake-mode")
@@ -114,7 +137,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("content-type", content_type)
         self.send_header("transfer-encoding", "chunked")
         self.send_header("cache-control", "no-cache")
-        for k, v in (headers or {}).items():
+        for k, v in {**(headers or {}), **(getattr(self, "limits", None) or {})}.items():
             self.send_header(k, v)
         self.end_headers()
 
@@ -182,6 +205,37 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(status, self.server.error_body(status), headers)
         return True
 
+    def keyed(self, secret: str, behaviour: str) -> bool:
+        """A key's own behaviour; True when it answered (or hung up) instead of serving."""
+        kind, _, arg = behaviour.partition(":")
+        server = self.server
+        if kind == "revoked":
+            self.send_json(*server.auth_error())
+            return True
+        if kind == "no-credit":
+            self.send_json(*server.no_credit())
+            return True
+        if kind == "limited":
+            left = self.state.limited_until.get(secret, 0) - time.time()
+            if left > 0:
+                self.send_json(429, server.error_body(429, left), server.limit_headers(0, left))
+                return True
+        if kind in ("overloaded", "drop"):
+            with self.state.lock:
+                n = self.state.fail_counts.get(behaviour + secret, 0)
+                self.state.fail_counts[behaviour + secret] = n + 1
+            if n < int(arg):
+                if kind == "drop":
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                else:
+                    status = 529 if server.provider == "anthropic" else 503
+                    self.send_json(status, server.error_body(status))
+                return True
+        remaining, _, limit = arg.partition("/") if kind == "room" else ("999", "", "1000")
+        self.limits = server.limit_headers(int(remaining), 30.0, int(limit or 1000))
+        return False
+
     def do_GET(self) -> None:
         self._dispatch()
 
@@ -195,10 +249,19 @@ class Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         self._record(body)
         mode = self.headers.get("x-fake-mode", "")
-        if not self.server.authorized(self):
+        self.limits = {}
+        presented = self.server.presented(self)
+        with self.state.lock:
+            self.state.key_counts[presented] = self.state.key_counts.get(presented, 0) + 1
+            behaviour = self.state.keys.get(presented)
+        if behaviour is None and not self.server.authorized(self):
             status, obj = self.server.auth_error()
             self.send_json(status, obj)
             return
+        if behaviour is not None and self.keyed(presented, behaviour):
+            return
+        if behaviour and behaviour.startswith("cut:"):
+            mode = behaviour
         if self.failing(mode):
             return
         if mode.startswith("think:"):
@@ -258,6 +321,13 @@ class FakeServer(ThreadingHTTPServer):
     def output_cap(self, req: dict) -> int | None:
         """The most output the request allows, over all the answers it asks for."""
         return None
+
+    def limit_headers(self, remaining: int, reset: float, limit: int = 1000) -> dict:
+        """The provider's rate-limit headers for a key (none by default: Gemini sends none)."""
+        return {}
+
+    def no_credit(self) -> tuple[int, dict]:
+        return 402, self.error_body(402)
 
 
 # --- Anthropic ---------------------------------------------------------------------------------

@@ -21,6 +21,17 @@ class FakeGemini(FakeServer):
         cap = int(cfg.get("maxOutputTokens") or cfg.get("max_output_tokens") or 0)
         return cap * int(cfg.get("candidateCount") or 1) if cap else None
 
+    def presented(self, h: Handler) -> str:
+        if h.path.startswith("/v1beta/openai/"):
+            return (h.headers.get("authorization") or "").removeprefix("Bearer ")
+        m = re.search(r"[?&]key=([^&]*)", h.path)
+        return m.group(1) if m else (h.headers.get("x-goog-api-key") or "")
+
+    def no_credit(self) -> tuple[int, dict]:
+        return 400, {"error": {"code": 400, "message": "Billing is not enabled for this "
+                               "project; enable billing to use the API.",
+                               "status": "FAILED_PRECONDITION"}}
+
     def authorized(self, h: Handler) -> bool:
         if h.path.startswith("/v1beta/openai/"):
             return h.headers.get("authorization") == f"Bearer {self.state.secret}"
@@ -35,13 +46,13 @@ class FakeGemini(FakeServer):
                                             "reason": "API_KEY_INVALID",
                                             "domain": "googleapis.com"}]}}
 
-    def error_body(self, status: int) -> dict:
+    def error_body(self, status: int, wait: float | None = None) -> dict:
         name = {429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE", 500: "INTERNAL"}.get(
             status, "INTERNAL")
         err = {"code": status, "message": "fake failure", "status": name}
         if status == 429:  # how long to wait, in the body only
             err["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                               "retryDelay": "36.5s"}]
+                               "retryDelay": f"{wait if wait is not None else 36.5:.1f}s"}]
         return {"error": err}
 
     def usage_meta(self, u: dict, candidates: int | None = None) -> dict:

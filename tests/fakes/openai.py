@@ -31,15 +31,30 @@ class FakeOpenAI(FakeServer):
             or req.get("max_tokens")
         return cap * (req.get("n") or 1) if cap else None
 
+    def presented(self, h: Handler) -> str:
+        return (h.headers.get("authorization") or "").removeprefix("Bearer ")
+
     def authorized(self, h: Handler) -> bool:
         return h.headers.get("authorization") == f"Bearer {self.state.secret}"
+
+    def limit_headers(self, remaining: int, reset: float, limit: int = 1000) -> dict:
+        return {"x-ratelimit-limit-requests": str(limit),
+                "x-ratelimit-remaining-requests": str(remaining),
+                "x-ratelimit-reset-requests": f"{reset:.3f}s",
+                "x-ratelimit-limit-tokens": "200000", "x-ratelimit-remaining-tokens": "199000",
+                "x-ratelimit-reset-tokens": "6m0s"}
+
+    def no_credit(self) -> tuple[int, dict]:
+        return 429, {"error": {"message": "You exceeded your current quota, please check your "
+                               "plan and billing details.", "type": "insufficient_quota",
+                               "param": None, "code": "insufficient_quota"}}
 
     def auth_error(self):
         return 401, {"error": {"message": "Incorrect API key provided.",
                                "type": "invalid_request_error", "param": None,
                                "code": "invalid_api_key"}}
 
-    def error_body(self, status: int) -> dict:
+    def error_body(self, status: int, wait: float | None = None) -> dict:
         return {"error": {"message": "fake failure", "type": "server_error" if status >= 500
                           else "requests", "param": None, "code": None}}
 

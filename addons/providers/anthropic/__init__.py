@@ -2,14 +2,18 @@
 
 from addons.providers.anthropic.usage import MESSAGES
 from addons.providers.base import (
+    NO_CREDIT,
     ErrorStyle,
     OutputCap,
     Provider,
     body_model,
     endpoint,
+    error_of,
     listed,
     positive_int,
+    status_fault,
 )
+from models.keyring import VARIABLES
 
 ERROR_TYPES = {
     "invalid_request": "invalid_request_error",
@@ -26,6 +30,19 @@ ERROR_TYPES = {
     "unavailable": "overloaded_error",
     "timeout": "timeout_error",
 }
+
+def _fault(status: int, body) -> str | None:
+    """Out of credit is a 400 ("credit balance is too low") or a 429 with the spend limit's
+    error code; the rest as every provider."""
+    err = error_of(body)
+    if status == 400 and "credit balance" in str(err.get("message", "")).lower():
+        return NO_CREDIT
+    details = err.get("details")
+    if status == 429 and isinstance(details, dict) and details.get(
+            "error_code") == "enforced_spend_limit_reached":
+        return NO_CREDIT
+    return status_fault(status, body)
+
 
 THINKING_MIN_BUDGET = 1024  # the API refuses a smaller thinking.budget_tokens
 
@@ -60,7 +77,7 @@ PROVIDER = Provider(
     name="anthropic",
     upstream="https://api.anthropic.com",
     upstream_env="UPSTREAM_ANTHROPIC_URL",
-    credential_env="ANTHROPIC_API_KEY",
+    credential_env=VARIABLES["anthropic"],
     default_version="v1",
     versions=frozenset({"v1"}),
     endpoints=(
@@ -73,6 +90,7 @@ PROVIDER = Provider(
     # Out of prepaid credit is Anthropic's own 402 billing_error, which its SDK does not retry.
     errors=ErrorStyle(_error, {"credit": 402}),
     credential_in="x-api-key",
+    fault=_fault,
     model_of=body_model,
     forward_headers=frozenset({"anthropic-version", "anthropic-beta"}),
     upstream_only=("anthropic-organization-id", "anthropic-ratelimit-", "anthropic-priority-"),

@@ -5,18 +5,23 @@ from urllib.parse import unquote_plus
 
 from addons.providers import openai
 from addons.providers.base import (
+    NO_CREDIT,
+    REVOKED,
     ErrorStyle,
     OutputCap,
     Provider,
     QueryRefused,
     body_model,
     endpoint,
+    error_of,
     listed,
     proto_int,
+    status_fault,
 )
 from addons.providers.gemini.usage import EMBED, GENERATE
 from addons.providers.openai.usage import CHAT as OPENAI_CHAT
 from addons.providers.openai.usage import EMBEDDINGS as OPENAI_EMBEDDINGS
+from models.keyring import VARIABLES
 
 STATUSES = {
     "invalid_request": "INVALID_ARGUMENT",
@@ -52,6 +57,20 @@ def _error(status, kind, message, extra):
     if details:
         err["details"] = details
     return {"error": err}
+
+
+def _fault(status: int, body) -> str | None:
+    """A bad or revoked key is a 400 with reason API_KEY_INVALID; a billing precondition is
+    out of credit; the rest as every provider."""
+    err = error_of(body)
+    if status == 400:
+        reasons = {d.get("reason") for d in err.get("details") or () if isinstance(d, dict)}
+        if "API_KEY_INVALID" in reasons:
+            return REVOKED
+        if err.get("status") == "FAILED_PRECONDITION" and "billing" in str(
+                err.get("message", "")).lower():
+            return NO_CREDIT
+    return status_fault(status, body)
 
 
 _MODEL = re.compile(r"(?:models|tunedModels)/([^/:]+)")
@@ -143,6 +162,7 @@ OPENAI_COMPATIBLE = Provider(
     ),
     errors=ErrorStyle(openai.error_body),
     credential_in="authorization",
+    fault=_fault,
     model_of=body_model,
     query=clean_query,  # Google's system parameters apply here too
     hides_reasoning=lambda body: body.get("reasoning_effort") != "none" and str(
@@ -153,7 +173,7 @@ PROVIDER = Provider(
     name="gemini",
     upstream="https://generativelanguage.googleapis.com",
     upstream_env="UPSTREAM_GEMINI_URL",
-    credential_env="GEMINI_API_KEY",
+    credential_env=VARIABLES["gemini"],
     default_version="v1beta",
     versions=frozenset({"v1", "v1beta", "v1alpha"}),
     endpoints=(
@@ -169,6 +189,7 @@ PROVIDER = Provider(
     ),
     errors=ErrorStyle(_error),
     credential_in="?key",
+    fault=_fault,
     query=clean_query,
     model_of=_model_of,
     forward_headers=frozenset({"x-goog-api-client", "x-server-timeout"}),

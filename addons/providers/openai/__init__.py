@@ -3,6 +3,7 @@
 import re
 
 from addons.providers.base import (
+    NO_CREDIT,
     ErrorStyle,
     OutputCap,
     Provider,
@@ -10,13 +11,16 @@ from addons.providers.base import (
     always,
     body_model,
     endpoint,
+    error_of,
     first_int,
     listed,
     positive_int,
+    status_fault,
 )
 from addons.providers.openai import stored
 from addons.providers.openai.usage import CHAT, COMPACT, EMBEDDINGS, RESPONSES
 from addons.wire.bodies import RawJSON
+from models.keyring import VARIABLES
 
 ERROR_CODES = {
     "invalid_request": ("invalid_request_error", None),
@@ -39,6 +43,14 @@ def error_body(status, kind, message, extra):
     type_, code = ERROR_CODES[kind]
     return {"error": {"message": message, "type": type_, "param": extra.get("param"),
                       "code": extra.get("code", code)}}
+
+
+def fault(status: int, body) -> str | None:
+    """Out of credit is a 429 `insufficient_quota`: not a rate limit, it does not pass."""
+    err = error_of(body)
+    if status == 429 and "insufficient_quota" in (err.get("code"), err.get("type")):
+        return NO_CREDIT
+    return status_fault(status, body)
 
 
 def chat_output(default_field: str) -> OutputCap:
@@ -142,7 +154,7 @@ PROVIDER = Provider(
     name="openai",
     upstream="https://api.openai.com",
     upstream_env="UPSTREAM_OPENAI_URL",
-    credential_env="OPENAI_API_KEY",
+    credential_env=VARIABLES["openai"],
     default_version="v1",
     versions=frozenset({"v1"}),
     endpoints=(
@@ -177,6 +189,7 @@ PROVIDER = Provider(
     ),
     errors=ErrorStyle(error_body),
     credential_in="authorization",
+    fault=fault,
     model_of=body_model,
     # Not openai-organization / openai-project: they pick the billing account upstream, which
     # is the business's, not the customer's.
