@@ -364,11 +364,11 @@ class Bench:
             self.teardown()
         from .chain import measure, selling_both, unified_run
 
-        self.results["chain"] = measure(2000 if a.quick else 20000)
+        self.results["chain"] = measure(500 if a.quick else 20000)
         print(f"chain: {self.results['chain']}", flush=True)
-        self.results["selling"] = selling_both(2000 if a.quick else 20000)
+        self.results["selling"] = selling_both(500 if a.quick else 20000)
         print(f"selling: {self.results['selling']}", flush=True)
-        self.results["unified"] = unified_run(2000 if a.quick else 20000)
+        self.results["unified"] = unified_run(500 if a.quick else 20000)
         print(f"unified: {self.results['unified']}", flush=True)
         self.results["medians"] = medians(self.results["runs"])
         self.results["machine"] = machine()

@@ -154,3 +154,34 @@ def test_phone_layout_and_sign_in_page(browser, gateway):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "the dashboard scrolls sideways on a phone"
     shot(page, "dashboard-phone")
+
+
+def test_the_upstreams_page_shows_a_pool_at_work(browser, make_gateway, fake_servers):
+    from tests.conftest import ADMIN_PASSWORD, wait_until
+
+    keys = ["sk-ant-page-key-AAAA", "sk-ant-page-key-BBBB", "sk-ant-page-key-CCCC"]
+    fake = fake_servers["anthropic"].state
+    for k, behaviour in zip(keys, ("ok", "limited:600", "revoked"), strict=True):
+        fake.key(k, behaviour)
+    gw = make_gateway(ANTHROPIC_API_KEY=",".join(keys))
+    gw.admin("set-plan", "dev@enterprise.com", "Enterprise")
+    gw.start()
+    client = openai.OpenAI(base_url=f"{gw.url}/v1", api_key=gw.create_key("dev@enterprise.com"),
+                           max_retries=0)
+    wait_until(lambda: (client.chat.completions.create(
+        model="claude-sonnet-4-5", max_tokens=8, messages=[{"role": "user", "content": "Hi"}]),
+        fake.count(keys[1]) and fake.count(keys[2]))[1], what="each key tried")
+    for width, name in ((1280, "ops-upstreams-pool"), (390, "ops-upstreams-pool-phone")):
+        page = sign_in(browser, gw, "admin@llm-gateway.io", ADMIN_PASSWORD,
+                       viewport={"width": width, "height": 900})
+        page.goto(gw.url + "/ops/upstreams")
+        expect(page.locator('tr[data-key="anthropic:anthropic-1"]')).to_contain_text("serving")
+        expect(page.locator('tr[data-key="anthropic:anthropic-2"]')).to_contain_text(
+            "cooling until")
+        expect(page.locator('tr[data-key="anthropic:anthropic-3"]')).to_contain_text(
+            "disabled: revoked or refused")
+        assert not any(k in page.content() for k in keys)
+        shot(page, name)
+    page.click('tr[data-key="anthropic:anthropic-3"] button')
+    expect(page.locator(".flash")).to_contain_text("anthropic-3 is back in service")
+    expect(page.locator('tr[data-key="anthropic:anthropic-3"]')).to_contain_text("serving")

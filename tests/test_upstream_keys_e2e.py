@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -122,8 +123,9 @@ def test_every_key_cooling_is_a_429_with_the_soonest_reset_and_nothing_charged(
 
 
 def test_a_revoked_key_is_taken_out_the_operator_told_and_put_back(pool_gateway,
-                                                                  fake_servers):
-    gw, key = pool_gateway()
+                                                                  fake_servers, smtp):
+    inbox, smtp_url = smtp
+    gw, key = pool_gateway(SMTP_URL=smtp_url)
     fake = fake_servers["anthropic"].state
     fake.key(B, "revoked")
     client = claude(gw, key)
@@ -133,6 +135,12 @@ def test_a_revoked_key_is_taken_out_the_operator_told_and_put_back(pool_gateway,
     revoked = wait_until(lambda: events("revoked"), what="the revocation recorded")
     assert revoked[0].key_name == "anthropic-2" and revoked[0].status == 401
     assert "disabled: revoked" in gw.log_path.read_text()
+    # The operators are mailed, once, with what to do; never the key.
+    text = inbox.wait_for("admin@llm-gateway.io", subject="anthropic-2")
+    assert "…BBBB" in text and "upstreams --enable anthropic-2" in text and B not in text
+    time.sleep(0.5)
+    assert len(inbox.subjects("admin@llm-gateway.io")) == 1
+    assert not [m for m in inbox.messages if m["To"] != "admin@llm-gateway.io"]
     # The operator's view, as JSON: the key's state and last hour, never the key.
     out = gw.admin("upstreams").stdout
     assert B not in out and "pool-key" not in out
@@ -177,9 +185,13 @@ def test_a_provider_failure_before_the_answer_is_retried_a_cut_stream_is_not(
     fake = fake_servers["anthropic"].state
     fake.key(A, "overloaded:2")
     client = claude(gw, key)
-    assert ask(client).content[0].text  # 529, 529, then served
+    assert ask(client, system="Be brief.").content[0].text  # 529, 529, then served
     assert fake.count(A) == 3
     assert len(gw.records(key, 1)) == 1
+    # Sent again exactly as it went: the same body, the same headers but the key's.
+    sent = [r for r in fake.requests if r["headers"].get("x-api-key") == A]
+    assert len({r["body"] for r in sent}) == 1 and b"Be brief." in sent[0]["body"]
+    assert len({tuple(sorted(r["headers"].items())) for r in sent}) == 1
     # A connection closed before the answer: tried again too.
     fake.key(A, "drop:1")
     assert ask(client).content[0].text
@@ -264,6 +276,16 @@ models = ["gpt-4o-mini*"]
         chat("gpt-4.1-mini")
     assert fake.count(OA) == before  # the old key is no longer used
     assert OA not in gw.log_path.read_text() and new not in gw.log_path.read_text()
+    # A change to the file alone is read too (no signal), within a few seconds.
+    newer = "sk-proj-pool-key-OTWO"
+    fake.key(newer)
+    keys_file.write_text(keys_file.read_text().replace(new, newer))
+    wait_until(lambda: (chat("gpt-4.1-mini"), fake.count(newer))[1], timeout=10,
+               what="the changed file read")
+    # Nowhere in the database: only names, fingerprints and one-way ids.
+    dump = "\n".join(sqlite3.connect(gw.data_dir / "gateway.db").iterdump())
+    assert "ONEW" in dump  # its fingerprint...
+    assert not any(k in dump for k in (OA, OB, new, newer))  # ...never the key
 
 
 def test_a_key_near_its_limit_is_chosen_less(pool_gateway, fake_servers):
@@ -381,3 +403,23 @@ def test_one_key_alone_passes_the_providers_429_on_and_is_not_rested(pool_gatewa
     time.sleep(1.1)
     assert ask(claude(gw, key)).content[0].text  # not refused by the gateway meanwhile
     assert fake.count(A) == 2
+
+
+def test_every_key_out_or_none_for_the_model_is_a_503_that_says_why(pool_gateway,
+                                                                    fake_servers, tmp_path):
+    keys_file = tmp_path / "keys.toml"
+    keys_file.write_text(f'[[openai]]\nname = "mini"\nkey = "{OA}"\nmodels = ["gpt-4o-mini"]\n')
+    gw, key = pool_gateway(ANTHROPIC_API_KEY=A, OPENAI_API_KEY="",
+                           UPSTREAM_KEYS_FILE=str(keys_file))
+    fake_servers["anthropic"].state.key(A, "revoked")
+    for _ in range(2):  # the first meets the revocation, the second is refused at once
+        with pytest.raises(anthropic.InternalServerError) as e:
+            ask(claude(gw, key))
+        assert e.value.status_code == 503 and "operator has been told" in e.value.message
+    assert fake_servers["anthropic"].state.count(A) == 1
+    o = openai.OpenAI(base_url=f"{gw.url}/v1/openai", api_key=key, max_retries=0)
+    with pytest.raises(openai.InternalServerError) as e:
+        o.chat.completions.create(model="gpt-4.1-mini", max_tokens=8,
+                                  messages=[{"role": "user", "content": "Hi"}])
+    assert "none of its keys is configured for this model" in e.value.message
+    assert fake_servers["openai"].state.count(OA) == 0

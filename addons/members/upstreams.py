@@ -112,10 +112,14 @@ class Upstreams:
                 "charged.", headers={"retry-after": str(seconds),
                                      "retry-after-ms": str(int(wait * 1000))},
                 request_id=call.request_id, retry_after=seconds)
+        what = f"{call.provider.name} {call.model or ''}".strip()
+        if self.pool.configured_for(call.provider.name, call.model):
+            why = "its keys are out of service and the operator has been told"
+        else:
+            why = "none of its keys is configured for this model"
         return shape.error_response(
-            "unavailable", f"No key of this gateway can serve {call.provider.name} "
-            f"{call.model or ''} right now; the operator has been told. Nothing was charged.",
-            request_id=call.request_id)
+            "unavailable", f"This gateway cannot serve {what} right now: {why}. Nothing was "
+            "charged.", request_id=call.request_id)
 
     # --- a failed attempt ---
 

@@ -131,6 +131,10 @@ class Pool:
                 if not k.disabled and k.spec.serves(model) and k.cools(model, now)]
         return max(0.0, min(ends) - now) if ends else None
 
+    def configured_for(self, provider: str, model: str | None) -> bool:
+        """Whether any key is configured for the model, in service or not."""
+        return any(k.spec.serves(model) for k in self.keys.get(provider) or ())
+
     def others(self, key: Key, model: str | None) -> bool:
         """Whether another key may serve the model (cooling or not): only then is there
         something to step to, and a key is rested (one key alone passes the 429 on)."""
