@@ -76,7 +76,7 @@ class Call:
     # Upstreams: the provider key the call went out with (a pool.Key), the keys it was sent
     # with, and whether that credential is on flow.request right now.
     upstream_key: object | None = None
-    upstream_fields: list | None = None  # the limits: the answer's headers about the account
+    upstream_fields: tuple | None = None  # the limits: the upstream answer's own header fields
     tried: tuple = ()
     sent_at: float = 0.0
     injected: bool = False

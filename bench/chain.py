@@ -171,7 +171,7 @@ def key_pools(n: int) -> dict:
                    "openai": [KeySpec("openai", f"k{i}", s)
                               for i, s in enumerate(POOLS[name])]})
         for k in pool.keys["openai"]:
-            k.cooling, k.room = {}, 1.0
+            pool.enable(k)
         if "cooling" in name:
             pool.cool(pool.keys["openai"][0], BODY["model"], 3600)
 

@@ -13,7 +13,7 @@ import time
 
 import httpx
 
-from tests.conftest import ROOT, chat, customer, free_port
+from tests.conftest import ROOT, chat, customer, free_port, wait_until
 
 MSG = [{"role": "user", "content": "Hello there"}]
 
@@ -59,6 +59,12 @@ def test_two_workers_share_the_port_the_plan_and_drain_together(
     assert sum(served) == 20 and all(n > 0 for n in served)  # each worker answered some
     for _ in range(4):  # the admin UI on the same port, whichever worker answers
         assert "Sign in" in httpx.get(f"{gw.url}/login").text
+
+    # SIGHUP to the parent: each worker reads the provider keys again, and none stops.
+    gw.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: gw.log_path.read_text().count("upstream keys reloaded") == 2,
+               what="both workers reloading their keys")
+    assert gw.proc.poll() is None and "Sign in" in httpx.get(f"{gw.url}/login").text
 
     # SIGTERM to the parent drains every worker: streams under way finish, then all exit.
     gw.admin("create-plan", "Roomy", "--rpm", "1000", "--monthly-tokens", "unlimited")

@@ -85,6 +85,7 @@ def test_calls_spread_by_weight_and_step_around_a_cooling_or_disabled_key():
     assert p.choose("anthropic", "m", tried=(ka,)) is None
     assert 29 < p.soonest("anthropic", "m") <= 30
     assert kb in {p.choose("anthropic", "other") for _ in range(100)}  # limits are per model
+    assert kb not in {p.choose("anthropic", "m") for _ in range(100)}  # ...and still kept
     p.enable(kc)
     assert "c" in {p.choose("anthropic", "m").name for _ in range(100)}
     assert p.unserved == {"openai", "gemini"}
@@ -92,9 +93,12 @@ def test_calls_spread_by_weight_and_step_around_a_cooling_or_disabled_key():
 
 def test_a_key_near_its_limit_is_chosen_in_proportion():
     p = pool(KeySpec("anthropic", "a", "sk-a"), KeySpec("anthropic", "b", "sk-b"))
-    p.keys["anthropic"][0].room = 0.01  # 1% left: weight 5% of a roomy key's, at least 2%
+    assert Counter(p.choose("anthropic", None).name for _ in range(4000))["a"] > 1800
+    p.set_room(p.keys["anthropic"][0], 0.01)  # 1% left: weight 5% of a roomy key's
     picks = Counter(p.choose("anthropic", None).name for _ in range(4000))
     assert 100 < picks["a"] < 320
+    p.set_room(p.keys["anthropic"][0], 0.9)  # room again: an equal share
+    assert Counter(p.choose("anthropic", None).name for _ in range(4000))["a"] > 1800
 
 
 def test_changes_are_told_and_a_reload_keeps_a_keys_state():

@@ -423,3 +423,31 @@ def test_every_key_out_or_none_for_the_model_is_a_503_that_says_why(pool_gateway
                                   messages=[{"role": "user", "content": "Hi"}])
     assert "none of its keys is configured for this model" in e.value.message
     assert fake_servers["openai"].state.count(OA) == 0
+
+
+def test_a_connection_that_fails_is_tried_again(make_gateway, fake_servers):
+    """The provider unreachable at first (refused), up by the retry: the call succeeds."""
+    from tests.conftest import free_port
+    from tests.fakes import FakeAnthropic
+
+    port = free_port()
+    gw = make_gateway(ANTHROPIC_API_KEY=A, UPSTREAM_ANTHROPIC_URL=f"http://127.0.0.1:{port}",
+                      UPSTREAM_RETRIES="4")
+    gw.start()
+    key = gw.create_key("dev@enterprise.com")
+    client = claude(gw, key)
+    late: list = []
+
+    def come_up():  # after the first attempt and its first retry (0.125 to 0.25 s later)
+        time.sleep(0.4)
+        late.append(FakeAnthropic(A, "127.0.0.1", port).start())
+
+    threading.Thread(target=come_up).start()
+    try:
+        assert ask(client).content[0].text
+        assert late[0].state.count(A) == 1
+        dropped = wait_until(lambda: events("dropped"), what="the refused attempt recorded")
+        assert dropped[0].status == 0 and dropped[0].key_name == "anthropic"
+    finally:
+        for s in late:
+            s.shutdown()

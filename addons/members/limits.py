@@ -285,10 +285,9 @@ class Limits:
             return
         headers = flow.response.headers
         # One pass over the raw fields: cheaper than a MultiDict operation per header. The
-        # upstream's own are kept aside for the key pool (the provider's limits, read).
-        fields, call.upstream_fields = [], []
-        for f in headers.fields:
-            (call.upstream_fields if _upstream_only(f[0]) else fields).append(f)
+        # answer's own stay on the call for the key pool (the provider's limits, read there).
+        call.upstream_fields = headers.fields
+        fields = [(k, v) for k, v in headers.fields if not _upstream_only(k)]
         fields.append((b"x-request-id", call.request_id.encode()))
         if call.browser:
             fields += cors.RESPONSE_HEADERS

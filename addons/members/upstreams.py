@@ -193,6 +193,14 @@ class Upstreams:
         if self.record is not None:
             self.record(key, outcome, status, seconds, call, until)
 
+    @staticmethod
+    def server_connect_error(data) -> None:
+        """mitmproxy keeps a connection that failed to open among the client's, with its
+        error, and answers every later request to that origin on the same client connection
+        with that error, without trying. The failure has been reported to the stream by now
+        (the error travels with the completion); forgotten, the next attempt connects anew."""
+        data.server.error = None
+
     # --- the answer ---
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
@@ -210,7 +218,7 @@ class Upstreams:
                 key.room_read = now
                 room = ratelimits.room(call.upstream_fields)
                 if room is not None:
-                    key.room = room
+                    self.pool.set_room(key, room)
             self._record(key, "ok", resp.status_code, now - call.sent_at, call)
         self._redact(flow, call)
 

@@ -1,7 +1,8 @@
 """`--workers N`: N gateway processes on one port, each a whole gateway with its own event loop,
 usage writer and admin app, sharing the port with SO_REUSEPORT (the kernel spreads the
 connections). This parent only supervises: it starts them, forwards SIGTERM and SIGINT (each
-worker drains as one gateway does), and starts again a worker that died. Nothing in one
+worker drains as one gateway does) and SIGHUP (each reads the provider keys again), and starts
+again a worker that died. Nothing in one
 worker's memory is needed by another: limits and change notices go through Redis, which is why
 several workers need REDIS_URL."""
 
@@ -36,8 +37,14 @@ def supervise(n: int, port: int, host: str) -> int:
             if w.poll() is None:
                 w.send_signal(sig)
 
+    def reload(sig, _frame) -> None:
+        for w in workers:
+            if w.poll() is None:
+                w.send_signal(sig)
+
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGHUP, reload)
     log.warning("llm-gateway: %d workers on http://%s:%d", n, host, port)
     status = 0
     while True:

@@ -77,6 +77,9 @@ class Pool:
         self.listeners: list = []  # fn(key, change), on the event loop
         # The providers without a key, kept current in place: the router reads this set.
         self.unserved: set[str] = set()
+        # Per provider, while every key serves with room for every model: (total weight,
+        # [(cumulative weight, key)]); dropped at any change of a key's state.
+        self._whole: dict[str, tuple[float, list]] = {}
         self.load(specs)
 
     def load(self, specs: dict[str, list[KeySpec]]) -> None:
@@ -90,6 +93,7 @@ class Pool:
                 key.spec = spec  # its name, weight or models may have changed
                 keys[provider].append(key)
         self.keys = keys
+        self._whole.clear()
         unkeyed = {p for p, ks in keys.items() if not ks}
         self.unserved.difference_update(self.unserved - unkeyed)
         self.unserved.update(unkeyed)
@@ -106,22 +110,37 @@ class Pool:
                     or (k.spec.models and not k.spec.serves(model))):
                 return None
             return k
+        whole = self._whole.get(provider) if not tried else None
+        if whole is not None:  # every key serving, roomy, for every model: by weight alone
+            pick = random.random() * whole[0]
+            for bound, k in whole[1]:
+                if pick < bound:
+                    return k
+            return whole[1][-1][1]
         now = time.time()
-        total, weighted = 0.0, []
+        total, bounds = 0.0, []
         for k in keys:
             if k.disabled or k.cools(model, now) or k in tried or not k.spec.serves(model):
                 continue
-            w = k.spec.weight * (1.0 if k.room >= ROOMY else max(k.room / ROOMY, LEAST))
-            total += w
-            weighted.append((w, k))
-        if not weighted:
+            total += k.spec.weight * (1.0 if k.room >= ROOMY else max(k.room / ROOMY, LEAST))
+            bounds.append((total, k))
+        if not bounds:
             return None
+        if (not tried and len(bounds) == len(keys)
+                and all(k.room >= ROOMY and not k.spec.models and not k.cooling_until(now)
+                        for k in keys)):
+            self._whole[provider] = (total, bounds)  # until a key's state changes
         pick = random.random() * total
-        for w, k in weighted:
-            pick -= w
-            if pick < 0:
+        for bound, k in bounds:
+            if pick < bound:
                 return k
-        return weighted[-1][1]
+        return bounds[-1][1]
+
+    def set_room(self, key: Key, room: float) -> None:
+        """The provider's latest word on a key's room; a key short of it is chosen less."""
+        if (room < ROOMY) != (key.room < ROOMY):
+            self._whole.pop(key.spec.provider, None)
+        key.room = room
 
     def soonest(self, provider: str, model: str | None) -> float | None:
         """Seconds until the first cooling key for the model serves again; None when no key
@@ -149,6 +168,7 @@ class Pool:
             return  # already cooling as long: nothing new to tell
         key.cooling = {m: t for m, t in key.cooling.items() if t > now}  # the past dropped
         key.cooling[model] = until
+        self._whole.pop(key.spec.provider, None)
         self._tell(key, Change(key.spec.provider, key.id, "rate_limited", until, status,
                                request_id, model))
 
@@ -156,10 +176,12 @@ class Pool:
         if key.disabled:
             return
         key.disabled = reason
+        self._whole.pop(key.spec.provider, None)
         self._tell(key, Change(key.spec.provider, key.id, reason, 0.0, status, request_id))
 
     def enable(self, key: Key) -> None:
         key.disabled, key.cooling, key.room = None, {}, 1.0
+        self._whole.pop(key.spec.provider, None)
         self._tell(key, Change(key.spec.provider, key.id, "enabled"))
 
     def apply(self, change: Change) -> None:
@@ -167,6 +189,7 @@ class Pool:
         key = self.by_id(change.key_id)
         if key is None:
             return
+        self._whole.pop(key.spec.provider, None)
         if change.kind == "enabled":
             key.disabled, key.cooling = None, {}
         elif change.kind == "rate_limited" and change.until > time.time():
