@@ -78,6 +78,7 @@ class Call:
     upstream_key: object | None = None
     upstream_fields: tuple | None = None  # the limits: the upstream answer's own header fields
     tried: tuple = ()
+    retries: int = 0  # provider failures sent again
     sent_at: float = 0.0
     injected: bool = False
     # Metering: how the answer came and what it used.

@@ -141,7 +141,7 @@ def test_fuzz_never_a_gateway_5xx_and_keeps_serving(gateway, fuzz_key, fake_serv
     t.start()
     seen: list[int] = []
 
-    @settings(max_examples=250, deadline=None,
+    @settings(max_examples=150, deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(requests(fuzz_key))
     def one(req):

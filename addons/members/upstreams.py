@@ -173,10 +173,10 @@ class Upstreams:
         provider, model = call.provider.name, call.model
         if fault not in (TRANSIENT, DROPPED):  # the key's own fault: another, at once
             return self.pool.choose(provider, model, call.tried)
-        failures = len(call.tried)  # every attempt so far has failed
-        if failures > self.retries:
+        if call.retries >= self.retries:
             return None
-        wait = backoff(failures)
+        call.retries += 1
+        wait = backoff(call.retries)
         limit = min(self.deadline, client_deadline(flow.request) or math.inf)
         if time.monotonic() - call.started + wait > limit:
             return None
