@@ -78,7 +78,7 @@ def test_a_rate_limited_key_rests_until_its_reset_and_every_call_succeeds(
     # The limited key was tried once, rested; the others took every call.
     assert fake.count(A) == 1
     assert fake.count(B) + fake.count(C) == 12
-    assert fake.count(B) >= 2 and fake.count(C) >= 2  # spread, not one key
+    assert fake.count(B) >= 1 and fake.count(C) >= 1  # spread (by weight: see the unit test)
     # One charge per call, and the failed attempt recorded for the operator, not the customer.
     records = gw.records(key, 12)
     assert len(records) == 12 and all(r.status == 200 for r in records)
@@ -88,9 +88,7 @@ def test_a_rate_limited_key_rests_until_its_reset_and_every_call_succeeds(
     assert limited[0].until is not None
     # After its reset the key serves again.
     time.sleep(max(0.0, limited[0].until.replace(tzinfo=UTC).timestamp() - time.time()) + 0.2)
-    for _ in range(12):
-        ask(client)
-    assert fake.count(A) > 1
+    wait_until(lambda: (ask(client), fake.count(A) > 1)[1], what="the key serving again")
 
 
 def test_every_key_cooling_is_a_429_with_the_soonest_reset_and_nothing_charged(
@@ -362,17 +360,16 @@ def test_claude_code_keeps_working_while_one_of_two_keys_is_rate_limited(
            "ANTHROPIC_MODEL": "claude-sonnet-4-6", "ANTHROPIC_SMALL_FAST_MODEL": "claude-haiku-4-5",
            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1",
            "CLAUDE_CODE_MAX_RETRIES": "0"}
-    after_first = []
+    # The key has met its limit (the gateway's first calls, by weight, reach it soon).
+    wait_until(lambda: (ask(claude(gw, key)), fake.count(A))[1], what="the key's 429")
+    seen = fake.count(A)
     for _ in range(3):
         out = subprocess.run([str(CLAUDE), "-p", "Say hello", "--output-format", "json"],
                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
         answer = json.loads(out.stdout)
         assert answer["is_error"] is False and "How can I help" in answer["result"]
-        after_first.append(fake.count(A))
-    # Claude Code's first calls go out together: those that met the limited key were sent
-    # again with the other; after that first answer the key rested, through every later run.
-    assert after_first[0] >= 1 and after_first[0] == after_first[1] == after_first[2]
+    assert fake.count(A) == seen  # it rested through every run; the other key took them
     assert fake.count(B) >= 3
     for r in gw.records(key, 3):
         assert r.status == 200 and r.total_tokens > 0
