@@ -26,10 +26,10 @@ from addons.members.credentials import Outbound, redact
 from addons.providers.base import NO_CREDIT, RATE_LIMITED, REVOKED, TRANSIENT, error_of
 from addons.services.pool import ROOM_EVERY, Key, Pool
 from addons.wire import ratelimits
+from models.upstreams import DROPPED
 
 log = logging.getLogger(__name__)
 
-DROPPED = "dropped"
 COOL_DEFAULT = 30.0  # seconds, when a 429 says nothing of when its limit resets
 BACKOFF = 0.25  # seconds before the first retry of a provider failure, doubled after
 BACKOFF_MOST = 2.0

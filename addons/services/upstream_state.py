@@ -10,12 +10,14 @@ import contextlib
 import json
 import logging
 import signal
+import time
 from datetime import UTC, datetime
 
 from addons.services import prometheus as metrics
 from addons.services.pool import Change, Key, Pool
 from models import keyring
 from models.changes import PREFIX, Subscriber
+from models.upstreams import DISABLING, ENABLED
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +104,6 @@ class UpstreamState:
             self._spawn(self._publish(change))
 
     def _gauges(self) -> None:
-        import time
-
         now = time.time()
         for provider, keys in self.pool.keys.items():
             for k in keys:
@@ -134,8 +134,6 @@ class UpstreamState:
 
     def live(self, key_id: str):
         """(state, cooling until, why disabled) of a key as this process holds it."""
-        import time
-
         key = self.pool.by_id(key_id)
         if key is None:
             return None
@@ -227,7 +225,7 @@ def read_changes(since: int, key_ids: list[str]) -> tuple[list[Change], int]:
         last = E.select(E.id).order_by(E.id.desc()).limit(1).scalar() or 0
         if last <= since or not key_ids:
             return [], last
-        kinds = ("rate_limited", "revoked", "no_credit", "enabled")
+        kinds = ("rate_limited", *DISABLING, ENABLED)
         rows = (E.select().where(E.id > since, E.id <= last, E.key_id.in_(key_ids),
                                  E.kind.in_(kinds)).order_by(E.id))
         changes = [Change(r.provider, r.key_id, r.kind,
