@@ -28,6 +28,18 @@ class PlanInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyPolicy:
+    """A key's own limits (models/key_limits.py), as the key cache holds them."""
+
+    rpm: int | None = None
+    monthly_cap: int | None = None  # nano-dollars at sell prices, this calendar month
+    models: frozenset[str] = frozenset()  # empty: the plan's
+    expires: float | None = None  # epoch seconds
+    networks: tuple = ()  # ipaddress networks; empty: anywhere
+    expires_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Customer:
     """Who a key belongs to, as the key cache holds it."""
 
@@ -38,6 +50,7 @@ class Customer:
     plan: PlanInfo
     # Pays from prepaid credit once the allowance is used (always, on a plan without one).
     spend_credit: bool = False
+    key: KeyPolicy | None = None  # None: the key has no limits of its own
 
 
 @dataclass(eq=False, slots=True)
@@ -71,6 +84,7 @@ class Call:
     credit_held: int = 0
     paid_by_credit: bool = False
     granted_output: int = 0  # output tokens reserved for: the cap granted times the answers
+    key_held: int = 0  # nano-dollars held against the key's monthly cap
     # Ownership: the answer stores objects the customer will own (owners.py).
     stores: bool = False
     # Upstreams: the provider key the call went out with (a pool.Key), the keys it was sent

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -111,6 +113,7 @@ def register_areas(app: Flask) -> None:
     )
 
     auth.login_manager.init_app(app)
+    app.jinja_env.globals["timedelta"] = dt.timedelta
     app.extensions["throttles"] = auth.new_throttles()
     for module in (auth, dashboard, keys, usage, pricing, credit, billing, ops, ops_selling):
         app.register_blueprint(module.bp)

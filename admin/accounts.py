@@ -216,9 +216,22 @@ def save_plan_as_typed(plan: Plan | None, form) -> Plan:
 # --- Keys ---------------------------------------------------------------------------------------
 
 
-def issue_key(user: User, name: str = "") -> tuple[str, ApiKey]:
-    """A new key; the secret exists in clear only in what this returns."""
-    return ApiKey.issue(user, (name or "").strip()[:64] or "default")
+def issue_key(user: User, name: str = "", limits: dict | None = None) -> tuple[str, ApiKey]:
+    """A new key, with `limits` (key_limits.parse's columns) when given; the secret exists in
+    clear only in what this returns."""
+    with write_transaction():
+        secret, key = ApiKey.issue(user, (name or "").strip()[:64] or "default")
+        if limits:
+            ApiKey.update(**limits).where(ApiKey.id == key.id).execute()
+            key = ApiKey.get_by_id(key.id)
+    return secret, key
+
+
+def set_key_limits(key: ApiKey, limits: dict) -> None:
+    """Replace a key's own limits; the gateway applies them within seconds."""
+    with write_transaction():
+        ApiKey.update(**limits).where(ApiKey.id == key.id).execute()
+    announce()
 
 
 def find_key(prefix: str) -> ApiKey:

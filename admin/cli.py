@@ -21,7 +21,7 @@ from models import ApiKey, DeadLetter, ModelPrice, Plan, UsageRecord, User
 from models.catalog import CATALOG_FILE, catalog_name, load_catalog
 from models.seed import seed
 
-from . import accounts, payments
+from . import accounts, key_limits, payments
 from .queries import month_bounds, month_usage
 
 
@@ -130,15 +130,50 @@ def set_password(email):
     click.echo(f"password set for {user.email}")
 
 
+def _limit_options(command):
+    """The key's own limits, as `create-key` and `set-key-limits` take them."""
+    for option in reversed((
+            click.option("--rpm", default="", help="requests per minute"),
+            click.option("--monthly-usd", default="", help="monthly spend cap in USD"),
+            click.option("--models", default="", help="the models it may call, a,b"),
+            click.option("--expires", default="", help="last day it works, YYYY-MM-DD (UTC)"),
+            click.option("--allow-cidr", multiple=True,
+                         help="a client network it may be used from (repeatable)"))):
+        command = option(command)
+    return command
+
+
+def _limits(user, rpm, monthly_usd, models, expires, allow_cidr) -> dict:
+    # The operator's: not held to the plan (which applies all the same).
+    return key_limits.parse(user.plan, rpm=rpm, monthly_usd=monthly_usd, models=models,
+                            expires=expires, cidrs=list(allow_cidr), within_plan=False)
+
+
 @click.command("create-key")
 @click.argument("email")
 @click.option("--name", default="", help="a label for the key")
+@_limit_options
 @with_appcontext
-def create_key(email, name):
+def create_key(email, name, rpm, monthly_usd, models, expires, allow_cidr):
     """Create an API key; prints the key alone on stdout (shown only this once)."""
     with _refusals():
-        secret, _ = accounts.issue_key(accounts.find_user(email), name)
+        user = accounts.find_user(email)
+        limits = _limits(user, rpm, monthly_usd, models, expires, allow_cidr)
+        secret, _ = accounts.issue_key(user, name, limits)
     click.echo(secret)
+
+
+@click.command("set-key-limits")
+@click.argument("prefix")
+@_limit_options
+@with_appcontext
+def set_key_limits(prefix, rpm, monthly_usd, models, expires, allow_cidr):
+    """Replace the own limits of the key whose displayed prefix is PREFIX (none given: none)."""
+    with _refusals():
+        key = accounts.find_key(prefix)
+        accounts.set_key_limits(key, _limits(key.user, rpm, monthly_usd, models, expires,
+                                             allow_cidr))
+    click.echo(f"limits set for {key.prefix}")
 
 
 @click.command("revoke-key")
@@ -326,9 +361,9 @@ def billing_clock():
     click.echo(f"{payments.BillingClock(_payments()).tick()} subscriptions changed")
 
 
-COMMANDS = (init_db, create_user, set_password, create_key, revoke_key, set_plan, set_active,
-            list_users, create_plan, edit_plan, usage, load_prices, unpriced_models, dead_letters,
-            stripe_sync, billing, billing_clock, upstreams)
+COMMANDS = (init_db, create_user, set_password, create_key, set_key_limits, revoke_key, set_plan,
+            set_active, list_users, create_plan, edit_plan, usage, load_prices, unpriced_models,
+            dead_letters, stripe_sync, billing, billing_clock, upstreams)
 
 
 def register(app: Flask) -> None:

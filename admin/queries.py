@@ -133,3 +133,16 @@ def customer_month_table(month: str | None = None, search: str = "") -> list[dic
         rows.append({"user": u, "requests": n, "tokens": tokens, "cost": cost,
                      "revenue": revenue, "margin": revenue - cost})
     return rows
+
+
+def key_month_usage(keys) -> dict[int, dict]:
+    """This month's calls, tokens and charge (nano-dollars) of each key, by the key's index."""
+    ids = [k.id for k in keys]
+    if not ids:
+        return {}
+    start, end = month_bounds()
+    rows = (R.select(R.api_key, fn.COUNT(R.id), fn.SUM(R.total_tokens), fn.SUM(R.charge_nanousd))
+            .where(R.api_key.in_(ids), R.created_at >= start, R.created_at < end)
+            .group_by(R.api_key).tuples())
+    return {kid: {"requests": n, "tokens": int(t or 0), "charge_nanousd": int(c or 0)}
+            for kid, n, t, c in rows}

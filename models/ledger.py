@@ -8,7 +8,7 @@ import datetime as dt
 from peewee import fn
 
 from .month import month_bounds
-from .tables import DeadLetter, UsageRecord
+from .tables import ApiKey, DeadLetter, UsageRecord
 
 WINDOW = 60.0
 
@@ -49,4 +49,31 @@ def recent_requests(now: dt.datetime, apart: tuple[str, ...] = ()
                                      UsageRecord.endpoint.not_in(list(apart)))
                               .tuples()):
         recent.setdefault(uid, []).append((created.replace(tzinfo=dt.UTC).timestamp(), rid))
+    return recent
+
+
+def key_spend_this_month(now: dt.datetime, keys=None) -> dict[int, int]:
+    """What each key (of `keys`, default every key with a spend cap) was charged since the
+    start of `now`'s month, in nano-dollars at sell prices: the state its cap is checked on."""
+    if keys is None:
+        keys = ApiKey.select(ApiKey.id).where(ApiKey.monthly_cap_nanousd.is_null(False))
+    query = (UsageRecord.select(UsageRecord.api_key, fn.SUM(UsageRecord.charge_nanousd))
+             .where(UsageRecord.created_at >= month_start(now), UsageRecord.api_key.in_(keys))
+             .group_by(UsageRecord.api_key))
+    return {kid: int(total or 0) for kid, total in query.tuples()}
+
+
+def recent_by_key(now: dt.datetime, apart: tuple[str, ...] = ()
+                  ) -> dict[int, list[tuple[float, str]]]:
+    """The last minute's requests of each key with a rate of its own, as `recent_requests`."""
+    recent: dict[int, list[tuple[float, str]]] = {}
+    since = now - dt.timedelta(seconds=WINDOW)
+    keys = ApiKey.select(ApiKey.id).where(ApiKey.rpm.is_null(False))
+    for kid, created, rid in (UsageRecord.select(UsageRecord.api_key, UsageRecord.created_at,
+                                                 UsageRecord.request_id)
+                              .where(UsageRecord.created_at > since,
+                                     UsageRecord.api_key.in_(keys),
+                                     UsageRecord.endpoint.not_in(list(apart)))
+                              .tuples()):
+        recent.setdefault(kid, []).append((created.replace(tzinfo=dt.UTC).timestamp(), rid))
     return recent

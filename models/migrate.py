@@ -206,6 +206,19 @@ def m12_upstream_keys() -> None:
     create_missing(*UPSTREAM_TABLES)
 
 
+def m13_key_limits() -> None:
+    """Keys with limits of their own, and their usage read per key."""
+    from .tables import ApiKey
+
+    add_column("apikey", ApiKey.rpm)
+    add_column("apikey", ApiKey.monthly_cap_nanousd)
+    add_column("apikey", ApiKey.allowed_models, "''")
+    add_column("apikey", ApiKey.expires_at)
+    add_column("apikey", ApiKey.allow_cidrs, "''")
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "usagerecord_api_key_id_created_at" '
+                   'ON "usagerecord" ("api_key_id", "created_at")')
+
+
 MIGRATIONS = [  # (number, name, step): append only
     (1, "baseline (4035676)", m1_baseline),
     (2, "billing, sign-in, exact money (7f3cf9a)", m2_billing_and_sign_in),
@@ -219,6 +232,7 @@ MIGRATIONS = [  # (number, name, step): append only
     (10, "sell prices, weighted allowances, prepaid credit", m10_selling),
     (11, "the API a call came on (the unified API)", m11_unified_api),
     (12, "provider keys' events and calls by the minute", m12_upstream_keys),
+    (13, "keys' own limits", m13_key_limits),
 ]
 LATEST = MIGRATIONS[-1][0]
 

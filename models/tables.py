@@ -138,10 +138,33 @@ class ApiKey(BaseModel):
     created_at = DateTimeField(default=utcnow)
     last_used_at = DateTimeField(null=True)
     revoked_at = DateTimeField(null=True)
+    # The key's own limits (models/key_limits.py), inside the plan's; None or "": none.
+    rpm = IntegerField(null=True)
+    monthly_cap_nanousd = BigIntegerField(null=True)  # spend at sell prices, a calendar month
+    allowed_models = TextField(default="")  # JSON list, as the plan's
+    expires_at = DateTimeField(null=True)
+    allow_cidrs = TextField(default="")  # client networks, space-separated
 
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def model_list(self) -> list[str]:
+        return json.loads(self.allowed_models) if self.allowed_models else []
+
+    @property
+    def cidr_list(self) -> list[str]:
+        return self.allow_cidrs.split()
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= utcnow()
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.rpm or self.monthly_cap_nanousd is not None or self.allowed_models
+                    or self.expires_at or self.allow_cidrs)
 
     @classmethod
     def issue(cls, user: "User", name: str = "") -> tuple[str, "ApiKey"]:
@@ -234,7 +257,7 @@ class UsageRecord(BaseModel):
     estimated = BooleanField(default=False)
 
     class Meta:
-        indexes = ((("user", "created_at"), False),)
+        indexes = ((("user", "created_at"), False), (("api_key", "created_at"), False))
 
     @property
     def cost_usd(self) -> Decimal:

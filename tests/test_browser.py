@@ -185,3 +185,60 @@ def test_the_upstreams_page_shows_a_pool_at_work(browser, make_gateway, fake_ser
     page.click('tr[data-key="anthropic:anthropic-3"] button')
     expect(page.locator(".flash")).to_contain_text("anthropic-3 is back in service")
     expect(page.locator('tr[data-key="anthropic:anthropic-3"]')).to_contain_text("serving")
+
+
+def test_a_key_with_limits_of_its_own(browser, gateway):
+    """A customer gives a key its own limits on the keys page, sees them with the key's
+    spend, and cannot give a key more than the plan."""
+    email = f"limits-{time.time_ns()}@example.com"
+    gateway.admin("create-user", email, "--plan", "Startup", "--password-stdin",
+                  input=PASSWORD + "\n")
+    page = sign_in(browser, gateway, email, PASSWORD)
+    page.goto(f"{gateway.url}/keys")
+    page.fill("input[name=name]", "contractor")
+    page.click("text=Limits of its own")
+    page.fill("input[name=rpm]", "5")
+    page.fill("input[name=monthly_usd]", "20")
+    page.fill("input[name=models_text]", "gpt-4o-mini")
+    page.fill("input[name=cidrs]", "127.0.0.0/8")
+    page.click("text=Create key")
+    secret = page.locator("#new-key").inner_text().strip()
+    row = page.locator("#keys tbody tr").first
+    expect(row.locator("td.limits")).to_have_text(
+        "5 req/min · $20/month · gpt-4o-mini · from 127.0.0.0/8")
+
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1/openai", api_key=secret, max_retries=0)
+    hi = [{"role": "user", "content": "Hi"}]
+    client.chat.completions.create(model="gpt-4o-mini", messages=hi,
+                                   extra_headers={"x-fake-usage": "in=20000,out=10000"})
+    with pytest.raises(openai.PermissionDeniedError):
+        client.chat.completions.create(model="gpt-4o", messages=hi)
+
+    page.goto(f"{gateway.url}/keys")
+    deadline = time.monotonic() + 10
+    while "1 call" not in page.locator("#keys tbody tr").first.inner_text():
+        assert time.monotonic() < deadline, "the key's call never showed"
+        page.reload()
+    shot(page, "keys-limits")
+    page.locator("#keys tbody tr").first.locator("a").click()
+    expect(page.locator("h1")).to_contain_text("contractor")
+    expect(page.locator("#key-cap")).to_have_text("$20")
+    assert page.locator("#key-charge").inner_text() != "$0.00"  # at the plan's sell prices
+    shot(page, "key-detail")
+
+    # More than the plan: refused with the reason; within it: saved.
+    page.fill("input[name=rpm]", "600")
+    page.click("text=Save limits")
+    expect(page.locator(".flash.error")).to_contain_text("at most the Startup plan's 60")
+    page.fill("input[name=rpm]", "30")
+    page.fill("input[name=monthly_usd]", "")
+    page.click("text=Save limits")
+    expect(page.locator("#key-limits")).to_have_text("30 req/min · gpt-4o-mini · from 127.0.0.0/8")
+
+    phone = sign_in(browser, gateway, email, PASSWORD, viewport={"width": 390, "height": 844})
+    phone.goto(page.url)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "key-detail-phone")
+    phone.goto(f"{gateway.url}/keys")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "keys-limits-phone")

@@ -162,6 +162,20 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
     new = wait_until(lambda: UsageRecord.select().join(User).where(
         User.email == alice["email"], ~UsageRecord.request_id.startswith("fixture-")).first())
     assert new.cost_nanousd > 0 and abs(new.charge_nanousd * 4 - new.cost_nanousd * 5) <= 4
+    # An old key takes limits of its own (migration 13): a rate of one call a minute.
+    old = ApiKey.get(ApiKey.prefix == alice["key"][:len(new.api_key.prefix)])
+    assert not old.limited and old.allowed_models == "" and old.allow_cidrs == ""
+    gw.admin("set-key-limits", old.prefix, "--rpm", "1")
+
+    def call():
+        return httpx.post(f"{gw.url}/v1/openai/chat/completions",
+                          headers={"authorization": f"Bearer {alice['key']}"},
+                          json={"model": "gpt-4o-mini", "max_tokens": 5,
+                                "messages": [{"role": "user", "content": "Hi"}]})
+
+    refused = wait_until(lambda: (r := call()).status_code == 429 and r,
+                         what="the key's own rate applied")
+    assert "this API key allows 1 requests per minute" in refused.json()["error"]["message"]
 
 
 def test_a_database_newer_than_the_release_is_refused_unchanged(make_gateway):

@@ -7,6 +7,7 @@ key never travels upstream nor shows in mitmweb; the credentials member puts the
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import re
@@ -183,5 +184,27 @@ class Auth:
             flow.response = call.answers_as.error_response(
                 "authentication", "Invalid API key: unknown, revoked or suspended.",
                 request_id=call.request_id)
+        elif customer.key is not None and (refusal := self._key_refusal(flow, call, customer)):
+            flow.response = refusal
         else:
             call.customer = customer
+
+    def _key_refusal(self, flow: http.HTTPFlow, call: Call, customer) -> http.Response | None:
+        """The key's own expiry and client networks."""
+        key = customer.key
+        if key.expires is not None and time.time() >= key.expires:
+            return call.answers_as.error_response(
+                "authentication", f"This API key expired at {key.expires_text}. Create a new "
+                "key, or ask the account's owner to extend it.", request_id=call.request_id)
+        if key.networks:
+            address = client_address(flow, self.trusted_proxies)
+            try:
+                ip = ipaddress.ip_address(address)
+            except ValueError:
+                ip = None
+            if ip is None or not any(ip in net for net in key.networks):
+                return call.answers_as.error_response(
+                    "permission", f"This API key may not be used from your address "
+                    f"({address}): it is limited to other networks.",
+                    request_id=call.request_id)
+        return None

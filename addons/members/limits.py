@@ -18,6 +18,7 @@ from addons.call import CALL, Call
 from addons.members import cors
 from addons.providers import UPSTREAM_ONLY
 from addons.services.limiter import Admission, Credit, Limiter
+from models import usd
 from models.catalog import catalog_name
 from models.selling import PER_MTOK
 
@@ -88,8 +89,10 @@ class Limits:
         if not isinstance(obj, dict):
             return
         plan = call.customer.plan
+        key = call.customer.key
         kept = call.endpoint.lists_models(
-            obj, lambda model: self._on_plan(model, plan) and self._served(model))
+            obj, lambda model: self._on_plan(model, plan) and self._served(model)
+            and (key is None or not key.models or _matches(model, key.models)))
         if kept is None:
             flow.response = call.answers_as.error_response(
                 "model_not_found", f"The model {NOT_SERVED}", request_id=call.request_id)
@@ -109,11 +112,14 @@ class Limits:
         held = self.held.pop(id(call), None)
         if held is None:
             return
+        key = call.key_held, (call.charge if call.customer.key is not None else 0)
         if call.paid_by_credit:
-            self.limiter.settle(call.customer, 0, 0, held[1], call.credit_held, call.charge)
+            self.limiter.settle(call.customer, 0, 0, held[1], call.credit_held, call.charge,
+                                *key)
         else:
-            self.limiter.settle(call.customer, call.reserved, call.counted_tokens, held[1])
-        call.reserved = call.credit_held = 0
+            self.limiter.settle(call.customer, call.reserved, call.counted_tokens, held[1],
+                                0, 0, *key)
+        call.reserved = call.credit_held = call.key_held = 0
 
     def request(self, flow: http.HTTPFlow):
         call: Call | None = flow.metadata.get(CALL)
@@ -124,7 +130,7 @@ class Limits:
         refusal = self._model_refusal(call, consumes)
         if refusal is not None:
             flow.response = refusal
-            if refusal.status_code == 404 and self.refused is not None:
+            if refusal.status_code in (403, 404) and self.refused is not None:
                 self.refused(customer.user_id, "model")
             return None
         ask = self._ask(call) if consumes else None
@@ -137,8 +143,11 @@ class Limits:
                 request_id=call.request_id)
             return None
         if ask:
+            key = customer.key
+            charge = self._key_charge(call) if key is not None and \
+                key.monthly_cap is not None else None
             admission = self.limiter.admit(customer, ep.free, True,
-                                           *self._reservation(call, ask))
+                                           *self._reservation(call, ask), key_charge=charge)
         else:
             admission = self.limiter.admit(customer, ep.free, request_id=call.request_id)
         if isinstance(admission, Admission):
@@ -168,6 +177,15 @@ class Limits:
                 return fixed, ask[0], ask[1], ask[2], call.request_id, weight, credit
         return estimate, ask[0], ask[1], ask[2], call.request_id
 
+    def _key_charge(self, call: Call) -> Credit:
+        """What the call would cost at the plan's sell prices, for the key's spend cap: its
+        input estimate, and each output token (nothing, for a model without a price)."""
+        terms = self.prices.admission_terms(call.customer.plan, call.model, True) \
+            if self.prices is not None else None
+        if terms is None:
+            return Credit(0, 0.0)
+        return Credit(-(-call.input_estimate * terms[2] // PER_MTOK), terms[3])
+
     def _ask(self, call: Call) -> tuple[int, int, int, int | None]:
         """(output cap wanted, answers, least cap, cap asked): what to reserve for."""
         body, out = call.body or {}, call.endpoint.output
@@ -180,7 +198,7 @@ class Limits:
         if not a.ok and self.refused is not None and a.refused != "unavailable":
             self.refused(call.customer.user_id, a.refused)
         if a.ok:
-            call.reserved, call.credit_held = a.reserved, a.credit
+            call.reserved, call.credit_held, call.key_held = a.reserved, a.credit, a.key_held
             call.paid_by_credit = a.credit > 0
             call.granted_output = a.output * ask[1] if ask else 0
             self.held[id(call)] = (call, a.period)  # settled once metering has settled it
@@ -196,6 +214,20 @@ class Limits:
                 "credit", "Prepaid credit exhausted: this month's allowance is used and your "
                 "credit balance cannot pay for this request. Add credit or upgrade your plan "
                 "on the billing page.", headers={"x-should-retry": "false"},
+                request_id=call.request_id)
+        elif a.refused == "key_cap":
+            key = call.customer.key
+            flow.response = call.answers_as.error_response(
+                "quota", f"This API key's monthly spend cap of ${_dollars(key.monthly_cap)} is "
+                f"reached (${_dollars(a.available or 0)} left; this request could cost more). "
+                f"It resets at {reset_time(a.retry_after)}; the account's owner can raise it.",
+                headers={"x-should-retry": "false"}, request_id=call.request_id)
+        elif a.refused == "key_rate":
+            wait = max(1, math.ceil(a.retry_after))
+            flow.response = call.answers_as.error_response(
+                "rate_limit", f"Rate limit reached: this API key allows "
+                f"{call.customer.key.rpm} requests per minute. Please try again in {wait}s.",
+                headers={"retry-after": str(wait)}, retry_after=wait,
                 request_id=call.request_id)
         elif a.refused == "rate":
             plan, free = call.customer.plan, call.endpoint.free
@@ -231,6 +263,11 @@ class Limits:
                 "model_not_found", f"The model {model!r} is not available on the {plan.name} "
                 f"plan. Models on this plan: {', '.join(sorted(plan.allowed_models))}.",
                 request_id=call.request_id)
+        key = call.customer.key
+        if key is not None and key.models and not _matches(model, key.models):
+            return provider.error_response(
+                "permission", f"This API key may not use the model {model!r}. Models it may "
+                f"use: {', '.join(sorted(key.models))}.", request_id=call.request_id)
         if consumes and not self._served(model):
             return provider.error_response(
                 "model_not_found", f"The model {model!r} {NOT_SERVED}",
@@ -263,7 +300,7 @@ class Limits:
 
     @staticmethod
     def _allowed(model: str, plan) -> bool:
-        return model in plan.allowed_models or catalog_name(model, plan.allowed_models) is not None
+        return _matches(model, plan.allowed_models)
 
     def _refuse_quota(self, flow, call: Call, needed: int, available: int | None,
                       until_reset: float) -> None:
@@ -302,6 +339,15 @@ class Limits:
                            (b"x-ratelimit-remaining-tokens", b"%d" % s.remaining_tokens),
                            (b"x-ratelimit-reset-tokens", duration(s.reset_tokens).encode())]
         headers.fields = tuple(fields)
+
+
+def _dollars(nanos: int) -> str:
+    return f"{usd(nanos).normalize():f}"
+
+
+def _matches(model: str, allowed) -> bool:
+    """On a list of models: by name, or by the catalog's name of a dated or prefixed one."""
+    return model in allowed or catalog_name(model, allowed) is not None
 
 
 def _upstream_only(name: bytes) -> bool:

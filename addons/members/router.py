@@ -209,8 +209,10 @@ class Router:
         if not call.upstream:
             if call.path == routes.USAGE:
                 return self._usage(flow, call)
-            flow.response = json_response(200, model_list(self.prices, call.customer.plan,
-                                                          self.unserved))
+            key = call.customer.key
+            flow.response = json_response(200, model_list(
+                self.prices, call.customer.plan, self.unserved,
+                key.models if key is not None else frozenset()))
             return
         if not (call.endpoint.json_body and flow.request.method == "POST"):
             call.model = call.provider.model_of(call.path, None)

@@ -73,8 +73,10 @@ def restore_limits(limiter: Limiter) -> None:
     now = utcnow()
     recent = {uid: [ts for ts, _ in calls]
               for uid, calls in ledger.recent_requests(now, COUNTING).items()}
+    key_recent = {kid: [ts for ts, _ in calls]
+                  for kid, calls in ledger.recent_by_key(now, COUNTING).items()}
     limiter.restore(ledger.tokens_this_month(now), recent, selling.credits_added(),
-                    selling.credit_spent())
+                    selling.credit_spent(), ledger.key_spend_this_month(now), key_recent)
 
 
 class Lifecycle:

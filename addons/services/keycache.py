@@ -10,6 +10,8 @@ clear them at once).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import ipaddress
 import json
 import logging
 import time
@@ -17,7 +19,7 @@ import time
 from cachetools import TLRUCache
 from peewee import InterfaceError, OperationalError
 
-from addons.call import Customer, PlanInfo
+from addons.call import Customer, KeyPolicy, PlanInfo
 from addons.services.limiter import month_end
 from models import ApiKey, Plan, User
 
@@ -55,7 +57,18 @@ def load_customer(secret_hash: str) -> Customer | None:
             reference=plan.reference_nanousd if plan.weighted else None,
         ),
         spend_credit=row.user.spend_credit or plan.pay_as_you_go,
+        key=key_policy(row) if row.limited else None,
     )
+
+
+def key_policy(key: ApiKey) -> KeyPolicy:
+    expires = key.expires_at
+    return KeyPolicy(
+        rpm=key.rpm or None, monthly_cap=key.monthly_cap_nanousd,
+        models=frozenset(key.model_list),
+        expires=expires.replace(tzinfo=dt.UTC).timestamp() if expires else None,
+        networks=tuple(ipaddress.ip_network(c, strict=False) for c in key.cidr_list),
+        expires_text=expires.strftime("%Y-%m-%d %H:%M UTC") if expires else "")
 
 
 class KeyCache:

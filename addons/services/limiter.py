@@ -29,6 +29,7 @@ def month_end(ts: float) -> float:
 class Decision(NamedTuple):  # tuples: one or two are built for every request
     ok: bool
     retry_after: float = 0.0  # seconds until a request would be admitted
+    refused: str = "rate"  # or "key_rate": the key's own rate
 
 
 class Credit(NamedTuple):
@@ -49,7 +50,9 @@ class Grant(NamedTuple):
     available: int | None = None  # what the quota had left before it (None: unlimited)
     retry_after: float = 0.0  # refused: seconds until the quota resets
     credit: int = 0  # nano-dollars held against the credit balance (paid from credit)
-    refused: str = "quota"  # refused: "quota", or "credit" where credit could have paid
+    refused: str = "quota"  # refused: "quota", "credit" where credit could have paid, or
+    # "key_cap" (the key's own monthly spend cap)
+    key_held: int = 0  # nano-dollars held against the key's monthly cap
 
 
 UNBOUNDED = 2**53  # an output cap no allowance limits (output with no price)
@@ -69,8 +72,9 @@ def held(fixed: int, output: int, answers: int, weight: float) -> int:
 
 
 class Admission(NamedTuple):
-    """May a request go: the window and the quota decided together. `refused`: "rate",
-    "quota" or "unavailable" (a shared store that did not answer)."""
+    """May a request go: the window and the quota decided together, the key's own limits
+    with them. `refused`: "rate", "quota", "credit", "key_rate", "key_cap" or "unavailable"
+    (a shared store that did not answer)."""
 
     ok: bool
     refused: str | None = None
@@ -80,6 +84,7 @@ class Admission(NamedTuple):
     retry_after: float = 0.0  # refused: seconds until it would be admitted
     period: str = ""  # the quota period the reservation is held in (a shared store's)
     credit: int = 0  # paid from credit: the nano-dollars held (`reserved` is then 0)
+    key_held: int = 0  # nano-dollars held against the key's monthly cap
 
 
 class Standing(NamedTuple):
@@ -115,6 +120,11 @@ class Limiter:
         self._added: dict[int, int] = {}
         self._spent: dict[int, int] = {}
         self._held: dict[int, int] = {}
+        # Keys with limits of their own: their windows, and spend this month (nano-dollars:
+        # settled, and held by calls in flight).
+        self._key_windows: dict[int, deque[float]] = {}
+        self._key_spent: dict[int, int] = {}
+        self._key_held: dict[int, int] = {}
 
     def start(self) -> None:
         """Nothing runs beside it (a shared limiter sends its settlements)."""
@@ -143,33 +153,47 @@ class Limiter:
         now = self.clock()
         win = self._window(customer.user_id, now, counting)
         rpm = self.rpm(customer, counting)
-        if len(win) < rpm:
-            win.append(now)
-            return Decision(True)
-        # The slot frees when the request rpm places back leaves the window.
-        return Decision(False, win[len(win) - rpm] + WINDOW - now)
+        if len(win) >= rpm:
+            # The slot frees when the request rpm places back leaves the window.
+            return Decision(False, win[len(win) - rpm] + WINDOW - now)
+        key = customer.key
+        if key is not None and key.rpm and not counting:
+            kwin = self._key_windows.get(customer.key_id)
+            if kwin is None:
+                kwin = self._key_windows[customer.key_id] = deque()
+            while kwin and kwin[0] <= now - WINDOW:
+                kwin.popleft()
+            if len(kwin) >= key.rpm:
+                return Decision(False, kwin[len(kwin) - key.rpm] + WINDOW - now, "key_rate")
+            kwin.append(now)
+        win.append(now)
+        return Decision(True)
 
     def admit(self, customer: Customer, counting: bool = False, reserve: bool = False,
               fixed: int = 0, output: int = 0, answers: int = 1, least: int = 0,
               request_id: str = "", weight: float = 1.0,
-              credit: Credit | None = None) -> Admission:  # the order limits.py passes
+              credit: Credit | None = None,  # the order limits.py passes
+              key_charge: Credit | None = None) -> Admission:
         """The quota (when `reserve`: see `reserve`) and then the window; a request refused
-        by either holds nothing."""
+        by either holds nothing. `key_charge`: what the call would cost at sell prices, where
+        the key has a monthly spend cap."""
         grant = None
         if reserve:
-            grant = self.reserve(customer, fixed, output, answers, least, weight, credit)
+            grant = self.reserve(customer, fixed, output, answers, least, weight, credit,
+                                 key_charge)
             if not grant.ok:
                 return Admission(False, grant.refused, available=grant.available,
                                  retry_after=grant.retry_after)
         decision = self.admit_request(customer, counting)
         if not decision.ok:
             if grant is not None:
-                self.settle(customer, grant.reserved, 0, credit_held=grant.credit)
-            return Admission(False, "rate", retry_after=decision.retry_after)
+                self.settle(customer, grant.reserved, 0, credit_held=grant.credit,
+                            key_held=grant.key_held)
+            return Admission(False, decision.refused, retry_after=decision.retry_after)
         if grant is None:
             return Admission(True)
         return Admission(True, None, grant.output, grant.reserved, grant.available,
-                         credit=grant.credit)
+                         credit=grant.credit, key_held=grant.key_held)
 
     # --- monthly tokens ---
 
@@ -177,20 +201,32 @@ class Limiter:
         if now < self._month_end:
             return
         self._used, self._month_end = {}, month_end(now)
+        self._key_spent = {}
 
     def reserve(self, customer: Customer, fixed: int, output: int = 0, answers: int = 1,
-                least: int = 0, weight: float = 1.0, credit: Credit | None = None) -> Grant:
+                least: int = 0, weight: float = 1.0, credit: Credit | None = None,
+                key_charge: Credit | None = None) -> Grant:
         """Hold `fixed` counted tokens (the input) plus `answers` times an output cap at
         `weight` counted tokens a token: `output`, or as much as the quota has left if that is
         less, but never below `least` (else refused). So in-flight requests together can never
         hold more than the quota. With `credit` (the customer spends credit, the model has a
         price), a call the allowance cannot answer in full is paid from credit instead, held
-        the same way against the balance."""
+        the same way against the balance. With `key_charge` (the key's monthly spend cap) the
+        output cap is lowered to what the key's cap has left too, and that spend is held."""
         limit = customer.plan.monthly_tokens
         now = self.clock()
         self._roll_month(now)
         uid = customer.user_id
         available = None
+        cap = customer.key.monthly_cap if key_charge is not None and customer.key else None
+        if cap is not None:
+            kid = customer.key_id
+            left = cap - self._key_spent.get(kid, 0) - self._key_held.get(kid, 0)
+            most = fit(left, key_charge.fixed, answers, key_charge.per_output)
+            if left <= 0 or most < least:
+                return Grant(False, available=max(0, left), retry_after=self._month_end - now,
+                             refused="key_cap")
+            output = min(output, most)
         if limit is not None:
             available = limit - self._used.get(uid, 0) - self._reserved.get(uid, 0)
             most = (available - fixed) // answers if weight == 1.0 else fit(
@@ -198,7 +234,10 @@ class Limiter:
             if credit is not None and most < max(output, least):
                 grant = self._from_credit(uid, credit, output, answers, least, available,
                                           self._month_end - now)
-                if grant.ok or most < least:
+                if grant.ok:
+                    return grant._replace(key_held=self._hold_key(customer, key_charge, cap,
+                                                                  grant.output, answers))
+                if most < least:
                     return grant
             output = min(output, most)
             if output < least:
@@ -206,7 +245,16 @@ class Limiter:
                              retry_after=self._month_end - now)
         hold = fixed + output * answers if weight == 1.0 else held(fixed, output, answers, weight)
         self._reserved[uid] = self._reserved.get(uid, 0) + hold
-        return Grant(True, output, hold, available)
+        return Grant(True, output, hold, available,
+                     key_held=self._hold_key(customer, key_charge, cap, output, answers))
+
+    def _hold_key(self, customer: Customer, charge: Credit | None, cap: int | None,
+                  output: int, answers: int) -> int:
+        if cap is None:
+            return 0
+        hold = held(charge.fixed, output, answers, charge.per_output)
+        self._key_held[customer.key_id] = self._key_held.get(customer.key_id, 0) + hold
+        return hold
 
     def _from_credit(self, uid: int, credit: Credit, output: int, answers: int, least: int,
                      available: int, until_reset: float) -> Grant:
@@ -229,13 +277,19 @@ class Limiter:
         self._added.update(added)
 
     def settle(self, customer: Customer, reserved: int, used: int, period: str = "",
-               credit_held: int = 0, credit_used: int = 0) -> None:
+               credit_held: int = 0, credit_used: int = 0, key_held: int = 0,
+               key_spent: int = 0) -> None:
         """Replace a reservation with what the request really used: counted tokens, or (paid
-        from credit) nano-dollars."""
+        from credit) nano-dollars; and against a capped key, its charge."""
         self._roll_month(self.clock())
         uid = customer.user_id
         _take(self._reserved, uid, reserved)
         _take(self._held, uid, credit_held)
+        if key_held or key_spent:
+            kid = customer.key_id
+            _take(self._key_held, kid, key_held)
+            if key_spent:
+                self._key_spent[kid] = self._key_spent.get(kid, 0) + key_spent
         if used:
             self._used[uid] = self._used.get(uid, 0) + used
         if credit_used:
@@ -259,15 +313,19 @@ class Limiter:
                         self._month_end - now)
 
     def restore(self, used: dict[int, int], recent: dict[int, list[float]],
-                added: dict[int, int] | None = None, spent: dict[int, int] | None = None
-                ) -> None:
+                added: dict[int, int] | None = None, spent: dict[int, int] | None = None,
+                key_spent: dict[int, int] | None = None,
+                key_recent: dict[int, list[float]] | None = None) -> None:
         """Start from this month's recorded usage, the last minute's admitted requests and
-        the credit ledger."""
+        the credit ledger; and each key's spend this month and last minute's requests."""
         self._roll_month(self.clock())
         self._used = dict(used)
         for uid, stamps in recent.items():
             self._windows[uid] = deque(sorted(stamps))
         self._added, self._spent = dict(added or {}), dict(spent or {})
+        self._key_spent = dict(key_spent or {})
+        for kid, stamps in (key_recent or {}).items():
+            self._key_windows[kid] = deque(sorted(stamps))
 
 
 def _take(held: dict[int, int], uid: int, amount: int) -> None:

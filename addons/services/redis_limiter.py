@@ -20,6 +20,8 @@ requests and token counts (a reserving request's entry names what it holds),
 flight hold (nano-dollars: held per month, so that a crashed process's holds end with it, as
 its reservations do), `cr:<user>` a hash of prepaid credit in nano-dollars (`added`, as the
 database's ledger sums it; `spent`),
+`kw:<key>` the last minute's requests of a key with a rate of its own, `kq:<YYYY-MM>:<key>` a
+hash of what a key with a spend cap was charged (`spent`) and holds (`held`), nano-dollars,
 `s:<batch>` the settlement batches applied in the last ten minutes, `ready` once the state is
 rebuilt. One Redis (with replicas or Sentinel), not Redis Cluster: the scripts compute the
 month's key themselves.
@@ -92,10 +94,13 @@ end
 
 # ARGV: prefix, user, rpm, counting, reserve, limit (-1: none), fixed, output, answers, least,
 # request id, weight (counted tokens an output token), credit (1: may pay from credit), credit's
-# fixed nano-dollars, credit's nano-dollars an output token. Returns {-1} when the state must be
-# rebuilt first, else {ok, refused (0, 1 rate, 2 quota, 3 credit), output, held, available (-1:
-# unlimited), retry_after_ms, remaining requests, reset_requests_ms, month_ends_in_ms, period,
-# credit held}. Floats as limiter.py's `fit` and `held` compute them.
+# fixed nano-dollars, credit's nano-dollars an output token; the key's id, its own rate (-1:
+# none), its monthly spend cap (-1: none), the call's fixed charge and charge an output token
+# (nano-dollars). Returns {-1} when the state must be rebuilt first, else {ok, refused (0, 1
+# rate, 2 quota, 3 credit, 4 the key's cap, 5 the key's rate), output, held, available (-1:
+# unlimited; the key's cap's left when 4), retry_after_ms, remaining requests,
+# reset_requests_ms, month_ends_in_ms, period, credit held, key's cap held}. Floats as
+# limiter.py's `fit` and `held` compute them.
 ADMIT = _CLOCK + """
 local P = ARGV[1]
 if redis.call('EXISTS', P .. 'ready') == 0 then return {-1} end
@@ -111,11 +116,29 @@ if limit >= 0 then
   local v = redis.call('HMGET', qkey, 'used', 'reserved')
   available = limit - (tonumber(v[1]) or 0) - (tonumber(v[2]) or 0)
 end
-local output, held, cheld = 0, 0, 0
+local output, held, cheld, kheld = 0, 0, 0, 0
+local kid, krpm, kcap = ARGV[16], tonumber(ARGV[17]), tonumber(ARGV[18])
+local kqkey = P .. 'kq:' .. period .. ':' .. kid
 if ARGV[5] == '1' then
   local fixed, answers, least = tonumber(ARGV[7]), tonumber(ARGV[9]), tonumber(ARGV[10])
   local weight = tonumber(ARGV[12])
   output = tonumber(ARGV[8])
+  if kcap >= 0 then
+    local k = redis.call('HMGET', kqkey, 'spent', 'held')
+    local left = kcap - (tonumber(k[1]) or 0) - (tonumber(k[2]) or 0)
+    local kfixed, kper = tonumber(ARGV[19]), tonumber(ARGV[20])
+    local kfit = -1
+    if kper <= 0 then
+      if left >= kfixed then kfit = 9007199254740992 end
+    else
+      kfit = math.floor((left - kfixed) / (answers * kper))
+    end
+    if left <= 0 or kfit < least then
+      return {0, 4, 0, 0, math.max(0, left), month_end - now, rpm - n, 0, month_end - now,
+              period, 0, 0}
+    end
+    if kfit < output then output = kfit end
+  end
   local paid = false
   if limit >= 0 then
     local fit = -1
@@ -141,32 +164,52 @@ if ARGV[5] == '1' then
         cheld = cfixed + math.ceil(cout * answers * per)
       elseif fit < least then
         return {0, 3, 0, 0, math.max(0, available), month_end - now, rpm - n, 0,
-                month_end - now, period, 0}
+                month_end - now, period, 0, 0}
       end
     end
     if not paid then
       if fit < output then output = fit end
       if output < least then
         return {0, 2, 0, 0, math.max(0, available), month_end - now, rpm - n, 0,
-                month_end - now, period, 0}
+                month_end - now, period, 0, 0}
       end
     end
   end
   if not paid then held = fixed + math.ceil(output * answers * weight) end
+  if kcap >= 0 then
+    kheld = tonumber(ARGV[19]) + math.ceil(output * answers * tonumber(ARGV[20]))
+  end
 end
 if n >= rpm then
   local slot = redis.call('ZRANGE', wkey, n - rpm, n - rpm, 'WITHSCORES')
   local wait = tonumber(slot[2]) + 60000 - now
-  return {0, 1, 0, 0, available, wait, 0, wait, month_end - now, period, 0}
+  return {0, 1, 0, 0, available, wait, 0, wait, month_end - now, period, 0, 0}
+end
+if krpm > 0 and ARGV[4] ~= '1' then
+  local kwkey = P .. 'kw:' .. kid
+  redis.call('ZREMRANGEBYSCORE', kwkey, '-inf', now - 60000)
+  local kn = redis.call('ZCARD', kwkey)
+  if kn >= krpm then
+    local slot = redis.call('ZRANGE', kwkey, kn - krpm, kn - krpm, 'WITHSCORES')
+    local wait = tonumber(slot[2]) + 60000 - now
+    return {0, 5, 0, 0, available, wait, rpm - n, 0, month_end - now, period, 0, 0}
+  end
+  redis.call('ZADD', kwkey, now, ARGV[11])
+  redis.call('PEXPIRE', kwkey, 61000)
 end
 -- the entry names what it holds, so that a lost reply's reservation can be found (RELEASE)
 local mark = ARGV[11]
-if held > 0 or cheld > 0 then
+if held > 0 or cheld > 0 or kheld > 0 then
   mark = mark .. '|' .. string.format('%.0f', held) .. '|' .. period .. '|'
          .. string.format('%.0f', cheld)
+  if kheld > 0 then mark = mark .. '|' .. kid .. '|' .. string.format('%.0f', kheld) end
 end
 redis.call('ZADD', wkey, now, mark)
 redis.call('PEXPIRE', wkey, 61000)
+if kheld > 0 then
+  redis.call('HINCRBY', kqkey, 'held', string.format('%.0f', kheld))
+  redis.call('PEXPIREAT', kqkey, month_end + 40 * 86400000)
+end
 if held > 0 then
   redis.call('HINCRBY', qkey, 'reserved', string.format('%.0f', held))
   redis.call('PEXPIREAT', qkey, month_end + 40 * 86400000)
@@ -177,18 +220,18 @@ if cheld > 0 then
 end
 local first = redis.call('ZRANGE', wkey, 0, 0, 'WITHSCORES')
 return {1, 0, output, held, available, 0, rpm - n - 1, tonumber(first[2]) + 60000 - now,
-        month_end - now, period, cheld}
+        month_end - now, period, cheld, kheld}
 """
 
 # ARGV: prefix, the batch's id, then per settlement (SETTLEMENT values): user, the period its
-# reservation is in, reserved, used, credit held, credit spent. The tokens used count in the
-# month they are settled in. A batch whose reply was lost is sent again under its id, and
-# applied once.
+# reservation is in, reserved, used, credit held, credit spent, the key, the key's cap held,
+# the key's charge. The tokens used count in the month they are settled in. A batch whose
+# reply was lost is sent again under its id, and applied once.
 SETTLE = _CLOCK + """
 local P = ARGV[1]
 if not redis.call('SET', P .. 's:' .. ARGV[2], 1, 'NX', 'PX', 600000) then return 0 end
 local now, period, month_end = clock()
-for i = 3, #ARGV, 6 do
+for i = 3, #ARGV, 9 do
   local uid, held_in = ARGV[i], ARGV[i + 1]
   local reserved, used = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   if reserved > 0 and held_in ~= '' then
@@ -208,10 +251,20 @@ for i = 3, #ARGV, 6 do
     if redis.call('HINCRBY', k, 'cheld', -cheld) < 0 then redis.call('HSET', k, 'cheld', 0) end
   end
   if cused > 0 then redis.call('HINCRBY', P .. 'cr:' .. uid, 'spent', cused) end
+  local kid, kheld, kspent = ARGV[i + 6], tonumber(ARGV[i + 7]), tonumber(ARGV[i + 8])
+  if kheld > 0 and held_in ~= '' then
+    local k = P .. 'kq:' .. held_in .. ':' .. kid
+    if redis.call('HINCRBY', k, 'held', -kheld) < 0 then redis.call('HSET', k, 'held', 0) end
+  end
+  if kspent > 0 then
+    local k = P .. 'kq:' .. period .. ':' .. kid
+    redis.call('HINCRBY', k, 'spent', kspent)
+    redis.call('PEXPIREAT', k, month_end + 40 * 86400000)
+  end
 end
 return 1
 """
-SETTLEMENT = 6
+SETTLEMENT = 9
 
 # ARGV: prefix, then per admission whose reply never came: user, request id. Redis may have
 # run it (a reply lost to a timeout or a dropped connection), holding a reservation that nobody
@@ -224,15 +277,22 @@ for i = 2, #ARGV, 2 do
   local wkey = P .. 'w:' .. uid
   for _, m in ipairs(redis.call('ZRANGE', wkey, 0, -1)) do
     if string.find(m, mark, 1, true) == 1 then
-      local held, period, cheld = string.match(m, '|(%d+)|([^|]+)|?(%d*)$')
-      cheld = tonumber(cheld) or 0
-      if tonumber(held) > 0 or cheld > 0 then
+      -- request id|held|period|credit held[|key|key's cap held]
+      local f = {}
+      for part in string.gmatch(m, '[^|]+') do f[#f + 1] = part end
+      local held, period = tonumber(f[2]) or 0, f[3]
+      local cheld, kheld = tonumber(f[4]) or 0, tonumber(f[6]) or 0
+      if period and (held > 0 or cheld > 0 or kheld > 0) then
         local k = P .. 'q:' .. period .. ':' .. uid
-        if tonumber(held) > 0 and redis.call('HINCRBY', k, 'reserved', -tonumber(held)) < 0 then
+        if held > 0 and redis.call('HINCRBY', k, 'reserved', -held) < 0 then
           redis.call('HSET', k, 'reserved', 0)
         end
         if cheld > 0 and redis.call('HINCRBY', k, 'cheld', -cheld) < 0 then
           redis.call('HSET', k, 'cheld', 0)
+        end
+        local kk = P .. 'kq:' .. period .. ':' .. (f[5] or '')
+        if kheld > 0 and redis.call('HINCRBY', kk, 'held', -kheld) < 0 then
+          redis.call('HSET', kk, 'held', 0)
         end
         local score = redis.call('ZSCORE', wkey, m)
         redis.call('ZREM', wkey, m)
@@ -246,6 +306,7 @@ return 1
 """
 
 NO_CREDIT = (0, 0, "1")
+NO_KEY_CAP = (-1, 0, "0")
 OUTAGE_MEMORY = 10.0  # seconds /healthz reports the limits unavailable after an outage
 PROBE_EVERY = 5.0  # seconds between the PINGs /healthz sends, so an outage shows without calls
 OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError, TimeoutError)
@@ -289,22 +350,28 @@ class RedisLimiter:
 
     def admit(self, customer: Customer, counting: bool = False, reserve: bool = False,
               fixed: int = 0, output: int = 0, answers: int = 1, least: int = 0,
-              request_id: str = "", weight: float = 1.0, credit: Credit | None = None):
+              request_id: str = "", weight: float = 1.0, credit: Credit | None = None,
+              key_charge: Credit | None = None):
         """A coroutine: Redis answers."""
-        limit = customer.plan.monthly_tokens
+        limit, key = customer.plan.monthly_tokens, customer.key
+        cap = key.monthly_cap if key is not None and key_charge is not None else None
         args = [PREFIX, customer.user_id, self.rpm(customer, counting), int(counting),
                 int(reserve), -1 if limit is None else limit, fixed, output, max(1, answers),
                 least, request_id, repr(weight), *(NO_CREDIT if credit is None else (
-                    1, credit.fixed, repr(credit.per_output)))]
+                    1, credit.fixed, repr(credit.per_output))),
+                customer.key_id, (key.rpm or -1) if key is not None else -1,
+                *(NO_KEY_CAP if cap is None else (cap, key_charge.fixed,
+                                                  repr(key_charge.per_output)))]
         return self._admission(customer, counting, args)
 
     def settle(self, customer: Customer, reserved: int, used: int, period: str = "",
-               credit_held: int = 0, credit_used: int = 0) -> None:
-        if reserved or used or credit_held or credit_used:
+               credit_held: int = 0, credit_used: int = 0, key_held: int = 0,
+               key_spent: int = 0) -> None:
+        if reserved or used or credit_held or credit_used or key_held or key_spent:
             if self._queued < MAX_PENDING:
                 self._queued += 1
                 self._pending += (customer.user_id, period, reserved, used, credit_held,
-                                  credit_used)
+                                  credit_used, customer.key_id, key_held, key_spent)
                 self._flush_later(FLUSH_EVERY)
             else:
                 log.error("shared limits: %d settlements waiting; dropping one", MAX_PENDING)
@@ -380,7 +447,8 @@ class RedisLimiter:
                 self._lost += (customer.user_id, args[10])  # it may have run: release it
                 self._flush_later(FLUSH_EVERY)
             return self._outage(customer, e)
-        ok, refused, output, held, available, retry_ms, left, reset_ms, month_ms, period, cheld = r
+        (ok, refused, output, held, available, retry_ms, left, reset_ms, month_ms, period, cheld,
+         kheld) = r
         limit = customer.plan.monthly_tokens
         avail = None if limit is None else int(available)
         self._standing[(customer.user_id, counting)] = Standing(
@@ -388,10 +456,14 @@ class RedisLimiter:
             None if limit is None else max(0, avail), max(0, int(month_ms)) / 1000)
         if ok:
             return Admission(True, None, int(output), int(held), avail,
-                             period=period.decode() if held or cheld else "",
-                             credit=int(cheld))
-        if refused == 1:
-            return Admission(False, "rate", retry_after=max(0, int(retry_ms)) / 1000)
+                             period=period.decode() if held or cheld or kheld else "",
+                             credit=int(cheld), key_held=int(kheld))
+        if refused in (1, 5):
+            return Admission(False, "rate" if refused == 1 else "key_rate",
+                             retry_after=max(0, int(retry_ms)) / 1000)
+        if refused == 4:
+            return Admission(False, "key_cap", available=int(available),
+                             retry_after=max(0, int(retry_ms)) / 1000)
         return Admission(False, "credit" if refused == 3 else "quota", available=avail,
                          retry_after=max(0, int(retry_ms)) / 1000)
 
@@ -450,11 +522,18 @@ class RedisLimiter:
             try:
                 secs, micros = await c.time()
                 now = dt.datetime.fromtimestamp(secs + micros / 1e6, dt.UTC).replace(tzinfo=None)
-                used, recent, added, spent = await asyncio.to_thread(_ledger, now)
+                used, recent, added, spent, key_spent, key_recent = await asyncio.to_thread(
+                    _ledger, now)
                 period = month_key(now)
                 async with c.pipeline(transaction=True) as p:
                     for uid, tokens in used.items():
                         p.hset(f"{PREFIX}q:{period}:{uid}", "used", tokens)
+                    for kid, nanos in key_spent.items():
+                        p.hset(f"{PREFIX}kq:{period}:{kid}", "spent", nanos)
+                    for kid, calls in key_recent.items():
+                        p.zadd(f"{PREFIX}kw:{kid}", {rid or f"r{ts}": ts * 1000
+                                                     for ts, rid in calls})
+                        p.pexpire(f"{PREFIX}kw:{kid}", 61_000)
                     for uid in added.keys() | spent.keys():
                         p.hset(f"{PREFIX}cr:{uid}", mapping={
                             "added": added.get(uid, 0), "spent": spent.get(uid, 0)})
@@ -524,7 +603,8 @@ def _ledger(now: dt.datetime):
 
     try:
         return (ledger.tokens_this_month(now), ledger.recent_requests(now, COUNTING),
-                selling.credits_added(), selling.credit_spent())
+                selling.credits_added(), selling.credit_spent(),
+                ledger.key_spend_this_month(now), ledger.recent_by_key(now, COUNTING))
     finally:
         if not db.is_closed():
             db.close()  # a worker thread's connection: not kept for another use

@@ -7,9 +7,11 @@ from __future__ import annotations
 from models.pricelist import entry
 
 
-def model_list(prices, plan, unserved: frozenset[str] = frozenset()) -> dict:
+def model_list(prices, plan, unserved: frozenset[str] = frozenset(),
+               key_models: frozenset[str] = frozenset()) -> dict:
     """`prices`: the PriceBook; `plan`: the caller's (a PlanInfo: its models, empty for every
-    one, its markup and reference price); `unserved`: providers whose models are left out."""
+    one, its markup and reference price); `unserved`: providers whose models are left out;
+    `key_models`: the calling key's own list, where it has one."""
     allowed = plan.allowed_models
     if prices is None:
         return {"object": "list", "data": []}
@@ -18,4 +20,5 @@ def model_list(prices, plan, unserved: frozenset[str] = frozenset()) -> dict:
               plan.reference)
         for name, m in sorted(prices.models.items())
         if (not allowed or name in allowed) and m["provider"] not in unserved
+        and (not key_models or name in key_models)
     ]}

@@ -25,7 +25,7 @@ from models.keyring import VARIABLES
 ERROR_CODES = {
     "invalid_request": ("invalid_request_error", None),
     "authentication": ("invalid_request_error", "invalid_api_key"),
-    "permission": ("invalid_request_error", "model_not_found"),
+    "permission": ("invalid_request_error", None),
     "not_found": ("invalid_request_error", "unknown_url"),
     "model_not_found": ("invalid_request_error", "model_not_found"),
     "too_large": ("invalid_request_error", "request_too_large"),
