@@ -64,6 +64,7 @@ class Config:
     shutdown_grace: float
     access_log: str
     unpriced_models: str = "refuse"  # a model missing from the price catalog: refuse or serve
+    operator_2fa: bool = False  # operators must sign in with a second factor (TOTP)
     # Billing through Stripe: off while no secret key is set (plans are assigned by hand).
     stripe_secret_key: str | None = field(default=None, repr=False)
     stripe_publishable_key: str | None = None
@@ -160,6 +161,7 @@ def _accounts(env) -> dict:
         mail_from=env.get("MAIL_FROM") or "llm-gateway <noreply@localhost>",
         public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
         secure_cookies=_flag(env.get("SECURE_COOKIES"), False),
+        operator_2fa=_flag(env.get("OPERATOR_2FA"), False),
     )
 
 

@@ -100,6 +100,7 @@ def register_billing(app: Flask, cfg: config_module.Config) -> None:
 def register_areas(app: Flask) -> None:
     """One blueprint per area, and the CLI's commands."""
     from . import (
+        account,
         auth,
         billing,
         cli,
@@ -109,13 +110,15 @@ def register_areas(app: Flask) -> None:
         ops,
         ops_selling,
         pricing,
+        reset,
         usage,
     )
 
     auth.login_manager.init_app(app)
     app.jinja_env.globals["timedelta"] = dt.timedelta
     app.extensions["throttles"] = auth.new_throttles()
-    for module in (auth, dashboard, keys, usage, pricing, credit, billing, ops, ops_selling):
+    for module in (auth, reset, account, dashboard, keys, usage, pricing, credit, billing, ops,
+                   ops_selling):
         app.register_blueprint(module.bp)
     cli.register(app)
 

@@ -93,6 +93,14 @@ def set_password(user: User, password: str | None = None) -> str:
     return password
 
 
+def set_second_factor(user: User, secret: str, step: int) -> None:
+    """Turn the TOTP second factor on (a confirmed secret, the step its first code was at) or
+    off (""); the user's other sessions end either way."""
+    user.totp_secret, user.totp_last_step = secret, step
+    user.session_epoch += 1
+    user.save()
+
+
 def set_plan(user: User, plan: Plan) -> None:
     """The operator's choice: the plan's whole allowance this month, whatever it was."""
     user.change_plan(plan, prorate=False)

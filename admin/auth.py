@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import (
     LoginManager,
     UserMixin,
@@ -20,7 +31,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from models import Plan, User
 from models.security import password_problem, verify_password
 
-from . import accounts
+from . import accounts, second_factor
 from .throttle import Throttle
 
 bp = Blueprint("auth", __name__)
@@ -34,9 +45,12 @@ def new_throttles() -> dict[str, Throttle]:
     - pair, address: sign-in failures for one account from one address (5 free) and from one
       address over any accounts (20 free); each further one doubles the wait, up to 15 minutes;
     - signup: sign-ups and confirmation mails from one address: 3 free, then a minute,
-      doubling, up to a day."""
+      doubling, up to a day;
+    - reset: password reset mails, per address and per email: 5 free, then a minute,
+      doubling, up to an hour."""
     return {"pair": Throttle(free=5), "address": Throttle(free=20),
-            "signup": Throttle(free=3, base=60.0, cap=86400.0, forget_after=86400.0)}
+            "signup": Throttle(free=3, base=60.0, cap=86400.0, forget_after=86400.0),
+            "reset": Throttle(free=5, base=60.0, cap=3600.0, forget_after=3600.0)}
 
 
 def throttles() -> dict[str, Throttle]:
@@ -119,14 +133,47 @@ def login():
                 flash("This account is suspended. Contact the operator.", "error")
                 return render_template("auth/login.html", email=email), 403
             t["pair"].succeeded(pair)
+            target = local_target(request.args.get("next", "")) or url_for("dashboard.index")
+            if user.totp_secret:  # the password is half: a code from the app completes it
+                session[SECOND_STEP] = {"u": user.id, "e": user.session_epoch, "n": target,
+                                        "at": time.time()}
+                return redirect(url_for("auth.code"))
             login_user(Account(user))
-            return redirect(local_target(request.args.get("next", ""))
-                            or url_for("dashboard.index"))
+            return redirect(target)
         t["pair"].failed(pair)
         t["address"].failed(address)
         flash("Wrong email or password.", "error")
         return render_template("auth/login.html", email=email), 401
     return render_template("auth/login.html")
+
+
+SECOND_STEP = "second_step"  # a sign-in whose password was right, waiting for its code
+SECOND_STEP_TTL = 300.0
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def code():
+    pending = session.get(SECOND_STEP)
+    user = User.get_or_none(User.id == pending["u"]) if pending else None
+    if (user is None or user.session_epoch != pending["e"] or not user.active
+            or time.time() - pending["at"] > SECOND_STEP_TTL):
+        session.pop(SECOND_STEP, None)
+        flash("Sign in again: the sign-in waited too long for its code.", "error")
+        return redirect(url_for("auth.login"))
+    if request.method == "GET":
+        return render_template("auth/code.html")
+    pair, t = (user.email, request.remote_addr), throttles()
+    if (wait := t["pair"].wait(pair)) > 0:
+        flash(f"Too many wrong codes: try again in {math.ceil(wait)} s.", "error")
+        return render_template("auth/code.html"), 429
+    if not second_factor.accept(user, request.form.get("code", "")):
+        t["pair"].failed(pair)
+        flash("Wrong code, or one used already: type the code your app shows now.", "error")
+        return render_template("auth/code.html"), 401
+    t["pair"].succeeded(pair)
+    session.pop(SECOND_STEP, None)
+    login_user(Account(user))
+    return redirect(pending["n"])
 
 
 @bp.route("/logout", methods=["POST"])

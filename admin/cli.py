@@ -149,6 +149,17 @@ def _limits(user, rpm, monthly_usd, models, expires, allow_cidr) -> dict:
                             expires=expires, cidrs=list(allow_cidr), within_plan=False)
 
 
+@click.command("reset-2fa")
+@click.argument("email")
+@with_appcontext
+def reset_2fa(email):
+    """Turn off a user's second factor (a lost phone); their sessions end."""
+    with _refusals():
+        user = accounts.find_user(email)
+        accounts.set_second_factor(user, "", 0)
+    click.echo(f"second factor off for {user.email}")
+
+
 @click.command("create-key")
 @click.argument("email")
 @click.option("--name", default="", help="a label for the key")
@@ -361,9 +372,9 @@ def billing_clock():
     click.echo(f"{payments.BillingClock(_payments()).tick()} subscriptions changed")
 
 
-COMMANDS = (init_db, create_user, set_password, create_key, set_key_limits, revoke_key, set_plan,
-            set_active, list_users, create_plan, edit_plan, usage, load_prices, unpriced_models,
-            dead_letters, stripe_sync, billing, billing_clock, upstreams)
+COMMANDS = (init_db, create_user, set_password, reset_2fa, create_key, set_key_limits, revoke_key,
+            set_plan, set_active, list_users, create_plan, edit_plan, usage, load_prices,
+            unpriced_models, dead_letters, stripe_sync, billing, billing_clock, upstreams)
 
 
 def register(app: Flask) -> None:

@@ -219,6 +219,12 @@ def m13_key_limits() -> None:
                    'ON "usagerecord" ("api_key_id", "created_at")')
 
 
+def m14_second_factor() -> None:
+    """An optional TOTP second factor at sign-in."""
+    add_column("user", User.totp_secret, "''")
+    add_column("user", User.totp_last_step, "0")
+
+
 MIGRATIONS = [  # (number, name, step): append only
     (1, "baseline (4035676)", m1_baseline),
     (2, "billing, sign-in, exact money (7f3cf9a)", m2_billing_and_sign_in),
@@ -233,6 +239,7 @@ MIGRATIONS = [  # (number, name, step): append only
     (11, "the API a call came on (the unified API)", m11_unified_api),
     (12, "provider keys' events and calls by the minute", m12_upstream_keys),
     (13, "keys' own limits", m13_key_limits),
+    (14, "a second factor at sign-in", m14_second_factor),
 ]
 LATEST = MIGRATIONS[-1][0]
 

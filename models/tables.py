@@ -93,6 +93,10 @@ class User(BaseModel):
     topup_below_cents = IntegerField(null=True)
     topup_cents = IntegerField(null=True)
     low_balance_mailed = BooleanField(default=False)
+    # Sign-in's second factor: the TOTP secret (base32; "" for none) and the last time step a
+    # code was taken at, so that no code signs in twice.
+    totp_secret = CharField(default="")
+    totp_last_step = BigIntegerField(default=0)
 
     def allowance(self, now: dt.datetime | None = None) -> int | None:
         """Tokens this customer may use in the month of `now` (None: unlimited)."""

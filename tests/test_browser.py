@@ -242,3 +242,58 @@ def test_a_key_with_limits_of_its_own(browser, gateway):
     phone.goto(f"{gateway.url}/keys")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     shot(phone, "keys-limits-phone")
+
+
+AXE = Path(__file__).resolve().parent / "node" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's WCAG 2.x A and AA rules on the page as it stands: the serious and critical
+    violations, each with the elements it found."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => await axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})""")
+    return [f"{v['id']} ({v['impact']}): {v['help']}: "
+            f"{[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+CUSTOMER_PAGES = ("/", "/keys", "/usage", "/pricing", "/credit", "/quickstart", "/account")
+OPERATOR_PAGES = ("/ops/customers", "/ops/plans", "/ops/keys", "/ops/usage", "/ops/models",
+                  "/ops/upstreams")
+SIGNED_OUT_PAGES = ("/login", "/forgot")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_page_passes_the_accessibility_check(browser, gateway, width):
+    viewport = {"width": width, "height": 900}
+    found = {}
+    page = browser.new_context(viewport=viewport).new_page()
+    for path in SIGNED_OUT_PAGES:
+        page.goto(f"{gateway.url}{path}")
+        found[path] = serious_violations(page)
+    shot(page, f"forgot-{width}")
+    email = f"axe-{time.time_ns()}@example.com"
+    gateway.admin("create-user", email, "--plan", "Startup", "--password-stdin",
+                  input=PASSWORD + "\n")
+    key = gateway.create_key(email, "axe")
+    page = sign_in(browser, gateway, email, PASSWORD, viewport=viewport)
+    from models import ApiKey, User
+
+    key_id = ApiKey.get(ApiKey.user == User.get(User.email == email)).id
+    for path in (*CUSTOMER_PAGES, f"/keys/{key_id}"):
+        page.goto(f"{gateway.url}{path}")
+        found[path] = serious_violations(page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+    page.goto(f"{gateway.url}/account")  # setting up the second factor: its QR code
+    page.click("text=Set up a second factor")
+    expect(page.locator(".qr svg")).to_be_visible()
+    found["/account (setting up)"] = serious_violations(page)
+    shot(page, f"account-2fa-{width}")
+    page = sign_in(browser, gateway, "admin@llm-gateway.io", "admin-test-password",
+                   viewport=viewport)
+    for path in OPERATOR_PAGES:
+        page.goto(f"{gateway.url}{path}")
+        found[path] = serious_violations(page)
+    bad = {p: v for p, v in found.items() if v}
+    assert key and not bad, "\n".join(f"{p}: {v}" for p, v in bad.items())

@@ -88,3 +88,20 @@ window.addEventListener("load", () => {
     ] },
   });
 });
+
+// A table or snippet wider than the screen scrolls sideways: reachable by keyboard too, so
+// that it can be read without a pointer (WCAG 2.1.1).
+function scrollableByKeyboard() {
+  document.querySelectorAll(".card, .scroll, pre").forEach((el) => {
+    const scrolls = el.scrollWidth > el.clientWidth + 1;
+    if (scrolls && !el.hasAttribute("tabindex")) {
+      el.tabIndex = 0;
+      el.dataset.scrollFocus = "1";
+    } else if (!scrolls && el.dataset.scrollFocus) {
+      el.removeAttribute("tabindex");
+      delete el.dataset.scrollFocus;
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", scrollableByKeyboard);
+window.addEventListener("resize", scrollableByKeyboard);
