@@ -109,6 +109,7 @@ def register_areas(app: Flask) -> None:
         keys,
         ops,
         ops_selling,
+        overview,
         pricing,
         reset,
         usage,
@@ -118,7 +119,7 @@ def register_areas(app: Flask) -> None:
     app.jinja_env.globals["timedelta"] = dt.timedelta
     app.extensions["throttles"] = auth.new_throttles()
     for module in (auth, reset, account, dashboard, keys, usage, pricing, credit, billing, ops,
-                   ops_selling):
+                   ops_selling, overview):
         app.register_blueprint(module.bp)
     cli.register(app)
 

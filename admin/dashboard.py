@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
-from flask_login import login_required
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from models.statement import statement
 
@@ -16,6 +16,8 @@ bp = Blueprint("dashboard", __name__)
 @bp.route("/")
 @login_required
 def index():
+    if current_user.is_admin:  # the business's overview, not a customer's dashboard
+        return redirect(url_for("overview.index"))
     user = me()
     plan = user.plan
     usage = month_usage(user)

@@ -72,23 +72,6 @@ def requests_today(user: User) -> int:
     return R.select().where(R.user == user, R.created_at >= today).count()
 
 
-def daily_tokens(user: User, month: str | None = None) -> list[tuple[str, int]]:
-    """Tokens per day of the month, every day present (zero where none)."""
-    start, end = month_bounds(month)
-    day = fn.DATE(R.created_at)
-    totals = {str(d)[:10]: t for d, t in  # SQLite returns text, PostgreSQL dates
-              R.select(day, fn.SUM(R.total_tokens))
-              .where(R.user == user, R.created_at >= start, R.created_at < end)
-              .group_by(day).tuples()}
-    last = min(end, utcnow() + dt.timedelta(days=1)) if start <= utcnow() else end
-    days, d = [], start
-    while d < last:
-        key = d.strftime("%Y-%m-%d")
-        days.append((key, int(totals.get(key) or 0)))
-        d += dt.timedelta(days=1)
-    return days
-
-
 def breakdown(month: str | None = None, user: User | None = None,
               by=("provider", "model")) -> list[dict]:
     """Requests, tokens, cost and charge grouped by the named record fields (and
@@ -108,13 +91,22 @@ def breakdown(month: str | None = None, user: User | None = None,
             for row in q]
 
 
-def recent_records(user: User, page: int = 1, per_page: int = 50, month: str | None = None):
-    start, end = month_bounds(month)
-    q = (R.select(R, ApiKey.id, ApiKey.prefix).join(ApiKey, JOIN.LEFT_OUTER)
+def activity(user: User, start, end, page: int = 1, per_page: int = 50, key: int | None = None,
+             model: str | None = None, status: str = "") -> list:
+    """A customer's calls in [start, end), newest first, filtered: read along the index of
+    (customer or key, time), a page at a time (no count of all: a month may hold millions)."""
+    q = (R.select(R, ApiKey.id, ApiKey.prefix, ApiKey.name).join(ApiKey, JOIN.LEFT_OUTER)
          .where(R.user == user, R.created_at >= start, R.created_at < end)
          .order_by(R.created_at.desc(), R.id.desc()))
-    total = q.count()
-    return list(q.paginate(page, per_page)), total
+    if key:
+        q = q.where(R.api_key == key)
+    if model:
+        q = q.where(R.model == model)
+    if status == "ok":
+        q = q.where(R.status >= 200, R.status < 400)
+    elif status == "error":
+        q = q.where((R.status >= 400) | (R.status == 0))
+    return list(q.paginate(page, per_page))
 
 
 def customer_month_table(month: str | None = None, search: str = "") -> list[dict]:

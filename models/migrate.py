@@ -225,6 +225,17 @@ def m14_second_factor() -> None:
     add_column("user", User.totp_last_step, "0")
 
 
+def m15_usage_rollups() -> None:
+    """Each call's finish reason, and usage summed by hour and day for the dashboards (the
+    records before it summed once, here)."""
+    from .rollup import UsageRollup, backfill
+    from .tables import UsageRecord
+
+    add_column("usagerecord", UsageRecord.finish_reason, "''")
+    create_missing(UsageRollup)
+    backfill()
+
+
 MIGRATIONS = [  # (number, name, step): append only
     (1, "baseline (4035676)", m1_baseline),
     (2, "billing, sign-in, exact money (7f3cf9a)", m2_billing_and_sign_in),
@@ -240,6 +251,7 @@ MIGRATIONS = [  # (number, name, step): append only
     (12, "provider keys' events and calls by the minute", m12_upstream_keys),
     (13, "keys' own limits", m13_key_limits),
     (14, "a second factor at sign-in", m14_second_factor),
+    (15, "finish reasons; usage summed by hour and day", m15_usage_rollups),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -6,6 +6,7 @@ from .base import write_transaction
 from .billing import BILLING_TABLES
 from .catalog import load_catalog
 from .migrate import upgrade
+from .rollup import UsageRollup
 from .security import hash_password, new_password
 from .selling import DEFAULT_MARKUP_BP, DEFAULT_REFERENCE, SELLING_TABLES
 from .tables import ALL_TABLES, Plan, User
@@ -44,7 +45,8 @@ DEMO_USERS = [
 
 def create_tables() -> list[int]:
     """The schema made or brought up to date; returns the migrations applied now."""
-    return upgrade(ALL_TABLES + BILLING_TABLES + SELLING_TABLES + UPSTREAM_TABLES)
+    return upgrade(ALL_TABLES + BILLING_TABLES + SELLING_TABLES + UPSTREAM_TABLES
+                   + [UsageRollup])
 
 
 def seed(admin_password: str | None = None) -> dict[str, str]:

@@ -259,6 +259,7 @@ class UsageRecord(BaseModel):
     priced = BooleanField(default=True)
     complete = BooleanField(default=True)
     estimated = BooleanField(default=False)
+    finish_reason = CharField(default="")  # the provider's: stop, length, end_turn, tool_calls...
 
     class Meta:
         indexes = ((("user", "created_at"), False), (("api_key", "created_at"), False))

@@ -56,7 +56,7 @@ def sign_in(client, email, password=PASSWORD):
                                        "csrf_token": csrf_of(client)})
 
 
-def post(client, path, data=None, page="/"):
+def post(client, path, data=None, page="/keys"):
     return client.post(path, data={**(data or {}), "csrf_token": csrf_of(client, page)})
 
 
@@ -73,8 +73,10 @@ def admin(client):
 
 
 CUSTOMER_PAGES = ["/", "/keys", "/usage", "/usage?month=2026-01&page=2", "/usage/export.csv",
-                  "/quickstart", "/pricing", "/credit"]
-ADMIN_PAGES = ["/ops/customers", "/ops/customers?q=demo", "/ops/customers/2", "/ops/plans",
+                  "/usage?key=1&model=gpt-4o&status=error", "/usage/export.csv?status=ok",
+                  "/quickstart", "/pricing", "/credit", "/account"]
+ADMIN_PAGES = ["/ops/overview", "/ops/overview?range=30d", "/ops/overview?range=90d",
+               "/ops/overview?range=bogus", "/ops/customers", "/ops/customers?q=demo", "/ops/customers/2", "/ops/plans",
                "/ops/keys", "/ops/usage", "/ops/models", "/ops/upstreams"]
 ADMIN_POSTS = [("/ops/customers", {"email": "n@x.io", "plan": "1"}),
                ("/ops/customers/2/plan", {"plan": "3"}), ("/ops/customers/2/status", {}),
@@ -112,6 +114,10 @@ def test_customers_cannot_post_to_operator_pages(customer, path, data):
 
 @pytest.mark.parametrize("path", CUSTOMER_PAGES + ADMIN_PAGES)
 def test_admin_opens_everything(admin, path):
+    if path == "/":  # an operator's landing page is the business's overview
+        r = admin.get(path)
+        assert r.status_code == 302 and r.headers["location"].endswith("/ops/overview")
+        return
     assert admin.get(path).status_code == 200
 
 
@@ -173,16 +179,19 @@ def test_customer_cannot_touch_another_customers_key(customer):
 
 
 def add_usage(email, tokens, model="gpt-4o-mini", cost="0.01", when=None, charge="0.0125"):
-    """A record as metering writes one (counted as raw tokens)."""
+    """A record as metering writes one (counted as raw tokens), and its hourly and daily sums
+    as the usage writer adds them."""
+    from models import rollup
+
     user = User.get(User.email == email)
     _, key = ApiKey.issue(user, "usage")
-    UsageRecord.create(user=user, api_key=key, provider="openai", endpoint="chat.completions",
-                       model=model,
-                       status=200, input_tokens=tokens - 10, output_tokens=10,
-                       total_tokens=tokens, counted_tokens=tokens,
-                       cost_nanousd=int(Decimal(cost) * 10**9),
-                       charge_nanousd=int(Decimal(charge) * 10**9),
-                       created_at=when or utcnow())
+    row = dict(user=user.id, api_key=key.id, provider="openai", endpoint="chat.completions",
+               model=model, status=200, input_tokens=tokens - 10, output_tokens=10,
+               total_tokens=tokens, counted_tokens=tokens,
+               cost_nanousd=int(Decimal(cost) * 10**9),
+               charge_nanousd=int(Decimal(charge) * 10**9), created_at=when or utcnow())
+    UsageRecord.create(**row)
+    rollup.add(rollup.summed([row]))
 
 
 def test_usage_pages_show_only_own_records(customer):
@@ -190,9 +199,9 @@ def test_usage_pages_show_only_own_records(customer):
     add_usage("test@free.com", 98765, model="secret-model-of-someone-else")
     html = customer.get("/usage").get_data(as_text=True)
     assert "1,234" in html and "98,765" not in html and "secret-model" not in html
-    assert '<canvas id="daily-chart"' in html and "vendor/chart-4.6.1.umd.min.js" in html
+    assert '<canvas id="usage-charges-chart"' in html and "vendor/chart-4.6.1.umd.min.js" in html
     csv = customer.get("/usage/export.csv").get_data(as_text=True).splitlines()
-    assert csv[0].startswith("created_at,request_id,key,api,provider") and len(csv) == 2
+    assert csv[0].startswith("created_at,request_id,key,key_name,api,provider") and len(csv) == 2
     assert ",native," in csv[1]  # the API the call came on
     assert ",1234," in csv[1] and ",gw-" in csv[1]
     assert re.search(r"<code>gw-[A-Za-z0-9_-]{8}</code>", html)  # the key's prefix is shown

@@ -46,8 +46,8 @@ def test_gateway_on_postgresql(make_gateway, postgres, fake_servers):
                                "password": "pg-password-123"})
         page = c.get("/usage")
         assert page.status_code == 200 and 'id="usage-total">72<' in page.text
-        days = json.loads(re.search(r'id="daily-data">(.*?)</script>', page.text, re.S)[1])
-        assert sum(t for _, t in days) == 72  # the daily chart found today's tokens
+        chart = json.loads(re.search(r'id="usage-data">(.*?)</script>', page.text, re.S)[1])
+        assert sum(sum(days) for days in chart["tokens"].values()) == 72  # today's tokens
     with httpx.Client(base_url=gw.url) as c:
         token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)[1]
         c.post("/login", data={"email": "admin@llm-gateway.io", "csrf_token": token,

@@ -111,6 +111,15 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
     # The catalog learns what the release's lacked: tier prices and container sizes.
     assert "priority" in json.loads(ModelPrice.get(ModelPrice.model == "gpt-5-mini").tiers)
     assert ToolPrice.get(ToolPrice.tool == "code_interpreter_4g").usd_per_call == Decimal("0.12")
+    # The dashboards' sums, by hour and by day, made from every record (migration 15).
+    from models.rollup import UsageRollup as Sums
+
+    for period in ("h", "d"):
+        assert Sums.select(fn.SUM(Sums.requests), fn.SUM(Sums.cost_nanousd),
+                           fn.SUM(Sums.total_tokens)).where(Sums.period == period).tuples()[0] \
+            == (UsageRecord.select().count(),
+                UsageRecord.select(fn.SUM(UsageRecord.cost_nanousd)).scalar(),
+                UsageRecord.select(fn.SUM(UsageRecord.total_tokens)).scalar())
     gw.start()
     for c in made["customers"]:
         user = User.get(User.email == c["email"])

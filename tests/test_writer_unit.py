@@ -53,9 +53,18 @@ def test_a_flush_writes_every_record_priced_in_a_few_statements(database):
     w.flush()
     db.connection().set_trace_callback(None)
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
-    # Five statements, not one per row: each is one hand-off of the GIL under load.
-    assert len(inserts) == 5
+    # Five statements, not one per row: each is one hand-off of the GIL under load; and one
+    # adding the batch to the hourly and daily sums.
+    assert sum('INTO "usagerecord"' in s for s in inserts) == 5
+    assert sum('INTO "usagerollup"' in s for s in inserts) == 1 and len(inserts) == 6
     assert UsageRecord.select().count() == n == w.written
+    from models.rollup import UsageRollup
+
+    sums = {r.period: (r.requests, r.total_tokens, r.cost_nanousd, r.latency_ms)
+            for r in UsageRollup.select()}
+    records = UsageRecord.select()
+    assert sums["h"] == sums["d"] == (n, sum(r.total_tokens for r in records),
+                                      sum(r.cost_nanousd for r in records), 3 * n)
     last = UsageRecord.get(UsageRecord.request_id == f"req_{n - 1}")
     assert last.output_tokens == n - 1 and last.total_tokens == 1000 + n - 1
     assert last.priced and not last.estimated

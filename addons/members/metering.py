@@ -184,7 +184,7 @@ class Metering:
     def _settle_stream(self, flow: http.HTTPFlow, call: Call) -> None:
         p = call.parser
         self.settle(flow, call, BodyResult(p.usage, p.model, p.complete and not p.failed,
-                                           p.tools, p.objects, p.tier), p.out_chars)
+                                           p.tools, p.objects, p.tier, p.stop), p.out_chars)
 
     def settle(self, flow: http.HTTPFlow, call: Call, answer: BodyResult,
                out_chars: int = 0) -> None:
@@ -265,6 +265,7 @@ def usage_record(flow: http.HTTPFlow, call: Call, answer: BodyResult, charged: S
         "reasoning_tokens": u.reasoning_tokens,
         "total_tokens": u.total_tokens,
         "tools": tools,
+        "finish_reason": answer.stop or "",
         "complete": charged.complete,
         "estimated": charged.estimated,
     }

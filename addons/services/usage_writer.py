@@ -27,7 +27,16 @@ from peewee import DecimalField, InterfaceError, OperationalError
 
 from addons.services import prometheus as metrics
 from addons.services.pricebook import PriceBook
-from models import ApiKey, DeadLetter, OwnedObject, UsageRecord, db, utcnow, write_transaction
+from models import (
+    ApiKey,
+    DeadLetter,
+    OwnedObject,
+    UsageRecord,
+    db,
+    rollup,
+    utcnow,
+    write_transaction,
+)
 from models.base import is_sqlite
 from models.month import month_key
 from models.selling import Refusal
@@ -229,6 +238,7 @@ class UsageWriter:
             with write_transaction():
                 if rows:
                     insert_rows(rows)
+                    rollup.add(rollup.summed(rows))  # the sums move with the records
                 if claims:
                     OwnedObject.insert_many(claims).on_conflict_ignore().execute()
                 _mark_used(last_used)
@@ -252,11 +262,13 @@ class UsageWriter:
 
     def _count_refusals(self) -> None:
         counts: dict[tuple[int, str, str], int] = {}
+        taken = []
         while True:
             try:
                 uid, reason, when = self._refusals.get_nowait()
             except queue.Empty:
                 break
+            taken.append((uid, reason, when))
             key = (uid, month_key(when), reason)
             counts[key] = counts.get(key, 0) + 1
         if not counts:
@@ -267,10 +279,10 @@ class UsageWriter:
                     Refusal.insert(user=uid, month=month, reason=reason, count=n).on_conflict(
                         conflict_target=[Refusal.user, Refusal.month, Refusal.reason],
                         update={Refusal.count: Refusal.count + n}).execute()
+                rollup.add(rollup.refusals_summed([(uid, when) for uid, _, when in taken]))
         except UNAVAILABLE:
-            for (uid, month, reason), n in counts.items():  # counted with the next batch
-                for _ in range(n):
-                    self._refusals.put((uid, reason, datetime.strptime(month, "%Y-%m")))
+            for refusal in taken:  # counted with the next batch
+                self._refusals.put(refusal)
             raise
         except Exception:
             log.exception("usage writer: refusal counts dropped")
@@ -310,6 +322,7 @@ class UsageWriter:
         try:
             with write_transaction():
                 insert_rows(rows)
+                rollup.add(rollup.summed(rows))
             return rows
         except UNAVAILABLE:
             raise

@@ -143,6 +143,12 @@ class BodyResult(NamedTuple):
     # The stored objects the answer created: a response's id, its code interpreter's containers.
     objects: tuple[str, ...] = ()
     tier: str | None = None  # the processing tier it was served in (priced by the catalog)
+    stop: str | None = None  # why generation ended, as the provider words it (the activity log)
+
+
+def stop_reason(value) -> str | None:
+    """A provider's finish reason, kept short: a name, never text of the answer."""
+    return value[:40] if isinstance(value, str) and value else None
 
 
 # --- Streams ---------------------------------------------------------------------------------
@@ -152,7 +158,7 @@ class StreamParser:
     """Base of the incremental parsers. Subclasses handle decoded events or objects."""
 
     __slots__ = ("usage", "model", "complete", "failed", "out_chars", "tools", "objects",
-                 "odd_events", "tier")
+                 "odd_events", "tier", "stop")
 
     def __init__(self) -> None:
         self.usage: Usage | None = None
@@ -163,6 +169,7 @@ class StreamParser:
         self.tools: dict | None = None  # server-side tool calls by tool, billed per call
         self.objects: tuple[str, ...] = ()  # the stored objects the stream created
         self.tier: str | None = None  # the processing tier the stream was served in
+        self.stop: str | None = None  # why generation ended (the provider's finish reason)
         self.odd_events = 0
 
     def feed(self, chunk: bytes) -> bytes:

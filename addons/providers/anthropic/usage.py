@@ -4,7 +4,7 @@ billed per call."""
 
 from __future__ import annotations
 
-from addons.wire.usage import BodyResult, Format, SSEParser, Usage, count, loads
+from addons.wire.usage import BodyResult, Format, SSEParser, Usage, count, loads, stop_reason
 
 
 def anthropic_usage(u: dict) -> Usage:
@@ -33,9 +33,10 @@ def anthropic_tools(u: dict) -> dict | None:
 
 def parse_anthropic_body(obj: dict) -> BodyResult:
     u = obj.get("usage")
+    stop = stop_reason(obj.get("stop_reason"))
     if not isinstance(u, dict):
-        return BodyResult(None, obj.get("model"))
-    return BodyResult(anthropic_usage(u), obj.get("model"), tools=anthropic_tools(u))
+        return BodyResult(None, obj.get("model"), stop=stop)
+    return BodyResult(anthropic_usage(u), obj.get("model"), tools=anthropic_tools(u), stop=stop)
 
 
 class AnthropicStream(SSEParser):
@@ -66,6 +67,7 @@ class AnthropicStream(SSEParser):
             self.usage = anthropic_usage(self._u)
             self.tools = anthropic_tools(self._u)
         elif kind == "message_delta":
+            self.stop = stop_reason((obj.get("delta") or {}).get("stop_reason")) or self.stop
             for k, v in (obj.get("usage") or {}).items():
                 if v is not None:
                     self._u[k] = v

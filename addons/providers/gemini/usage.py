@@ -5,7 +5,16 @@ streamed as SSE or as one JSON array."""
 from __future__ import annotations
 
 from addons.wire.framing import JSONArraySplitter
-from addons.wire.usage import BodyResult, Format, SSEParser, StreamParser, Usage, count, loads
+from addons.wire.usage import (
+    BodyResult,
+    Format,
+    SSEParser,
+    StreamParser,
+    Usage,
+    count,
+    loads,
+    stop_reason,
+)
 
 
 def gemini_usage(u: dict) -> Usage:
@@ -39,8 +48,12 @@ def _search_tools(by_candidate: dict[int, int]) -> dict | None:
 
 def parse_gemini_body(obj: dict) -> BodyResult:
     u = obj.get("usageMetadata")
+    cands = obj.get("candidates")
+    first = cands[0] if isinstance(cands, list) and cands else None
     return BodyResult(gemini_usage(u) if isinstance(u, dict) else None, obj.get("modelVersion"),
-                      tools=_search_tools(gemini_searches(obj)))
+                      tools=_search_tools(gemini_searches(obj)),
+                      stop=stop_reason(first.get("finishReason"))
+                      if isinstance(first, dict) else None)
 
 
 class _GeminiMixin:
@@ -74,6 +87,7 @@ class _GeminiMixin:
                     self.out_chars += len(part["text"])
             if cand.get("finishReason"):
                 self.complete = True
+                self.stop = stop_reason(cand["finishReason"])
         if isinstance(obj.get("usageMetadata"), dict):
             self.usage = gemini_usage(obj["usageMetadata"])
         self._searched(obj)

@@ -5,7 +5,7 @@ container) and the objects a response stored."""
 from __future__ import annotations
 
 from addons.wire.framing import SSEDecoder
-from addons.wire.usage import BodyResult, Format, SSEParser, Usage, count, loads
+from addons.wire.usage import BodyResult, Format, SSEParser, Usage, count, loads, stop_reason
 
 
 def openai_chat_usage(u: dict) -> Usage:
@@ -102,10 +102,22 @@ def _own_id(obj: dict) -> tuple[str, ...]:
     return (oid,) if isinstance(oid, str) and oid else ()
 
 
+def _responses_stop(resp: dict) -> str | None:
+    """A response's end: its status, or why it is incomplete (max_output_tokens...)."""
+    details = resp.get("incomplete_details")
+    if isinstance(details, dict) and stop_reason(details.get("reason")):
+        return stop_reason(details["reason"])
+    return stop_reason(resp.get("status"))
+
+
 def parse_openai_chat_body(obj: dict) -> BodyResult:
     u = obj.get("usage")  # the completion's id: stored with `store: true`
+    choices = obj.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
     return BodyResult(openai_chat_usage(u) if isinstance(u, dict) else None, obj.get("model"),
-                      objects=_own_id(obj), tier=_tier(obj))
+                      objects=_own_id(obj), tier=_tier(obj),
+                      stop=stop_reason(first.get("finish_reason"))
+                      if isinstance(first, dict) else None)
 
 
 def parse_openai_compaction_body(obj: dict) -> BodyResult:
@@ -122,7 +134,7 @@ def parse_openai_responses_body(obj: dict) -> BodyResult:
     usage = openai_responses_usage(u) if isinstance(u, dict) else None
     return BodyResult(usage, obj.get("model"), done and usage is not None,
                       responses_tools(obj.get("output"), obj.get("tools")),
-                      responses_objects(obj), _tier(obj))
+                      responses_objects(obj), _tier(obj), _responses_stop(obj))
 
 
 def parse_openai_embeddings_body(obj: dict) -> BodyResult:
@@ -183,6 +195,8 @@ class OpenAIChatStream(SSEParser):
             self.objects = _own_id(obj)
         choices = obj.get("choices") or []
         for choice in choices:
+            if choice.get("finish_reason"):
+                self.stop = stop_reason(choice["finish_reason"])
             delta = choice.get("delta") or {}
             for field in ("content", "reasoning_content", "refusal"):
                 if isinstance(delta.get(field), str):
@@ -224,6 +238,7 @@ class OpenAIResponsesStream(SSEParser):
             if isinstance(resp.get("usage"), dict):
                 self.usage = openai_responses_usage(resp["usage"])
             if kind in _RESPONSES_TERMINAL:
+                self.stop = _responses_stop(resp)
                 self.tools = responses_tools(resp.get("output"), resp.get("tools"))
                 self.complete = True
                 self.failed = kind == "response.failed" and self.usage is None
