@@ -260,8 +260,8 @@ def serious_violations(page) -> list[str]:
 
 
 CUSTOMER_PAGES = ("/", "/keys", "/usage", "/pricing", "/credit", "/quickstart", "/account")
-OPERATOR_PAGES = ("/ops/overview", "/ops/overview?range=30d", "/ops/customers", "/ops/plans", "/ops/keys", "/ops/usage", "/ops/models",
-                  "/ops/upstreams")
+OPERATOR_PAGES = ("/ops/overview", "/ops/overview?range=30d", "/ops/customers", "/ops/plans",
+                  "/ops/keys", "/ops/usage", "/ops/models", "/ops/upstreams")
 SIGNED_OUT_PAGES = ("/login", "/forgot")
 
 
