@@ -77,7 +77,8 @@ CUSTOMER_PAGES = ["/", "/keys", "/usage", "/usage?month=2026-01&page=2", "/usage
                   "/quickstart", "/pricing", "/credit", "/account"]
 ADMIN_PAGES = ["/ops/overview", "/ops/overview?range=30d", "/ops/overview?range=90d",
                "/ops/overview?range=bogus", "/ops/customers", "/ops/customers?q=demo",
-               "/ops/customers/2", "/ops/plans", "/ops/keys", "/ops/usage", "/ops/models", "/ops/upstreams"]
+               "/ops/customers/2", "/ops/plans", "/ops/keys", "/ops/usage", "/ops/models",
+               "/ops/upstreams"]
 ADMIN_POSTS = [("/ops/customers", {"email": "n@x.io", "plan": "1"}),
                ("/ops/customers/2/plan", {"plan": "3"}), ("/ops/customers/2/status", {}),
                ("/ops/customers/2/password", {}), ("/ops/plans", {"name": "X"}),
