@@ -39,8 +39,14 @@ def window(range_name: str, now: dt.datetime | None = None):
     return period, end - span, end
 
 
+def _column(name: str):
+    if name == "cache_tokens":  # read and written together
+        return S.cache_read_tokens + S.cache_write_tokens
+    return getattr(S, name)
+
+
 def _sums(*extra):
-    return [*extra, *(fn.SUM(getattr(S, f)).alias(f) for f in FIELDS)]
+    return [*extra, *(fn.SUM(_column(f)).alias(f) for f in FIELDS)]
 
 
 def _row(values) -> dict:

@@ -12,9 +12,10 @@ from fractions import Fraction
 from flask import current_app
 from peewee import fn
 
-from models import Invoice, ModelPrice, Plan, UsageRecord, User, utcnow
+from models import Invoice, ModelPrice, Plan, User, utcnow
 from models.catalog import price_sets, read_prices
 from models.month import month_bounds, month_key
+from models.rollup import DAY, UsageRollup
 from models.selling import (
     FIELDS,
     NANOS,
@@ -29,7 +30,7 @@ from models.selling import (
 )
 from models.statement import parse_month
 
-R = UsageRecord
+S = UsageRollup  # months are whole days: their daily sums are exact
 CENT = NANOS // 100
 
 
@@ -54,8 +55,11 @@ def collected(start: dt.datetime, end: dt.datetime) -> dict[int, int]:
 
 
 def _sums(start, end, *by) -> list[tuple]:
-    return list(R.select(*by, fn.COUNT(R.id), fn.SUM(R.charge_nanousd), fn.SUM(R.cost_nanousd))
-                .where(R.created_at >= start, R.created_at < end).group_by(*by).tuples())
+    """(the `by` columns of the daily sums, requests, charge, cost): months are whole days."""
+    return [(*row[:-3], int(row[-3] or 0), *row[-2:]) for row in
+            S.select(*by, fn.SUM(S.requests), fn.SUM(S.charge_nanousd), fn.SUM(S.cost_nanousd))
+            .where(S.period == DAY, S.start >= start, S.start < end, S.requests > 0)
+            .group_by(*by).tuples()]
 
 
 def money_row(collected_nanos: int | None, charge, cost) -> dict:
@@ -71,7 +75,7 @@ def money_row(collected_nanos: int | None, charge, cost) -> dict:
 def by_customer(month: str | None = None) -> list[dict]:
     start, end = _bounds(month)
     paid = collected(start, end)
-    usage = {uid: (n, charge, cost) for uid, n, charge, cost in _sums(start, end, R.user)}
+    usage = {uid: (n, charge, cost) for uid, n, charge, cost in _sums(start, end, S.user_id)}
     rows = []
     for u in User.select(User, Plan).join(Plan).where(
             User.id.in_(list(paid.keys() | usage.keys()))):
@@ -87,7 +91,7 @@ def by_plan(month: str | None = None) -> list[dict]:
     paid = collected(start, end)
     plan_of = dict(User.select(User.id, User.plan).tuples())
     totals: dict[int, list[int]] = {}
-    for uid, n, charge, cost in _sums(start, end, R.user):
+    for uid, n, charge, cost in _sums(start, end, S.user_id):
         t = totals.setdefault(plan_of.get(uid), [0, 0, 0, 0])
         t[0] += n
         t[1] += int(charge or 0)
@@ -103,7 +107,7 @@ def by_model(month: str | None = None) -> list[dict]:
     start, end = _bounds(month)
     return [{"provider": provider, "model": model, "requests": n, **money_row(None, charge, cost)}
             for provider, model, n, charge, cost in sorted(
-                _sums(start, end, R.provider, R.model), key=lambda r: -int(r[3] or 0))]
+                _sums(start, end, S.provider, S.model), key=lambda r: -int(r[3] or 0))]
 
 
 def by_month(months: int = 12, now: dt.datetime | None = None) -> list[dict]:
@@ -120,9 +124,10 @@ def by_month(months: int = 12, now: dt.datetime | None = None) -> list[dict]:
 
 
 def totals(start, end) -> tuple[int, int, int]:
-    n, charge, cost = (R.select(fn.COUNT(R.id), fn.SUM(R.charge_nanousd), fn.SUM(R.cost_nanousd))
-                       .where(R.created_at >= start, R.created_at < end).tuples().first())
-    return n or 0, int(charge or 0), int(cost or 0)
+    n, charge, cost = (S.select(fn.SUM(S.requests), fn.SUM(S.charge_nanousd),
+                                fn.SUM(S.cost_nanousd))
+                       .where(S.period == DAY, S.start >= start, S.start < end).tuples().first())
+    return int(n or 0), int(charge or 0), int(cost or 0)
 
 
 # --- the margin guard ---------------------------------------------------------------------------

@@ -10,9 +10,11 @@ from peewee import JOIN, fn
 from models import ApiKey, Plan, UsageRecord, User, usd, utcnow
 from models.month import month_bounds as calendar_month
 from models.month import month_key
+from models.rollup import DAY, UsageRollup
 from models.statement import tool_calls
 
 R = UsageRecord
+S = UsageRollup  # months and days are whole days: their daily sums are exact
 
 
 def month_bounds(month: str | None = None) -> tuple[dt.datetime, dt.datetime]:
@@ -39,17 +41,19 @@ def recent_months(n: int = 12) -> list[str]:
 
 def month_usage(user: User, month: str | None = None) -> dict:
     start, end = month_bounds(month)
-    row = (R.select(fn.COUNT(R.id), fn.SUM(R.input_tokens), fn.SUM(R.cache_read_tokens),
-                    fn.SUM(R.cache_write_tokens), fn.SUM(R.output_tokens),
-                    fn.SUM(R.reasoning_tokens), fn.SUM(R.total_tokens), fn.SUM(R.cost_nanousd),
-                    fn.SUM(R.estimated.cast("integer")), fn.SUM(R.counted_tokens),
-                    fn.SUM(R.charge_nanousd), fn.SUM(R.credit_nanousd))
-           .where(R.user == user, R.created_at >= start, R.created_at < end)
+    row = (S.select(fn.SUM(S.requests), fn.SUM(S.input_tokens), fn.SUM(S.cache_read_tokens),
+                    fn.SUM(S.cache_write_tokens), fn.SUM(S.output_tokens),
+                    fn.SUM(S.reasoning_tokens), fn.SUM(S.total_tokens), fn.SUM(S.cost_nanousd),
+                    fn.SUM(S.counted_tokens), fn.SUM(S.charge_nanousd), fn.SUM(S.credit_nanousd))
+           .where(S.user_id == user.id, S.period == DAY, S.start >= start, S.start < end)
            .tuples().first())
-    n, inp, cr, cw, out, rea, total, cost, estimated, counted, charge, credit = row
+    n, inp, cr, cw, out, rea, total, cost, counted, charge, credit = row
+    # Few records are estimates: counted along the index of the customer's records.
+    estimated = R.select().where(R.user == user, R.created_at >= start, R.created_at < end,
+                                 R.estimated == True).count()  # noqa: E712
     return {
         "month": month_key(start),
-        "requests": n or 0,
+        "requests": int(n or 0),
         "input_tokens": int(inp or 0),
         "cache_read_tokens": int(cr or 0),
         "cache_write_tokens": int(cw or 0),
@@ -69,7 +73,8 @@ def month_usage(user: User, month: str | None = None) -> dict:
 
 def requests_today(user: User) -> int:
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    return R.select().where(R.user == user, R.created_at >= today).count()
+    return int(S.select(fn.SUM(S.requests)).where(S.user_id == user.id, S.period == DAY,
+                                                  S.start == today).scalar() or 0)
 
 
 def breakdown(month: str | None = None, user: User | None = None,
@@ -77,17 +82,17 @@ def breakdown(month: str | None = None, user: User | None = None,
     """Requests, tokens, cost and charge grouped by the named record fields (and
     customer)."""
     start, end = month_bounds(month)
-    cols = [getattr(R, f) for f in by]
-    q = (R.select(*cols, fn.COUNT(R.id).alias("requests"),
-                  fn.SUM(R.total_tokens).alias("tokens"), fn.SUM(R.cost_nanousd).alias("cost"),
-                  fn.SUM(R.charge_nanousd).alias("charge"))
-         .where(R.created_at >= start, R.created_at < end)
-         .group_by(*cols).order_by(fn.SUM(R.total_tokens).desc()))
+    cols = [S.user_id if f == "user" else getattr(S, f) for f in by]
+    q = (S.select(*cols, fn.SUM(S.requests).alias("requests"),
+                  fn.SUM(S.total_tokens).alias("tokens"), fn.SUM(S.cost_nanousd).alias("cost"),
+                  fn.SUM(S.charge_nanousd).alias("charge"))
+         .where(S.period == DAY, S.start >= start, S.start < end, S.requests > 0)
+         .group_by(*cols).order_by(fn.SUM(S.total_tokens).desc()))
     if user is not None:
-        q = q.where(R.user == user)
+        q = q.where(S.user_id == user.id)
     return [{**{f: getattr(row, f if f != "user" else "user_id") for f in by},
-             "requests": row.requests, "tokens": int(row.tokens or 0), "cost": usd(row.cost),
-             "charge": usd(row.charge)}
+             "requests": int(row.requests or 0), "tokens": int(row.tokens or 0),
+             "cost": usd(row.cost), "charge": usd(row.charge)}
             for row in q]
 
 
@@ -112,9 +117,11 @@ def activity(user: User, start, end, page: int = 1, per_page: int = 50, key: int
 def customer_month_table(month: str | None = None, search: str = "") -> list[dict]:
     """Every user with plan, status and this month's usage: the operator's customer list."""
     start, end = month_bounds(month)
-    usage = {uid: (n, int(t or 0), usd(c)) for uid, n, t, c in
-             R.select(R.user, fn.COUNT(R.id), fn.SUM(R.total_tokens), fn.SUM(R.cost_nanousd))
-             .where(R.created_at >= start, R.created_at < end).group_by(R.user).tuples()}
+    usage = {uid: (int(n or 0), int(t or 0), usd(c)) for uid, n, t, c in
+             S.select(S.user_id, fn.SUM(S.requests), fn.SUM(S.total_tokens),
+                      fn.SUM(S.cost_nanousd))
+             .where(S.period == DAY, S.start >= start, S.start < end).group_by(S.user_id)
+             .tuples()}
     q = User.select(User, Plan).join(Plan).order_by(User.email)
     if search:
         q = q.where(User.email.contains(search.strip().lower()))
@@ -133,8 +140,9 @@ def key_month_usage(keys) -> dict[int, dict]:
     if not ids:
         return {}
     start, end = month_bounds()
-    rows = (R.select(R.api_key, fn.COUNT(R.id), fn.SUM(R.total_tokens), fn.SUM(R.charge_nanousd))
-            .where(R.api_key.in_(ids), R.created_at >= start, R.created_at < end)
-            .group_by(R.api_key).tuples())
-    return {kid: {"requests": n, "tokens": int(t or 0), "charge_nanousd": int(c or 0)}
+    rows = (S.select(S.key_id, fn.SUM(S.requests), fn.SUM(S.total_tokens),
+                     fn.SUM(S.charge_nanousd))
+            .where(S.key_id.in_(ids), S.period == DAY, S.start >= start, S.start < end)
+            .group_by(S.key_id).tuples())
+    return {kid: {"requests": int(n or 0), "tokens": int(t or 0), "charge_nanousd": int(c or 0)}
             for kid, n, t, c in rows}

@@ -232,6 +232,8 @@ def m15_usage_rollups() -> None:
     from .tables import UsageRecord
 
     add_column("usagerecord", UsageRecord.finish_reason, "''")
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "usagerecord_tools" ON "usagerecord" '
+                   "(\"user_id\", \"created_at\") WHERE (\"tool_calls\" != '')")
     create_missing(UsageRollup)
     backfill()
 

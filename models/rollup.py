@@ -15,8 +15,10 @@ from peewee import EXCLUDED, BigIntegerField, CharField, DateTimeField, IntegerF
 from .base import BaseModel, db, is_sqlite
 
 HOUR, DAY = "h", "d"
-SUMS = ("requests", "errors", "refusals", "input_tokens", "cache_tokens", "output_tokens",
-        "total_tokens", "cost_nanousd", "charge_nanousd", "credit_nanousd", "latency_ms")
+SUMS = ("requests", "errors", "refusals", "input_tokens", "cache_read_tokens",
+        "cache_write_tokens", "output_tokens", "reasoning_tokens", "total_tokens",
+        "counted_tokens", "allowance_tokens", "cost_nanousd", "charge_nanousd", "credit_nanousd",
+        "latency_ms")
 
 
 class UsageRollup(BaseModel):
@@ -24,14 +26,19 @@ class UsageRollup(BaseModel):
     start = DateTimeField()  # the hour's or the day's start, naive UTC
     user_id = IntegerField()  # the account (not a foreign key: sums outlive nothing)
     key_id = IntegerField(default=0)  # 0: none (a refusal is counted per account)
+    provider = CharField(default="")
     model = CharField(default="")
     requests = BigIntegerField(default=0)
     errors = BigIntegerField(default=0)  # answered with a status of 400 or more
     refusals = BigIntegerField(default=0)  # refused by a limit before going upstream
     input_tokens = BigIntegerField(default=0)  # uncached
-    cache_tokens = BigIntegerField(default=0)  # read and written
+    cache_read_tokens = BigIntegerField(default=0)
+    cache_write_tokens = BigIntegerField(default=0)
     output_tokens = BigIntegerField(default=0)
+    reasoning_tokens = BigIntegerField(default=0)
     total_tokens = BigIntegerField(default=0)
+    counted_tokens = BigIntegerField(default=0)  # against the allowance, raw or weighted
+    allowance_tokens = BigIntegerField(default=0)  # counted, of calls not paid from credit
     cost_nanousd = BigIntegerField(default=0)
     charge_nanousd = BigIntegerField(default=0)
     credit_nanousd = BigIntegerField(default=0)
@@ -39,7 +46,7 @@ class UsageRollup(BaseModel):
 
     class Meta:
         indexes = (
-            (("period", "start", "user_id", "key_id", "model"), True),
+            (("period", "start", "user_id", "key_id", "provider", "model"), True),
             (("user_id", "period", "start"), False),
         )
 
@@ -52,17 +59,17 @@ def day_of(when: dt.datetime) -> dt.datetime:
     return when.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+_TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
+           "reasoning_tokens", "total_tokens", "counted_tokens", "cost_nanousd",
+           "charge_nanousd", "credit_nanousd", "latency_ms")
+
+
 def _record_sums(r: dict) -> dict:
-    status = r.get("status") or 0
-    return {"requests": 1, "errors": int(status >= 400), "refusals": 0,
-            "input_tokens": r.get("input_tokens") or 0,
-            "cache_tokens": (r.get("cache_read_tokens") or 0) + (r.get("cache_write_tokens") or 0),
-            "output_tokens": r.get("output_tokens") or 0,
-            "total_tokens": r.get("total_tokens") or 0,
-            "cost_nanousd": r.get("cost_nanousd") or 0,
-            "charge_nanousd": r.get("charge_nanousd") or 0,
-            "credit_nanousd": r.get("credit_nanousd") or 0,
-            "latency_ms": r.get("latency_ms") or 0}
+    sums = {name: r.get(name) or 0 for name in _TOKENS}
+    sums["requests"], sums["refusals"] = 1, 0
+    sums["errors"] = int((r.get("status") or 0) >= 400)
+    sums["allowance_tokens"] = 0 if sums["credit_nanousd"] else sums["counted_tokens"]
+    return sums
 
 
 def summed(records: list[dict]) -> dict[tuple, dict]:
@@ -72,7 +79,8 @@ def summed(records: list[dict]) -> dict[tuple, dict]:
         sums = _record_sums(r)
         when = r["created_at"]
         for period, start in ((HOUR, hour_of(when)), (DAY, day_of(when))):
-            key = (period, start, r["user"], r.get("api_key") or 0, r.get("model") or "")
+            key = (period, start, r["user"], r.get("api_key") or 0, r.get("provider") or "",
+                   r.get("model") or "")
             found = groups.get(key)
             if found is None:
                 groups[key] = dict(sums)
@@ -87,7 +95,7 @@ def refusals_summed(refusals: list[tuple[int, dt.datetime]]) -> dict[tuple, dict
     groups: dict[tuple, dict] = {}
     for uid, when in refusals:
         for period, start in ((HOUR, hour_of(when)), (DAY, day_of(when))):
-            key = (period, start, uid, 0, "")
+            key = (period, start, uid, 0, "", "")
             groups.setdefault(key, {"refusals": 0})["refusals"] += 1
     return groups
 
@@ -97,15 +105,15 @@ def add(groups: dict[tuple, dict]) -> None:
     if not groups:
         return
     R = UsageRollup
-    rows = [{"period": p, "start": s, "user_id": u, "key_id": k, "model": m, **sums}
-            for (p, s, u, k, m), sums in groups.items()]
+    rows = [{"period": p, "start": s, "user_id": u, "key_id": k, "provider": v, "model": m,
+             **sums} for (p, s, u, k, v, m), sums in groups.items()]
     names = sorted({name for row in rows for name in row} & set(SUMS))
     for row in rows:
         for name in names:
             row.setdefault(name, 0)
     for i in range(0, len(rows), 200):  # within every database's limit on parameters
         R.insert_many(rows[i:i + 200]).on_conflict(
-            conflict_target=[R.period, R.start, R.user_id, R.key_id, R.model],
+            conflict_target=[R.period, R.start, R.user_id, R.key_id, R.provider, R.model],
             update={getattr(R, n): getattr(R, n) + getattr(EXCLUDED, n) for n in names},
         ).execute()
 
@@ -119,13 +127,12 @@ def backfill() -> None:
             start = f"strftime('{fmt}', created_at)"
         else:
             start = f"date_trunc('{unit}', created_at)"
+        summed = ", ".join(f"SUM({name})" for name in _TOKENS)
         db.execute_sql(
-            'INSERT INTO "usagerollup" (period, start, user_id, key_id, model, requests, '
-            "errors, refusals, input_tokens, cache_tokens, output_tokens, total_tokens, "
-            "cost_nanousd, charge_nanousd, credit_nanousd, latency_ms) "
-            f"SELECT '{period}', {start}, user_id, COALESCE(api_key_id, 0), model, COUNT(*), "
-            "SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), 0, SUM(input_tokens), "
-            "SUM(cache_read_tokens + cache_write_tokens), SUM(output_tokens), "
-            "SUM(total_tokens), SUM(cost_nanousd), SUM(charge_nanousd), SUM(credit_nanousd), "
-            f'SUM(latency_ms) FROM "usagerecord" GROUP BY {start}, user_id, '
-            "COALESCE(api_key_id, 0), model")
+            'INSERT INTO "usagerollup" (period, start, user_id, key_id, provider, model, '
+            f"requests, errors, refusals, allowance_tokens, {', '.join(_TOKENS)}) "
+            f"SELECT '{period}', {start}, user_id, COALESCE(api_key_id, 0), provider, model, "
+            "COUNT(*), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), 0, "
+            "SUM(CASE WHEN credit_nanousd = 0 THEN counted_tokens ELSE 0 END), "
+            f'{summed} FROM "usagerecord" GROUP BY {start}, user_id, COALESCE(api_key_id, 0), '
+            "provider, model")

@@ -24,7 +24,8 @@ from peewee import (
 
 from .base import BaseModel
 from .month import month_bounds
-from .tables import DeadLetter, Plan, UsageRecord, User, utcnow
+from .rollup import DAY, UsageRollup
+from .tables import DeadLetter, Plan, User, utcnow
 
 NANOS = 1_000_000_000
 PER_MTOK = 1_000_000  # a price per million tokens times tokens: nano-dollars times this
@@ -167,9 +168,10 @@ def credit_spent(users=None) -> dict[int, int]:
     """Credit spent by each customer (of `users`), all time: the usage records' and the dead
     letters' shares paid from credit."""
     spent: dict[int, int] = {}
-    for model, col, uid in ((UsageRecord, UsageRecord.credit_nanousd, UsageRecord.user),
-                            (DeadLetter, DeadLetter.credit_nanousd, DeadLetter.user_id)):
-        q = model.select(uid, fn.SUM(col)).where(col != 0)
+    S = UsageRollup  # the records' daily sums: a row a day, not a row a call
+    for q, col, uid in ((S.select().where(S.period == DAY), S.credit_nanousd, S.user_id),
+                        (DeadLetter.select(), DeadLetter.credit_nanousd, DeadLetter.user_id)):
+        q = q.select(uid, fn.SUM(col)).where(col != 0)
         if users is not None:
             q = q.where(uid.in_(list(users)))
         for u, total in q.group_by(uid).tuples():
@@ -191,11 +193,12 @@ def balance(user_id: int) -> int:
 def usage_by_month(user_id: int) -> list[tuple[str, int]]:
     """Credit spent per month (YYYY-MM, nano-dollars), newest first: the ledger's usage
     lines."""
-    month = fn.SUBSTR(UsageRecord.created_at.cast("text"), 1, 7)
+    S = UsageRollup
+    month = fn.SUBSTR(S.start.cast("text"), 1, 7)
     # Grouped by the output column's name: PostgreSQL does not match the parametrized
     # expression itself.
-    rows = (UsageRecord.select(month.alias("m"), fn.SUM(UsageRecord.credit_nanousd))
-            .where(UsageRecord.user == user_id, UsageRecord.credit_nanousd != 0)
+    rows = (S.select(month.alias("m"), fn.SUM(S.credit_nanousd))
+            .where(S.user_id == user_id, S.period == DAY, S.credit_nanousd != 0)
             .group_by(SQL("m")).order_by(SQL("m").desc()).tuples())
     return [(m, int(t)) for m, t in rows]
 

@@ -9,10 +9,12 @@ import datetime as dt
 from peewee import fn
 
 from .month import month_bounds, month_key
+from .rollup import DAY, UsageRollup
 from .selling import balance, refusals, usd_text
 from .tables import UsageRecord, User, utcnow
 
 R = UsageRecord
+S = UsageRollup  # months are whole days: their daily sums are exact
 TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
           "reasoning_tokens", "total_tokens", "counted_tokens")
 
@@ -28,16 +30,17 @@ def parse_month(month: str | None) -> dt.datetime | None:
 
 
 def by_model(user_id: int, start: dt.datetime, end: dt.datetime) -> list[dict]:
-    cols = [fn.SUM(getattr(R, t)) for t in TOKENS]
-    rows = (R.select(R.provider, R.model, fn.COUNT(R.id), *cols, fn.SUM(R.charge_nanousd),
-                     fn.SUM(R.credit_nanousd))
-            .where(R.user == user_id, R.created_at >= start, R.created_at < end)
-            .group_by(R.provider, R.model).order_by(fn.SUM(R.charge_nanousd).desc(), R.model)
+    cols = [fn.SUM(getattr(S, t)) for t in TOKENS]
+    rows = (S.select(S.provider, S.model, fn.SUM(S.requests), *cols, fn.SUM(S.charge_nanousd),
+                     fn.SUM(S.credit_nanousd))
+            .where(S.user_id == user_id, S.period == DAY, S.start >= start, S.start < end,
+                   S.requests > 0)
+            .group_by(S.provider, S.model).order_by(fn.SUM(S.charge_nanousd).desc(), S.model)
             .tuples())
     out = []
     for provider, model, n, *rest in rows:
         tokens, (charge, credit) = rest[:len(TOKENS)], rest[len(TOKENS):]
-        out.append({"provider": provider, "model": model, "requests": n,
+        out.append({"provider": provider, "model": model, "requests": int(n or 0),
                     **{t: int(v or 0) for t, v in zip(TOKENS, tokens)},
                     "charge_nanousd": int(charge or 0), "credit_nanousd": int(credit or 0)})
     return out
@@ -61,9 +64,8 @@ def statement(user: User, month: str | None = None, now: dt.datetime | None = No
     models = by_model(user.id, start, end)
     plan = user.plan
     current = start <= now < end
-    counted = int(R.select(fn.SUM(R.counted_tokens)).where(  # paid from credit: not counted
-        R.user == user.id, R.created_at >= start, R.created_at < end,
-        R.credit_nanousd == 0).scalar() or 0)
+    counted = int(S.select(fn.SUM(S.allowance_tokens)).where(  # paid from credit: not counted
+        S.user_id == user.id, S.period == DAY, S.start >= start, S.start < end).scalar() or 0)
     allowance = user.allowance(now) if current else None
     total = {t: sum(m[t] for m in models) for t in TOKENS}
     charge = sum(m["charge_nanousd"] for m in models)

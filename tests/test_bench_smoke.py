@@ -59,3 +59,13 @@ def test_bench_shared_quick_run():
         assert all(cost[t]["non2xx"] == 0 and cost[t]["rps"] > 0 for t in ("memory", "redis"))
     assert all(t["non2xx"] == 0 for t in report["scaling"].values())
     assert "shared limits, paced:" in out.stdout and "2 workers:" in out.stdout
+
+
+def test_bench_pages_quick_run():
+    """The page-speed benchmark: a small seeded history, every page answered 200 and timed."""
+    out = subprocess.run([sys.executable, "-m", "bench.pages", "--calls-per-month", "300",
+                          "--months", "3", "--runs", "1"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "seeded 900 records" in out.stdout and "slowest page median" in out.stdout
+    assert "/ops/overview?range=90d" in out.stdout and "/usage?key=" in out.stdout
