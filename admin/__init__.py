@@ -107,6 +107,7 @@ def register_areas(app: Flask) -> None:
         credit,
         dashboard,
         keys,
+        members,
         ops,
         ops_selling,
         overview,
@@ -118,8 +119,8 @@ def register_areas(app: Flask) -> None:
     auth.login_manager.init_app(app)
     app.jinja_env.globals["timedelta"] = dt.timedelta
     app.extensions["throttles"] = auth.new_throttles()
-    for module in (auth, reset, account, dashboard, keys, usage, pricing, credit, billing, ops,
-                   ops_selling, overview):
+    for module in (auth, reset, account, members, dashboard, keys, usage, pricing, credit,
+                   billing, ops, ops_selling, overview):
         app.register_blueprint(module.bp)
     cli.register(app)
 

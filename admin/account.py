@@ -18,7 +18,8 @@ from flask_login import current_user, login_required, login_user
 from models.security import password_problem, verify_password
 
 from . import accounts, second_factor
-from .auth import Account, me
+from .auth import Account
+from .current import person
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -28,7 +29,7 @@ OPEN_WITHOUT_FACTOR = ("account.", "auth.logout", "static")
 
 def operator_needs_factor() -> bool:
     return (current_user.is_authenticated and current_user.is_admin
-            and current_app.config["GATEWAY"].operator_2fa and not me().totp_secret)
+            and current_app.config["GATEWAY"].operator_2fa and not person().totp_secret)
 
 
 @bp.before_app_request
@@ -45,8 +46,8 @@ def factor_first():
 @login_required
 def index():
     pending = session.get(PENDING)
-    qr = second_factor.qr_code(pending, me().email) if pending else None
-    return render_template("account/index.html", user=me(), pending=pending, qr=qr,
+    qr = second_factor.qr_code(pending, person().email) if pending else None
+    return render_template("account/index.html", user=person(), pending=pending, qr=qr,
                            required=current_user.is_admin
                            and current_app.config["GATEWAY"].operator_2fa)
 
@@ -54,7 +55,7 @@ def index():
 @bp.route("/password", methods=["POST"])
 @login_required
 def password():
-    user, form = me(), request.form
+    user, form = person(), request.form
     new = form.get("new_password", "")
     if not verify_password(user.password_hash, form.get("current_password", "")):
         flash("Password not changed: the current password is wrong.", "error")
@@ -77,7 +78,7 @@ def password():
 @bp.route("/2fa", methods=["POST"])
 @login_required
 def start_factor():
-    if not me().totp_secret:
+    if not person().totp_secret:
         session[PENDING] = second_factor.new_secret()
     return redirect(url_for("account.index") + "#second-factor")
 
@@ -85,7 +86,7 @@ def start_factor():
 @bp.route("/2fa/confirm", methods=["POST"])
 @login_required
 def confirm_factor():
-    pending, user = session.get(PENDING), me()
+    pending, user = session.get(PENDING), person()
     step = second_factor.matching_step(pending, request.form.get("code", "")) if pending \
         else None
     if step is None:
@@ -101,7 +102,7 @@ def confirm_factor():
 @bp.route("/2fa/off", methods=["POST"])
 @login_required
 def disable_factor():
-    user = me()
+    user = person()
     if current_user.is_admin and current_app.config["GATEWAY"].operator_2fa:
         flash("Operators must keep a second factor (OPERATOR_2FA).", "error")
     elif not (verify_password(user.password_hash, request.form.get("password", ""))

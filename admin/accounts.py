@@ -15,7 +15,7 @@ from decimal import Decimal
 from flask import current_app, has_app_context
 from peewee import IntegrityError, fn
 
-from models import ApiKey, Plan, User, changes, selling, utcnow
+from models import ApiKey, Plan, User, changes, members, selling, utcnow
 from models.base import write_transaction
 from models.security import hash_password, new_password, password_problem
 
@@ -78,8 +78,10 @@ def create_user(email: str, plan: Plan, *, role: str = "user", password: str | N
     password = new_password() if password is None else valid_password(password)
     hashed = hash_password(password)  # before the check: the same time for a taken address
     try:
-        user = User.create(email=email, plan=plan, role=role, password_hash=hashed,
-                           email_verified_at=utcnow() if verified else None)
+        with write_transaction():
+            user = User.create(email=email, plan=plan, role=role, password_hash=hashed,
+                               email_verified_at=utcnow() if verified else None)
+            members.open_account(user)
     except IntegrityError:
         raise Invalid(f"{email} already has an account") from None
     return user, password
@@ -224,14 +226,16 @@ def save_plan_as_typed(plan: Plan | None, form) -> Plan:
 # --- Keys ---------------------------------------------------------------------------------------
 
 
-def issue_key(user: User, name: str = "", limits: dict | None = None) -> tuple[str, ApiKey]:
-    """A new key, with `limits` (key_limits.parse's columns) when given; the secret exists in
-    clear only in what this returns."""
+def issue_key(user: User, name: str = "", limits: dict | None = None,
+              by: User | None = None) -> tuple[str, ApiKey]:
+    """A new key of account `user`, made by member `by` (default: the account's owner), with
+    `limits` (key_limits.parse's columns) when given; the secret exists in clear only in what
+    this returns."""
     with write_transaction():
         secret, key = ApiKey.issue(user, (name or "").strip()[:64] or "default")
-        if limits:
-            ApiKey.update(**limits).where(ApiKey.id == key.id).execute()
-            key = ApiKey.get_by_id(key.id)
+        ApiKey.update(created_by=by or user, **(limits or {})).where(
+            ApiKey.id == key.id).execute()
+        key = ApiKey.get_by_id(key.id)
     return secret, key
 
 

@@ -98,10 +98,6 @@ def admin_required(view):
     return wrapped
 
 
-def me() -> User:
-    return current_user.user
-
-
 def local_target(target: str) -> str | None:
     """`target` if it is a path on this site, else None. Browsers drop tabs and newlines and
     read a backslash as a slash, so `/\t/evil.example` would leave the site."""
@@ -179,7 +175,7 @@ def code():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    me().end_sessions()  # every session of this user, not only this browser's
+    current_user.user.end_sessions()  # every session of this user, not only this browser's
     logout_user()
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"))
@@ -271,7 +267,7 @@ def verify(token: str):
 @bp.route("/verify", methods=["POST"])
 @login_required
 def resend_verification():
-    user = me()
+    user = current_user.user
     if user.email_verified_at is None:
         if (wait := throttles()["signup"].wait(request.remote_addr)) > 0:
             flash(f"Please wait {math.ceil(wait / 60)} min before asking again.", "error")

@@ -11,13 +11,13 @@ import logging
 
 import stripe
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from models import Invoice, Plan, StripeEvent, Subscription
 from models.selling import balance, usd_text
 
 from . import csrf
-from .auth import me
+from .current import MONEY_ROLES, me, roles_required
 from .payments import BillingError, Payments, subscription_of, summary
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def payments() -> Payments:
 
 
 @bp.get("")
-@login_required
+@roles_required(*MONEY_ROLES)
 def index():
     p, user = payments(), me()
     sub = subscription_of(user)
@@ -52,14 +52,14 @@ def index():
 
 
 @bp.get("/status")
-@login_required
+@roles_required(*MONEY_ROLES)
 def status():
     payments()
     return jsonify(summary(me()))
 
 
 @bp.post("/setup")
-@login_required
+@roles_required(*MONEY_ROLES)
 def setup():
     """A SetupIntent for Stripe.js to confirm the card with."""
     p = payments()
@@ -79,7 +79,7 @@ def unavailable():
 
 
 @bp.post("/subscribe")
-@login_required
+@roles_required(*MONEY_ROLES)
 def subscribe():
     p, user = payments(), me()
     data = request.get_json(silent=True) or request.form
@@ -99,7 +99,7 @@ def subscribe():
 
 
 @bp.post("/cancel")
-@login_required
+@roles_required(*MONEY_ROLES)
 def cancel():
     try:
         return jsonify(message=payments().cancel(me()))
@@ -109,7 +109,7 @@ def cancel():
 
 
 @bp.post("/pay")
-@login_required
+@roles_required(*MONEY_ROLES)
 def pay():
     """Pay the open invoices, with a new card when one is given."""
     p, user = payments(), me()

@@ -17,17 +17,16 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import login_required
 
 from . import selling, values
-from .auth import me
+from .current import MONEY_ROLES, me, roles_required
 
 log = logging.getLogger(__name__)
 bp = Blueprint("credit", __name__, url_prefix="/credit")
 
 
 @bp.get("")
-@login_required
+@roles_required(*MONEY_ROLES)
 def index():
     user = me()
     p = current_app.extensions.get("payments")
@@ -46,7 +45,7 @@ def index():
 
 
 @bp.post("/settings")
-@login_required
+@roles_required(*MONEY_ROLES)
 def settings():
     user = me()
     form = request.form
@@ -62,7 +61,7 @@ def settings():
 
 
 @bp.post("/topup")
-@login_required
+@roles_required(*MONEY_ROLES)
 def topup():
     """Buy credit: `amount` in dollars, with `payment_method` (a card Stripe.js confirmed) or
     the card on file."""

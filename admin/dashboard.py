@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from models.statement import statement
 
-from .auth import me
+from .current import NO_ROLE, me, role
 from .queries import month_bounds, month_usage, requests_today
 
 bp = Blueprint("dashboard", __name__)
@@ -18,6 +18,8 @@ bp = Blueprint("dashboard", __name__)
 def index():
     if current_user.is_admin:  # the business's overview, not a customer's dashboard
         return redirect(url_for("overview.index"))
+    if role() == NO_ROLE:
+        return render_template("dashboard/no_account.html"), 403
     user = me()
     plan = user.plan
     usage = month_usage(user)

@@ -4,27 +4,29 @@ each key's own limits, revoke."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import login_required
 
 from models import ApiKey
 
 from . import accounts, key_limits
-from .auth import me
+from .current import KEY_ROLES, me, person, role, roles_required
 from .queries import key_month_usage
 
 bp = Blueprint("keys", __name__, url_prefix="/keys")
 
-LIMIT_FIELDS = ("rpm", "monthly_usd", "models", "expires", "cidrs")
+def _visible(query):
+    """The account's keys; a member sees and manages only the keys they made."""
+    query = query.where(ApiKey.user == me())
+    return query.where(ApiKey.created_by == person()) if role() == "member" else query
 
 
 def _own_keys():
-    return (ApiKey.select().where(ApiKey.user == me(), ApiKey.revoked_at.is_null())
+    return (_visible(ApiKey.select()).where(ApiKey.revoked_at.is_null())
             .order_by(ApiKey.created_at.desc()))
 
 
 def _own_key(key_id: int) -> ApiKey:
-    key = ApiKey.get_or_none(ApiKey.id == key_id, ApiKey.user == me(),
-                             ApiKey.revoked_at.is_null())
+    key = _visible(ApiKey.select()).where(ApiKey.id == key_id,
+                                          ApiKey.revoked_at.is_null()).first()
     if key is None:
         abort(404)  # someone else's key looks exactly like a missing one
     return key
@@ -41,17 +43,17 @@ def _limits_typed(form) -> dict:
 def _page(**extra):
     keys = list(_own_keys())
     return render_template("keys/index.html", keys=keys, usage=key_month_usage(keys),
-                           plan_models=me().plan.model_list, **extra)
+                           plan=me().plan, **extra)
 
 
 @bp.route("")
-@login_required
+@roles_required(*KEY_ROLES)
 def index():
     return _page()
 
 
 @bp.route("", methods=["POST"])
-@login_required
+@roles_required(*KEY_ROLES)
 def create():
     if me().email_verified_at is None:  # a self-service sign-up mints keys once confirmed
         flash("Confirm your email address first: follow the link we mailed you.", "error")
@@ -61,7 +63,7 @@ def create():
     except key_limits.Invalid as e:
         flash(f"Key not created: {e}.", "error")
         return redirect(url_for("keys.index"))
-    secret, key = accounts.issue_key(me(), request.form.get("name", ""), limits)
+    secret, key = accounts.issue_key(me(), request.form.get("name", ""), limits, by=person())
     # Rendered, not redirected: the secret must not travel in a URL or live in the session.
     response = current_app.make_response(_page(new_secret=secret, new_key=key))
     response.headers["Cache-Control"] = "no-store"
@@ -69,7 +71,7 @@ def create():
 
 
 @bp.route("/<int:key_id>")
-@login_required
+@roles_required(*KEY_ROLES)
 def detail(key_id: int):
     key = _own_key(key_id)
     return render_template("keys/detail.html", key=key, usage=key_month_usage([key]).get(key.id),
@@ -77,7 +79,7 @@ def detail(key_id: int):
 
 
 @bp.route("/<int:key_id>/limits", methods=["POST"])
-@login_required
+@roles_required(*KEY_ROLES)
 def limits(key_id: int):
     key = _own_key(key_id)
     try:
@@ -90,9 +92,9 @@ def limits(key_id: int):
 
 
 @bp.route("/<int:key_id>/revoke", methods=["POST"])
-@login_required
+@roles_required(*KEY_ROLES)
 def revoke(key_id: int):
-    key = ApiKey.get_or_none(ApiKey.id == key_id, ApiKey.user == me())
+    key = _visible(ApiKey.select()).where(ApiKey.id == key_id).first()
     if key is None:
         abort(404)
     accounts.revoke_key(key)

@@ -6,17 +6,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Blueprint, render_template
-from flask_login import login_required
 
 from models.pricelist import price_list
 
-from .auth import me
+from .current import IN_ACCOUNT, me, roles_required
 
 bp = Blueprint("pricing", __name__, url_prefix="/pricing")
 
 
 @bp.route("")
-@login_required
+@roles_required(*IN_ACCOUNT)
 def index():
     user = me()
     return render_template("pricing/index.html", plan=user.plan, models=price_list(user.plan))

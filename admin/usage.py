@@ -9,14 +9,13 @@ import io
 from decimal import Decimal
 
 from flask import Blueprint, Response, render_template, request
-from flask_login import login_required
 
 from models import ApiKey, usd
 from models.rollup import DAY, UsageRollup
 from models.statement import statement
 
 from . import insights
-from .auth import me
+from .current import IN_ACCOUNT, me, roles_required
 from .queries import activity, month_bounds, recent_months, valid_month
 
 bp = Blueprint("usage", __name__, url_prefix="/usage")
@@ -51,7 +50,7 @@ def _choices(user, start, end) -> tuple[list, list[str]]:
 
 
 @bp.route("")
-@login_required
+@roles_required(*IN_ACCOUNT)
 def index():
     user = me()
     f = filters(user)
@@ -83,7 +82,7 @@ CSV_FIELDS = ["created_at", "request_id", "key", "key_name", "api", "provider", 
 
 
 @bp.route("/export.csv")
-@login_required
+@roles_required(*IN_ACCOUNT)
 def download():
     user = me()
     f = filters(user)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from peewee import CharField, DateTimeField, IntegerField
+from peewee import CharField, DateTimeField, IntegerField, Value, fn
 
 from .base import BaseModel, db, is_sqlite, write_transaction
 from .month import month_bounds
@@ -238,6 +238,23 @@ def m15_usage_rollups() -> None:
     backfill()
 
 
+def m16_accounts_with_members() -> None:
+    """Accounts with members: each customer becomes an account whose one member, its owner,
+    is the customer; each key was made by that owner."""
+    from .members import MEMBER_TABLES, Membership
+    from .tables import ApiKey
+
+    add_column("user", User.member_only, "false")
+    add_column("apikey", ApiKey.created_by)
+    create_missing(*MEMBER_TABLES)
+    db.execute_sql('UPDATE "apikey" SET created_by_id = user_id WHERE created_by_id IS NULL')
+    owners = User.select(User.id).where(~fn.EXISTS(Membership.select().where(
+        Membership.account == User.id, Membership.member == User.id)))
+    Membership.insert_from(owners.select(User.id, User.id, Value("owner"), Value(utcnow())),
+                           [Membership.account, Membership.member, Membership.role,
+                            Membership.created_at]).execute()
+
+
 MIGRATIONS = [  # (number, name, step): append only
     (1, "baseline (4035676)", m1_baseline),
     (2, "billing, sign-in, exact money (7f3cf9a)", m2_billing_and_sign_in),
@@ -254,6 +271,7 @@ MIGRATIONS = [  # (number, name, step): append only
     (13, "keys' own limits", m13_key_limits),
     (14, "a second factor at sign-in", m14_second_factor),
     (15, "finish reasons; usage summed by hour and day", m15_usage_rollups),
+    (16, "accounts with members", m16_accounts_with_members),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -5,6 +5,7 @@ import json
 from .base import write_transaction
 from .billing import BILLING_TABLES
 from .catalog import load_catalog
+from .members import MEMBER_TABLES, open_account
 from .migrate import upgrade
 from .rollup import UsageRollup
 from .security import hash_password, new_password
@@ -46,7 +47,7 @@ DEMO_USERS = [
 def create_tables() -> list[int]:
     """The schema made or brought up to date; returns the migrations applied now."""
     return upgrade(ALL_TABLES + BILLING_TABLES + SELLING_TABLES + UPSTREAM_TABLES
-                   + [UsageRollup])
+                   + [UsageRollup] + MEMBER_TABLES)
 
 
 def seed(admin_password: str | None = None) -> dict[str, str]:
@@ -60,8 +61,9 @@ def seed(admin_password: str | None = None) -> dict[str, str]:
             if User.get_or_none(User.email == email):
                 continue
             password = (admin_password if role == "admin" else None) or new_password()
-            User.create(email=email, role=role, plan=Plan.get(Plan.name == plan),
-                        password_hash=hash_password(password))
+            user = User.create(email=email, role=role, plan=Plan.get(Plan.name == plan),
+                               password_hash=hash_password(password))
+            open_account(user)
             created[email] = password
     load_catalog()
     return created

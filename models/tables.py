@@ -97,6 +97,8 @@ class User(BaseModel):
     # code was taken at, so that no code signs in twice.
     totp_secret = CharField(default="")
     totp_last_step = BigIntegerField(default=0)
+    # A person invited into others' accounts, with no account of their own (models/members.py).
+    member_only = BooleanField(default=False)
 
     def allowance(self, now: dt.datetime | None = None) -> int | None:
         """Tokens this customer may use in the month of `now` (None: unlimited)."""
@@ -142,7 +144,9 @@ class ApiKey(BaseModel):
     created_at = DateTimeField(default=utcnow)
     last_used_at = DateTimeField(null=True)
     revoked_at = DateTimeField(null=True)
-    # The key's own limits (models/key_limits.py), inside the plan's; None or "": none.
+    # The account's member who made it (their own keys are what a "member" may manage).
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    # The key's own limits (admin/key_limits.py), inside the plan's; None or "": none.
     rpm = IntegerField(null=True)
     monthly_cap_nanousd = BigIntegerField(null=True)  # spend at sell prices, a calendar month
     allowed_models = TextField(default="")  # JSON list, as the plan's

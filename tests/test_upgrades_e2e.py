@@ -124,6 +124,13 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
     for c in made["customers"]:
         user = User.get(User.email == c["email"])
         assert user.plan.name == c["plan"] and user.email_verified_at is not None
+        # A one-member account: its owner is the customer, who made every key (migration 16).
+        from models.members import Membership
+
+        assert [(m.member_id, m.role) for m in Membership.select().where(
+            Membership.account == user)] == [(user.id, "owner")]
+        assert {k.created_by_id for k in ApiKey.select().where(ApiKey.user == user)} \
+            == {user.id}
         # Their usage, to the nano-dollar, and counted against their month.
         records = list(UsageRecord.select().where(UsageRecord.user == user,
                                                   UsageRecord.request_id.startswith("fixture-")))
