@@ -9,6 +9,7 @@ from peewee import fn
 
 from models import ApiKey, Invoice, ModelPrice, Plan, Subscription, User, keyring, utcnow
 from models.changes import held_credit
+from models.members import Membership
 from models.month import month_key
 from models.selling import FIELDS, refusals
 
@@ -72,6 +73,8 @@ def _show_customer(user: User, temp_password: str | None = None):
         "ops/customer.html", customer=user, keys=keys, rows=breakdown(None, user),
         ledger=selling.ledger(user, held_credit(cfg.redis_url, user.id, month_key(utcnow()))),
         refusals=refusals(user.id),
+        members=Membership.select(Membership, User).join(
+            User, on=(Membership.member == User.id)).where(Membership.account == user),
         plans=Plan.select().order_by(Plan.id), temp_password=temp_password, sub=sub,
         invoices=Invoice.select().where(Invoice.user == user).order_by(Invoice.created_at.desc()),
         stripe_link=payments.dashboard_url(cfg, sub.stripe_customer)

@@ -122,7 +122,9 @@ def customer_month_table(month: str | None = None, search: str = "") -> list[dic
                       fn.SUM(S.cost_nanousd))
              .where(S.period == DAY, S.start >= start, S.start < end).group_by(S.user_id)
              .tuples()}
-    q = User.select(User, Plan).join(Plan).order_by(User.email)
+    # People invited into accounts, with none of their own, are members, not customers.
+    q = User.select(User, Plan).join(Plan).where(User.member_only == False).order_by(  # noqa: E712
+        User.email)
     if search:
         q = q.where(User.email.contains(search.strip().lower()))
     rows = []
