@@ -13,10 +13,17 @@ from models.members import Membership
 from models.month import month_key
 from models.selling import FIELDS, refusals
 
-from . import accounts, catalog, margins, payments, selling
+from . import accounts, catalog, key_limits, margins, payments, selling
 from . import upstreams as provider_keys
 from .auth import admin_required
-from .queries import breakdown, customer_month_table, month_bounds, recent_months, valid_month
+from .queries import (
+    breakdown,
+    customer_month_table,
+    key_month_usage,
+    month_bounds,
+    recent_months,
+    valid_month,
+)
 from .values import Invalid
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
@@ -184,6 +191,37 @@ def delete_plan(plan_id: int):
 def keys():
     q = (ApiKey.select(ApiKey, User).join(User).order_by(ApiKey.created_at.desc()).limit(500))
     return render_template("ops/keys.html", keys=q)
+
+
+@bp.route("/keys/<int:key_id>")
+@admin_required
+def key(key_id: int):
+    found = ApiKey.get_or_none(ApiKey.id == key_id)
+    if found is None:
+        abort(404)
+    return render_template("ops/key.html", key=found, plan=found.user.plan,
+                           usage=key_month_usage([found]).get(found.id),
+                           usd_text=key_limits.usd_text)
+
+
+@bp.route("/keys/<int:key_id>/limits", methods=["POST"])
+@admin_required
+def key_limits_set(key_id: int):
+    """The operator's limits for a key: not held to the plan (which applies all the same)."""
+    found = ApiKey.get_or_none(ApiKey.id == key_id)
+    if found is None:
+        abort(404)
+    form = request.form
+    try:
+        accounts.set_key_limits(found, key_limits.parse(
+            found.user.plan, rpm=form.get("rpm", ""), monthly_usd=form.get("monthly_usd", ""),
+            models=form.get("models_text", ""), expires=form.get("expires", ""),
+            cidrs=form.get("cidrs", ""), within_plan=False))
+    except key_limits.Invalid as e:
+        flash(f"Limits not saved: {e}.", "error")
+    else:
+        flash(f"Limits of {found.prefix}… saved: they apply within seconds.", "info")
+    return redirect(url_for("ops.key", key_id=found.id))
 
 
 @bp.route("/keys/<int:key_id>/revoke", methods=["POST"])

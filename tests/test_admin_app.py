@@ -445,3 +445,28 @@ def test_the_customer_turns_credit_on_and_sees_prices_counted_and_charged(custom
     row = pricing[pricing.index('data-model="gpt-4o-mini"'):]
     row = row[:row.index("</tr>")]
     assert "$0.1875" in row and "$0.75" in row and "×0.0375" in row and "×0.15" in row
+
+
+def test_operator_sets_a_keys_limits_past_the_plan(admin):
+    _, key = ApiKey.issue(User.get(User.email == "demo@startup.ai"), "ops-limited")
+    assert "ops-limited" in admin.get(f"/ops/keys/{key.id}").get_data(as_text=True)
+    r = post(admin, f"/ops/keys/{key.id}/limits", {"rpm": "600", "monthly_usd": "2.5",
+                                                    "models_text": "gpt-4o, claude-sonnet-4-6",
+                                                    "cidrs": "10.1.0.0/16"}, page="/ops/keys")
+    assert r.status_code == 302
+    key = ApiKey.get_by_id(key.id)
+    assert (key.rpm, key.monthly_cap_nanousd, key.model_list, key.cidr_list) == (
+        600, 2_500_000_000, ["claude-sonnet-4-6", "gpt-4o"], ["10.1.0.0/16"])
+    page = admin.get(f"/ops/keys/{key.id}").get_data(as_text=True)
+    assert "600 req/min · $2.5/month" in page
+    r = post(admin, f"/ops/keys/{key.id}/limits", {"cidrs": "not-a-network"}, page="/ops/keys")
+    assert "not an address" in admin.get(r.headers["location"]).get_data(as_text=True)
+    assert ApiKey.get_by_id(key.id).rpm == 600  # refused whole: nothing changed
+
+
+def test_a_customers_limits_stay_within_the_plan(customer):
+    _, key = ApiKey.issue(User.get(User.email == "demo@startup.ai"), "mine")
+    r = post(customer, f"/keys/{key.id}/limits", {"rpm": "61"}, page="/keys")
+    assert "at most the Startup plan" in customer.get(r.headers["location"]).get_data(
+        as_text=True)
+    assert ApiKey.get_by_id(key.id).rpm is None
