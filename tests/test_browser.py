@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import openai
+import pyotp
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -259,6 +260,26 @@ def serious_violations(page) -> list[str]:
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
+def signed_out_links(gateway, email: str) -> dict[str, str]:
+    """The pages a mailed link opens (a password reset, an invitation), made as the gateway
+    makes them."""
+    import hashlib
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    from models import User
+    from models.base import write_transaction
+    from models.members import new_invitation
+
+    user = User.get(User.email == email)
+    secret = (gateway.data_dir / "secret_key").read_text().strip()
+    reset = URLSafeTimedSerializer(secret, salt="reset-password").dumps(
+        {"u": user.id, "p": hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]})
+    with write_transaction():
+        token, _ = new_invitation(user, f"invited-{time.time_ns()}@example.com", "member", user)
+    return {"reset": f"/reset/{reset}", "invite": f"/invite/{token}"}
+
+
 CUSTOMER_PAGES = ("/", "/keys", "/usage", "/pricing", "/credit", "/quickstart", "/account",
                   "/members")
 OPERATOR_PAGES = ("/ops/overview", "/ops/overview?range=30d", "/ops/customers", "/ops/plans",
@@ -302,12 +323,32 @@ def test_every_page_passes_the_accessibility_check(browser, gateway, width):
     shot(page, f"account-2fa-{width}")
     page = sign_in(browser, gateway, "admin@llm-gateway.io", "admin-test-password",
                    viewport=viewport)
-    for path in OPERATOR_PAGES:
+    for path in (*OPERATOR_PAGES, f"/ops/keys/{key_id}"):
         page.goto(f"{gateway.url}{path}")
         found[path] = serious_violations(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
         if path.startswith("/ops/overview"):
             expect(page.locator("#chart-money")).to_be_visible()
             shot(page, f"overview-{path[-3:] if '=' in path else '48h'}-{width}")
+    shot(page, f"ops-key-{width}")
+    for name, path in signed_out_links(gateway, email).items():  # opened from a mail
+        page = browser.new_context(viewport=viewport).new_page()
+        page.goto(f"{gateway.url}{path}")
+        found[name] = serious_violations(page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+        shot(page, f"{name}-{width}")
+    # A sign-in with a second factor: the page asking for its code.
+    factor = f"factor-{time.time_ns()}@example.com"
+    gateway.admin("create-user", factor, "--plan", "Explorer", "--password-stdin",
+                  input=PASSWORD + "\n")
+    User.update(totp_secret=pyotp.random_base32()).where(User.email == factor).execute()
+    page = browser.new_context(viewport=viewport).new_page()
+    page.goto(f"{gateway.url}/login")
+    page.fill("input[name=email]", factor)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Your code")
+    found["/login/code"] = serious_violations(page)
+    shot(page, f"code-{width}")
     bad = {p: v for p, v in found.items() if v}
     assert key and not bad, "\n".join(f"{p}: {v}" for p, v in bad.items())
