@@ -64,29 +64,36 @@ _TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_to
            "charge_nanousd", "credit_nanousd", "latency_ms")
 
 
-def _record_sums(r: dict) -> dict:
-    sums = {name: r.get(name) or 0 for name in _TOKENS}
-    sums["requests"], sums["refusals"] = 1, 0
-    sums["errors"] = int((r.get("status") or 0) >= 400)
-    sums["allowance_tokens"] = 0 if sums["credit_nanousd"] else sums["counted_tokens"]
-    return sums
-
-
 def summed(records: list[dict]) -> dict[tuple, dict]:
-    """Usage records (the writer's dicts) summed by (period, start, user, key, model)."""
-    groups: dict[tuple, dict] = {}
+    """Usage records (the writer's dicts) summed by (period, start, user, key, provider,
+    model): by the hour first, the days from the hours (the writer's thread shares the
+    interpreter with the proxy: a few operations a record)."""
+    hours: dict[tuple, list] = {}
     for r in records:
-        sums = _record_sums(r)
-        when = r["created_at"]
-        for period, start in ((HOUR, hour_of(when)), (DAY, day_of(when))):
-            key = (period, start, r["user"], r.get("api_key") or 0, r.get("provider") or "",
-                   r.get("model") or "")
-            found = groups.get(key)
-            if found is None:
-                groups[key] = dict(sums)
-            else:
-                for name, value in sums.items():
-                    found[name] += value
+        g = r.get
+        key = (hour_of(r["created_at"]), r["user"], g("api_key") or 0, g("provider") or "",
+               g("model") or "")
+        acc = hours.get(key)
+        if acc is None:
+            acc = hours[key] = [0] * (len(_TOKENS) + 3)
+        acc[0] += 1
+        if (g("status") or 0) >= 400:
+            acc[1] += 1
+        for i, name in enumerate(_TOKENS, 3):
+            acc[i] += g(name) or 0
+        if not g("credit_nanousd"):
+            acc[2] += g("counted_tokens") or 0  # the allowance: calls not paid from credit
+    groups: dict[tuple, dict] = {}
+    for (hour, *rest), acc in hours.items():
+        sums = dict(zip(("requests", "errors", "allowance_tokens", *_TOKENS), acc))
+        sums["refusals"] = 0
+        groups[(HOUR, hour, *rest)] = sums
+        day = groups.get((DAY, day_of(hour), *rest))
+        if day is None:
+            groups[(DAY, day_of(hour), *rest)] = dict(sums)
+        else:
+            for name, value in sums.items():
+                day[name] += value
     return groups
 
 
