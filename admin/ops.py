@@ -193,12 +193,17 @@ def keys():
     return render_template("ops/keys.html", keys=q)
 
 
-@bp.route("/keys/<int:key_id>")
-@admin_required
-def key(key_id: int):
+def _key(key_id: int) -> ApiKey:
     found = ApiKey.get_or_none(ApiKey.id == key_id)
     if found is None:
         abort(404)
+    return found
+
+
+@bp.route("/keys/<int:key_id>")
+@admin_required
+def key(key_id: int):
+    found = _key(key_id)
     return render_template("ops/key.html", key=found, plan=found.user.plan,
                            usage=key_month_usage([found]).get(found.id),
                            usd_text=key_limits.usd_text)
@@ -208,9 +213,7 @@ def key(key_id: int):
 @admin_required
 def key_limits_set(key_id: int):
     """The operator's limits for a key: not held to the plan (which applies all the same)."""
-    found = ApiKey.get_or_none(ApiKey.id == key_id)
-    if found is None:
-        abort(404)
+    found = _key(key_id)
     form = request.form
     try:
         accounts.set_key_limits(found, key_limits.parse(
@@ -227,9 +230,7 @@ def key_limits_set(key_id: int):
 @bp.route("/keys/<int:key_id>/revoke", methods=["POST"])
 @admin_required
 def revoke_key(key_id: int):
-    key = ApiKey.get_or_none(ApiKey.id == key_id)
-    if key is None:
-        abort(404)
+    key = _key(key_id)
     accounts.revoke_key(key)
     flash(f"Key {key.prefix}… of {key.user.email} revoked.", "info")
     back = request.form.get("next", "")

@@ -102,6 +102,15 @@ end
 # reset_requests_ms, month_ends_in_ms, period, credit held, key's cap held}. Floats as
 # limiter.py's `fit` and `held` compute them.
 ADMIT = _CLOCK + """
+-- limiter.py's `fit`: each answer's output cap within `available` after `fixed`, at `per` an
+-- output token (-1: not even `fixed` fits)
+local function fit_in(available, fixed, answers, per)
+  if per <= 0 then
+    if available >= fixed then return 9007199254740992 end
+    return -1
+  end
+  return math.floor((available - fixed) / (answers * per))
+end
 local P = ARGV[1]
 if redis.call('EXISTS', P .. 'ready') == 0 then return {-1} end
 local now, period, month_end = clock()
@@ -127,12 +136,7 @@ if ARGV[5] == '1' then
     local k = redis.call('HMGET', kqkey, 'spent', 'held')
     local left = kcap - (tonumber(k[1]) or 0) - (tonumber(k[2]) or 0)
     local kfixed, kper = tonumber(ARGV[19]), tonumber(ARGV[20])
-    local kfit = -1
-    if kper <= 0 then
-      if left >= kfixed then kfit = 9007199254740992 end
-    else
-      kfit = math.floor((left - kfixed) / (answers * kper))
-    end
+    local kfit = fit_in(left, kfixed, answers, kper)
     if left <= 0 or kfit < least then
       return {0, 4, 0, 0, math.max(0, left), month_end - now, rpm - n, 0, month_end - now,
               period, 0, 0}
@@ -141,23 +145,13 @@ if ARGV[5] == '1' then
   end
   local paid = false
   if limit >= 0 then
-    local fit = -1
-    if weight <= 0 then
-      if available >= fixed then fit = 9007199254740992 end
-    else
-      fit = math.floor((available - fixed) / (answers * weight))
-    end
+    local fit = fit_in(available, fixed, answers, weight)
     if ARGV[13] == '1' and fit < math.max(output, least) then
       local c = redis.call('HMGET', ckey, 'added', 'spent')
       local balance = (tonumber(c[1]) or 0) - (tonumber(c[2]) or 0)
                       - (tonumber(redis.call('HGET', qkey, 'cheld')) or 0)
       local cfixed, per = tonumber(ARGV[14]), tonumber(ARGV[15])
-      local cfit = -1
-      if per <= 0 then
-        if balance >= cfixed then cfit = 9007199254740992 end
-      else
-        cfit = math.floor((balance - cfixed) / (answers * per))
-      end
+      local cfit = fit_in(balance, cfixed, answers, per)
       local cout = math.min(output, cfit)
       if cout >= least and balance > 0 then
         output, paid = cout, true
