@@ -18,6 +18,19 @@ from types import MappingProxyType
 ROOT = Path(__file__).resolve().parent
 
 
+def _not_negative(value: str | None, default, name: str, parse, what: str):
+    """`value` parsed (int or float), at least 0 and finite; `default` when unset."""
+    if value is None or value.strip() == "":
+        return default
+    try:
+        n = parse(value)
+    except ValueError:
+        n = -1
+    if not 0 <= n < float("inf"):
+        raise ValueError(f"{name} must be {what}, not {value!r}")
+    return n
+
+
 def _flag(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -52,6 +65,8 @@ class Config:
     mail_from: str
     public_url: str | None
     trusted_proxies: frozenset[str]
+    max_connections_per_address: int
+    flood_delay: float
     secure_cookies: bool
     web_host: str
     web_port: int
@@ -128,6 +143,11 @@ def _proxy(env) -> dict:
                                 max(1, min(4, (os.cpu_count() or 1) // 2)))),
         forward_headers=_list(env.get("FORWARD_HEADERS"), lower=True),
         trusted_proxies=_list(env.get("TRUSTED_PROXIES")),
+        max_connections_per_address=_not_negative(
+            env.get("MAX_CONNECTIONS_PER_ADDRESS"), 256, "MAX_CONNECTIONS_PER_ADDRESS", int,
+            "a whole number of at least 0 (0: no cap)"),
+        flood_delay=_not_negative(env.get("FLOOD_DELAY"), 0.5, "FLOOD_DELAY", float,
+                                  "a number of seconds of at least 0"),
         upstream_insecure=_flag(env.get("UPSTREAM_INSECURE"), False),
         connect_timeout=float(env.get("UPSTREAM_CONNECT_TIMEOUT") or 10),
         upstream_retries=int(env.get("UPSTREAM_RETRIES") or 2),

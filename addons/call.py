@@ -25,6 +25,7 @@ class PlanInfo:
     # A weighted allowance's reference price (nano-dollars per million counted tokens);
     # None: the allowance counts raw tokens.
     reference: int | None = None
+    max_in_flight: int | None = None  # calls at once; None: no cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ class Call:
     logged: bool = False
     # Metrics: this call is counted.
     counted: bool = False
+    in_flight: bool = False  # counted against the plan's cap on calls at once, until settled
 
     @property
     def answers_as(self) -> Provider:

@@ -138,11 +138,12 @@ def find_plan(name: str) -> Plan:
 
 def save_plan(plan: Plan | None = None, *, name=UNSET, rpm=UNSET, monthly_tokens=UNSET,
               price_cents=UNSET, description=UNSET, models=UNSET, public=UNSET,
-              markup=UNSET, allowance=UNSET, reference=UNSET) -> Plan:
+              markup=UNSET, allowance=UNSET, reference=UNSET, in_flight=UNSET) -> Plan:
     """Create a plan (`plan` None: name, rpm and monthly_tokens needed) or change the fields
     given. `monthly_tokens` None is unlimited; `price_cents` None is a custom price; `markup`
     a percentage as typed; `allowance` "raw" or "weighted", counted against `reference` (USD
-    per million counted tokens as typed; the default when a plan is first weighted)."""
+    per million counted tokens as typed; the default when a plan is first weighted);
+    `in_flight` the calls a customer may have at once (None: no cap)."""
     creating = plan is None
     if creating:
         if UNSET in (name, rpm, monthly_tokens):
@@ -164,6 +165,9 @@ def save_plan(plan: Plan | None = None, *, name=UNSET, rpm=UNSET, monthly_tokens
         plan.model_list = [m.strip() for m in models if m and m.strip()]
     if public is not UNSET:
         plan.public = bool(public)
+    if in_flight is not UNSET:  # None: no cap
+        plan.max_in_flight = None if in_flight is None else _count(
+            in_flight, "calls in flight at once", 1, values.INT_MAX)
     _selling_terms(plan, markup, allowance, reference)
     try:
         plan.save()
@@ -220,7 +224,9 @@ def save_plan_as_typed(plan: Plan | None, form) -> Plan:
         price_cents=None if price in ("", "custom") else values.cents(price),
         description=form.get("description", ""), models=form.getlist("models"),
         public=form.get("public") == "1", markup=form.get("markup", "25"),
-        allowance=form.get("allowance", "raw"), reference=form.get("reference") or None)
+        allowance=form.get("allowance", "raw"), reference=form.get("reference") or None,
+        in_flight=values.whole(form.get("max_in_flight"), "calls in flight at once",
+                               minimum=1, unlimited=True))
 
 
 # --- Keys ---------------------------------------------------------------------------------------

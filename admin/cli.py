@@ -69,6 +69,8 @@ plan_options = [
                  help="count raw tokens, or tokens weighted by each model's sell price"),
     click.option("--reference", metavar="USD",
                  help="weighted: the sell price of a million counted tokens (default 5)"),
+    click.option("--in-flight", type=TokenLimit(),
+                 help="calls a customer may have in flight at once, or 'unlimited'"),
 ]
 
 
@@ -79,15 +81,16 @@ def with_plan_options(f):
 
 
 def _plan_fields(rpm, monthly_tokens, price_cents, description, models, public, markup,
-                 allowance, reference) -> dict:
-    """The options given (the others stay as they are); 'unlimited' tokens are None."""
+                 allowance, reference, in_flight) -> dict:
+    """The options given (the others stay as they are); 'unlimited' is None."""
     fields = {"rpm": rpm, "price_cents": price_cents, "description": description,
               "monthly_tokens": monthly_tokens, "public": public, "markup": markup,
-              "allowance": allowance, "reference": reference,
+              "allowance": allowance, "reference": reference, "in_flight": in_flight,
               "models": None if models is None else models.split(",")}
     fields = {k: v for k, v in fields.items() if v is not None}
-    if fields.get("monthly_tokens") == "unlimited":
-        fields["monthly_tokens"] = None
+    for name in ("monthly_tokens", "in_flight"):
+        if fields.get(name) == "unlimited":
+            fields[name] = None
     return fields
 
 
@@ -238,14 +241,14 @@ def list_users():
 @with_plan_options
 @with_appcontext
 def create_plan(name, rpm, monthly_tokens, price_cents, description, models, public, markup,
-                allowance, reference):
+                allowance, reference, in_flight):
     """Create a plan (for example a custom Enterprise deal)."""
     if rpm is None or monthly_tokens is None:
         raise click.ClickException("create-plan needs --rpm and --monthly-tokens")
     with _refusals():
         plan = accounts.save_plan(None, name=name, **_plan_fields(
             rpm, monthly_tokens, price_cents, description, models, public, markup, allowance,
-            reference))
+            reference, in_flight))
     click.echo(f"created plan {plan.name}")
 
 
@@ -254,12 +257,12 @@ def create_plan(name, rpm, monthly_tokens, price_cents, description, models, pub
 @with_plan_options
 @with_appcontext
 def edit_plan(name, rpm, monthly_tokens, price_cents, description, models, public, markup,
-              allowance, reference):
+              allowance, reference, in_flight):
     """Change a plan's limits, price, models or sell terms; takes effect within seconds."""
     with _refusals():
         plan = accounts.save_plan(accounts.find_plan(name), **_plan_fields(
             rpm, monthly_tokens, price_cents, description, models, public, markup, allowance,
-            reference))
+            reference, in_flight))
     click.echo(f"updated plan {plan.name}")
 
 

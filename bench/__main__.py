@@ -50,7 +50,8 @@ ABLATION = [
     ("routing", ("Router",)),
     ("+ keys, limits, upstream keys", ("Auth", "Ownership", "Limits", "Send", "Upstreams")),
     ("+ metering, error responses, timeouts", ("Metering", "ErrorResponses", "Timeouts")),
-    ("+ access log, metrics, admin app (the gateway)", ("AccessLog", "Metrics", "AdminApp")),
+    ("+ access log, metrics, admin app, connections (the gateway)",
+     ("AccessLog", "Metrics", "AdminApp", "Connections")),
 ]
 
 
@@ -167,6 +168,9 @@ class Bench:
         env = {**os.environ, "DATA_DIR": str(self.tmp / "data"),
                "UPSTREAM_OPENAI_URL": upstream_url, "OPENAI_API_KEY": "sk-bench",
                "ACCESS_LOG": str(self.tmp / "access.log"), "ADMIN_PASSWORD": "bench-admin-password",
+               # An ablation step without metering never takes its calls out of the in-flight
+               # registry: its graceful stop would wait the whole grace for them.
+               "SHUTDOWN_GRACE": "1",
                # The fake upstream's knobs travel as headers; the gateway forwards only those
                # an API needs, and these.
                "FORWARD_HEADERS": "x-bench-events,x-bench-interval-ms"}

@@ -255,6 +255,18 @@ def m16_accounts_with_members() -> None:
                             Membership.created_at]).execute()
 
 
+def m17_calls_in_flight() -> None:
+    """A cap on each customer's calls in flight, per plan: the seeded plans get theirs, the
+    operator's own plans none until set."""
+    from .tables import Plan
+
+    add_column("plan", Plan.max_in_flight)
+    seeded = {"Explorer": 5, "Startup": 25, "Growth": 100, "Enterprise": 250}  # as released
+    for name, cap in seeded.items():
+        Plan.update(max_in_flight=cap).where(Plan.name == name,
+                                             Plan.max_in_flight.is_null()).execute()
+
+
 MIGRATIONS = [  # (number, name, step): append only
     (1, "baseline (4035676)", m1_baseline),
     (2, "billing, sign-in, exact money (7f3cf9a)", m2_billing_and_sign_in),
@@ -272,6 +284,7 @@ MIGRATIONS = [  # (number, name, step): append only
     (14, "a second factor at sign-in", m14_second_factor),
     (15, "finish reasons; usage summed by hour and day", m15_usage_rollups),
     (16, "accounts with members", m16_accounts_with_members),
+    (17, "a cap on calls in flight per plan", m17_calls_in_flight),
 ]
 LATEST = MIGRATIONS[-1][0]
 

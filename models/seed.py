@@ -24,6 +24,9 @@ FREE_MODELS = ["claude-haiku-4-5", "claude-3-5-haiku", "gpt-5-nano", "gpt-5-mini
 # the same whatever models a customer picks.
 WEIGHTED = dict(markup_bp=DEFAULT_MARKUP_BP, allowance_mode="weighted",
                 reference_nanousd=DEFAULT_REFERENCE)
+# Calls in flight at once: enough for a team's agents and batch jobs on each plan, so that the
+# cap only bites a runaway (a thousand parallel streams), not the plan's rate.
+IN_FLIGHT = {"Explorer": 5, "Startup": 25, "Growth": 100, "Enterprise": 250}
 PLANS = [
     dict(name="Explorer", requests_per_minute=20, monthly_tokens=100_000, price_cents=0,
          description="Free: try every provider behind one endpoint, on their inexpensive "
@@ -56,7 +59,8 @@ def seed(admin_password: str | None = None) -> dict[str, str]:
     created: dict[str, str] = {}
     with write_transaction():
         for fields in PLANS:
-            Plan.get_or_create(name=fields["name"], defaults=fields)
+            Plan.get_or_create(name=fields["name"],
+                               defaults={**fields, "max_in_flight": IN_FLIGHT[fields["name"]]})
         for email, role, plan in DEMO_USERS:
             if User.get_or_none(User.email == email):
                 continue

@@ -46,6 +46,9 @@ class Plan(BaseModel):
     # worth the same on any model.
     allowance_mode = CharField(default="raw")
     reference_nanousd = BigIntegerField(null=True)
+    # Calls a customer may have in flight at once (None: no cap): one customer's thousand
+    # parallel streams cannot take every other customer's share of the gateway.
+    max_in_flight = IntegerField(null=True)
 
     @property
     def unlimited(self) -> bool:

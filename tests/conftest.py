@@ -169,6 +169,9 @@ def gateway_env(data_dir: Path, fake_servers: dict, **extra: str) -> dict:
         # Every test client is 127.0.0.1, and many send invalid keys on purpose; the throttle
         # of invalid keys per address has a test of its own.
         INVALID_KEYS_PER_MINUTE="100000",
+        # Likewise many are refused on purpose, 20 in 10 s and more: an address refused that
+        # often waits before each new connection (a flood's); tests/test_fair_share_e2e.py.
+        FLOOD_DELAY="0",
     )
     env.update(extra)
     return env

@@ -265,10 +265,16 @@ def test_plan_in_use_cannot_be_deleted(admin):
     r = post(admin, f"/ops/plans/{startup.id}/delete", page="/ops/plans")
     assert r.status_code == 302 and Plan.get_or_none(Plan.id == startup.id)
     post(admin, "/ops/plans", {"name": "Trial", "requests_per_minute": "5",
-                               "monthly_tokens": "1000", "price": "0",
+                               "monthly_tokens": "1000", "price": "0", "max_in_flight": "3",
                                "models": ["gpt-4o-mini"]}, page="/ops/plans")
     trial = Plan.get(Plan.name == "Trial")
     assert trial.monthly_tokens == 1000 and trial.model_list == ["gpt-4o-mini"]
+    assert trial.max_in_flight == 3 and "3 at once" in admin.get("/ops/plans").get_data(
+        as_text=True)
+    post(admin, f"/ops/plans/{trial.id}", {"name": "Trial", "requests_per_minute": "5",
+                                          "monthly_tokens": "1000", "price": "0",
+                                          "max_in_flight": "unlimited"}, page="/ops/plans")
+    assert Plan.get_by_id(trial.id).max_in_flight is None
     post(admin, f"/ops/plans/{trial.id}/delete", page="/ops/plans")
     assert Plan.get_or_none(Plan.name == "Trial") is None
 

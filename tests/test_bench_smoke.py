@@ -29,7 +29,7 @@ def test_bench_quick_run(tmp_path):
             "Metering.response", "Upstreams.request"} <= set(results["chain"]["members_us"])
     # The ablation built the gateway up in four steps, every request passed by each.
     steps = results["ablation"]
-    assert [len(st["members"]) for st in steps] == [1, 6, 9, 12]
+    assert [len(st["members"]) for st in steps] == [1, 6, 9, 13]
     assert all(st["non2xx"] == 0 and st["rps"] > 0 for st in steps)
     # What selling adds: the three customers' calls all answered, in memory and with Redis.
     assert [r["redis"] for r in results["selling"]] == [False, True]

@@ -106,3 +106,24 @@ def test_standing():
 def test_duration_format():
     assert [duration(x) for x in (0.25, 1, 12.2, 60, 361, 97_380)] == [
         "250ms", "1s", "13s", "1m0s", "6m1s", "27h3m0s"]
+
+
+def test_calls_in_flight_are_capped_and_freed_once_each():
+    import dataclasses
+
+    lim = Limiter(Clock())
+    c = plan_customer(rpm=4)
+    capped = dataclasses.replace(c, plan=dataclasses.replace(c.plan, max_in_flight=2))
+    assert not lim.admit(c).in_flight  # a plan without the cap counts nothing
+    first, second, third = (lim.admit(capped) for _ in range(3))
+    assert first.in_flight and second.in_flight
+    assert (third.ok, third.refused, third.retry_after) == (False, "in_flight", 1.0)
+    lim.finish(capped)
+    assert lim.admit(capped).ok  # the 4th call of the minute
+    lim.finish(capped)
+    lim.finish(capped)
+    over_rate = lim.admit(capped)  # the 5th call of the minute: refused, counts nothing
+    assert over_rate.refused == "rate" and not over_rate.in_flight
+    lim.finish(capped)
+    lim.finish(capped)  # more ends than admissions never go below none
+    assert lim._in_flight == {}

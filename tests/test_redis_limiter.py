@@ -229,3 +229,39 @@ def test_health_probes_redis_without_any_call_and_closed_means_down(locked_redis
         return shared.healthy()
 
     assert asyncio.run(fine())
+
+
+def test_calls_in_flight_count_as_in_memory_and_a_lost_reply_frees_its_place(redis_server):
+    """The plan's cap on calls at once: counted on admission, freed by `finish` (batched) and
+    by the release of an admission whose reply was lost; a refused call takes no place."""
+    import dataclasses
+
+    redis_server.client().flushall()
+    redis_server.client().set(PREFIX + "ready", 1)
+    c = plan_customer(100, None, 8)
+    c = dataclasses.replace(c, plan=dataclasses.replace(c.plan, max_in_flight=2))
+
+    async def run():
+        shared, local = RedisLimiter(redis_server.url), Limiter()
+        shared.start()
+        got = []
+        for i in range(3):
+            a, b = await shared.admit(c, request_id=f"f{i}"), local.admit(c)
+            got.append((a.ok, a.refused, a.in_flight))
+            assert got[-1] == (b.ok, b.refused, b.in_flight)
+        assert got == [(True, None, True), (True, None, True), (False, "in_flight", False)]
+        assert redis_server.client().zcard(f"{PREFIX}f:8") == 2
+        shared.finish(c, "f0")
+        local.finish(c)
+        await asyncio.sleep(0.2)  # the batch goes
+        assert redis_server.client().zrange(f"{PREFIX}f:8", 0, -1) == [b"f1"]
+        assert (await shared.admit(c, request_id="f3")).ok and local.admit(c).ok
+        # A reply lost after Redis ran the admission: its place is released with the rest.
+        shared._lost += (8, "f3")
+        shared._flush_later(0)
+        await asyncio.sleep(0.2)
+        assert redis_server.client().zrange(f"{PREFIX}f:8", 0, -1) == [b"f1"]
+        shared.stop()
+        await shared.client.aclose()
+
+    asyncio.run(run())

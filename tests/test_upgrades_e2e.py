@@ -71,9 +71,10 @@ def upgraded(request, tmp_path, fake_servers):
 # 90da70f: the release before billing was anchored to the 1st, with a subscription billed on
 # the 15th, which the upgrade marks for the billing clock to move.
 # d284ae2: the release before selling: usage sold at the catalog's price, raw allowances.
-# 8d80bd8: the release before key pools (schema 11): it already sold, with weighted plans.
-SELLING = ("8d80bd8",)
-CASES = [(b, r) for r in ("4035676", "7f3cf9a", "90da70f", "d284ae2", "8d80bd8")
+# ca5c2a3: the release before the caps on calls in flight (schema 16); it replaced 8d80bd8
+# (schema 11, the release before key pools), which the older releases' upgrades pass through.
+SELLING = ("ca5c2a3",)
+CASES = [(b, r) for r in ("4035676", "7f3cf9a", "90da70f", "d284ae2", "ca5c2a3")
          for b in ("sqlite", "postgresql")] + [("postgresql", "4035676-7f3cf9a")]
 
 
@@ -91,6 +92,10 @@ def test_a_release_database_upgrades_with_every_customer_key_plan_and_record(upg
     plans = {p.name: (p.requests_per_minute, p.monthly_tokens, p.price_cents)
              for p in Plan.select()}
     assert plans == SEEDED
+    # Each seeded plan caps the calls a customer has in flight at once (migration 17).
+    from models.seed import IN_FLIGHT
+
+    assert {p.name: p.max_in_flight for p in Plan.select()} == IN_FLIGHT
     # Selling: every plan gets the default markup and keeps counting raw tokens, so no
     # customer's allowance changes with the upgrade.
     modes = {p.name: (p.markup_bp, p.allowance_mode) for p in Plan.select()}

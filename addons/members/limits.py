@@ -112,6 +112,9 @@ class Limits:
         held = self.held.pop(id(call), None)
         if held is None:
             return
+        if call.in_flight:
+            call.in_flight = False
+            self.limiter.finish(call.customer, call.request_id)
         key = call.key_held, (call.charge if call.customer.key is not None else 0)
         if call.paid_by_credit:
             self.limiter.settle(call.customer, 0, 0, held[1], call.credit_held, call.charge,
@@ -199,6 +202,7 @@ class Limits:
             self.refused(call.customer.user_id, a.refused)
         if a.ok:
             call.reserved, call.credit_held, call.key_held = a.reserved, a.credit, a.key_held
+            call.in_flight = a.in_flight
             call.paid_by_credit = a.credit > 0
             call.granted_output = a.output * ask[1] if ask else 0
             self.held[id(call)] = (call, a.period)  # settled once metering has settled it
@@ -229,6 +233,13 @@ class Limits:
                 f"{call.customer.key.rpm} requests per minute. Please try again in {wait}s.",
                 headers={"retry-after": str(wait)}, retry_after=wait,
                 request_id=call.request_id)
+        elif a.refused == "in_flight":
+            plan = call.customer.plan
+            flow.response = call.answers_as.error_response(
+                "rate_limit", f"Too many requests in flight: the {plan.name} plan allows "
+                f"{plan.max_in_flight} at once, and that many of yours are still running. "
+                "Please retry when one has finished.", headers={"retry-after": "1"},
+                retry_after=1, request_id=call.request_id)
         elif a.refused == "rate":
             plan, free = call.customer.plan, call.endpoint.free
             wait = max(1, math.ceil(a.retry_after))

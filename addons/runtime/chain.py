@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 # The phases of a call, in the order a chain's members must come:
 PHASES = (
+    "accept",  # may this connection be served at all (connection caps)
     "route",  # which provider and endpoint (router)
     "identify",  # who is calling (auth)
     "own",  # may the caller name these stored objects (ownership)

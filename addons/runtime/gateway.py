@@ -22,6 +22,7 @@ from addons.members import errors
 from addons.members.accesslog import AccessLog, make_writer
 from addons.members.admin_app import AdminApp
 from addons.members.auth import Auth, FailedKeys
+from addons.members.connections import Connections
 from addons.members.limits import Limits
 from addons.members.metering import Metering
 from addons.members.metrics import Metrics
@@ -148,6 +149,7 @@ def build_chain(cfg: config_module.Config) -> tuple[Chain, Services]:
         log.warning("%s has no key (%s): its routes answer 503 and its models are not listed",
                     name, providers[name].credential_env)
     members = [
+        Connections(cfg.max_connections_per_address, cfg.flood_delay, cfg.trusted_proxies),
         Router(providers, inflight, prices, human.parse_size(cfg.body_size_limit),
                services.limiter, cfg.body_workers, unserved),
         Auth(services.keys, FailedKeys(cfg.invalid_keys_per_minute), cfg.trusted_proxies),

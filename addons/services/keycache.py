@@ -55,6 +55,7 @@ def load_customer(secret_hash: str) -> Customer | None:
             plan_id=plan.id,
             markup_bp=plan.markup_bp,
             reference=plan.reference_nanousd if plan.weighted else None,
+            max_in_flight=plan.max_in_flight,
         ),
         spend_credit=row.user.spend_credit or plan.pay_as_you_go,
         key=key_policy(row) if row.limited else None,

@@ -73,8 +73,8 @@ def held(fixed: int, output: int, answers: int, weight: float) -> int:
 
 class Admission(NamedTuple):
     """May a request go: the window and the quota decided together, the key's own limits
-    with them. `refused`: "rate", "quota", "credit", "key_rate", "key_cap" or "unavailable"
-    (a shared store that did not answer)."""
+    and the plan's cap on calls at once with them. `refused`: "rate", "quota", "credit",
+    "key_rate", "key_cap", "in_flight" or "unavailable" (a shared store that did not answer)."""
 
     ok: bool
     refused: str | None = None
@@ -85,6 +85,10 @@ class Admission(NamedTuple):
     period: str = ""  # the quota period the reservation is held in (a shared store's)
     credit: int = 0  # paid from credit: the nano-dollars held (`reserved` is then 0)
     key_held: int = 0  # nano-dollars held against the key's monthly cap
+    in_flight: bool = False  # counted against the plan's cap on calls at once: `finish` it
+
+
+IN_FLIGHT_RETRY = 1.0  # seconds: a call at once over the cap may go when one ends
 
 
 class Standing(NamedTuple):
@@ -125,6 +129,7 @@ class Limiter:
         self._key_windows: dict[int, deque[float]] = {}
         self._key_spent: dict[int, int] = {}
         self._key_held: dict[int, int] = {}
+        self._in_flight: dict[int, int] = {}  # calls at once, of plans with a cap on them
 
     def start(self) -> None:
         """Nothing runs beside it (a shared limiter sends its settlements)."""
@@ -176,7 +181,11 @@ class Limiter:
               key_charge: Credit | None = None) -> Admission:
         """The quota (when `reserve`: see `reserve`) and then the window; a request refused
         by either holds nothing. `key_charge`: what the call would cost at sell prices, where
-        the key has a monthly spend cap."""
+        the key has a monthly spend cap. On a plan with a cap on calls at once, an admitted
+        call counts against it until `finish`."""
+        at_once = customer.plan.max_in_flight
+        if at_once is not None and self._in_flight.get(customer.user_id, 0) >= at_once:
+            return Admission(False, "in_flight", retry_after=IN_FLIGHT_RETRY)
         grant = None
         if reserve:
             grant = self.reserve(customer, fixed, output, answers, least, weight, credit,
@@ -190,10 +199,17 @@ class Limiter:
                 self.settle(customer, grant.reserved, 0, credit_held=grant.credit,
                             key_held=grant.key_held)
             return Admission(False, decision.refused, retry_after=decision.retry_after)
+        counted = at_once is not None
+        if counted:
+            self._in_flight[customer.user_id] = self._in_flight.get(customer.user_id, 0) + 1
         if grant is None:
-            return Admission(True)
+            return Admission(True, in_flight=counted)
         return Admission(True, None, grant.output, grant.reserved, grant.available,
-                         credit=grant.credit, key_held=grant.key_held)
+                         credit=grant.credit, key_held=grant.key_held, in_flight=counted)
+
+    def finish(self, customer: Customer, request_id: str = "") -> None:
+        """An admitted call counted against the cap on calls at once has ended."""
+        _take(self._in_flight, customer.user_id, 1)
 
     # --- monthly tokens ---
 

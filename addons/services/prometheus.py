@@ -37,6 +37,9 @@ DEAD_LETTERS = Counter("llm_gateway_usage_dead_letters", "Usage records the data
                        "set aside (python -m admin dead-letters)", registry=REGISTRY)
 DATABASE_ERRORS = Counter("llm_gateway_database_errors", "Usage batches the database failed",
                           registry=REGISTRY)
+CONNECTIONS_HELD_BACK = Counter(
+    "llm_gateway_connections_held_back", "Client connections closed over the per-address cap "
+    "(over_cap) or held back from a flooding address (flooding)", ["reason"], registry=REGISTRY)
 class Attempts:
     """Attempts sent with each provider key, by outcome: read from the key pool's own counts
     when scraped (`source`), so an attempt costs the hot path no metric update."""

@@ -22,6 +22,8 @@ its reservations do), `cr:<user>` a hash of prepaid credit in nano-dollars (`add
 database's ledger sums it; `spent`),
 `kw:<key>` the last minute's requests of a key with a rate of its own, `kq:<YYYY-MM>:<key>` a
 hash of what a key with a spend cap was charged (`spent`) and holds (`held`), nano-dollars,
+`f:<user>` a sorted set of the calls in flight of a plan with a cap on them (by request id,
+scored by their start; one a crashed process never ended stops counting after IN_FLIGHT_STALE),
 `s:<batch>` the settlement batches applied in the last ten minutes, `ready` once the state is
 rebuilt. One Redis (with replicas or Sentinel), not Redis Cluster: the scripts compute the
 month's key themselves.
@@ -96,11 +98,12 @@ end
 # request id, weight (counted tokens an output token), credit (1: may pay from credit), credit's
 # fixed nano-dollars, credit's nano-dollars an output token; the key's id, its own rate (-1:
 # none), its monthly spend cap (-1: none), the call's fixed charge and charge an output token
-# (nano-dollars). Returns {-1} when the state must be rebuilt first, else {ok, refused (0, 1
-# rate, 2 quota, 3 credit, 4 the key's cap, 5 the key's rate), output, held, available (-1:
-# unlimited; the key's cap's left when 4), retry_after_ms, remaining requests,
-# reset_requests_ms, month_ends_in_ms, period, credit held, key's cap held}. Floats as
-# limiter.py's `fit` and `held` compute them.
+# (nano-dollars); the plan's cap on calls in flight (-1: none), and how long (ms) an entry
+# of one counts. Returns {-1} when the state must be rebuilt first, else {ok, refused (0, 1
+# rate, 2 quota, 3 credit, 4 the key's cap, 5 the key's rate, 6 calls in flight), output, held,
+# available (-1: unlimited; the key's cap's left when 4), retry_after_ms, remaining requests,
+# reset_requests_ms, month_ends_in_ms, period, credit held, key's cap held, counted in
+# flight (1)}. Floats as limiter.py's `fit` and `held` compute them.
 ADMIT = _CLOCK + """
 -- limiter.py's `fit`: each answer's output cap within `available` after `fixed`, at `per` an
 -- output token (-1: not even `fixed` fits)
@@ -120,6 +123,13 @@ local qkey = P .. 'q:' .. period .. ':' .. uid
 local ckey = P .. 'cr:' .. uid
 redis.call('ZREMRANGEBYSCORE', wkey, '-inf', now - 60000)
 local n = redis.call('ZCARD', wkey)
+local fcap, fkey = tonumber(ARGV[21]), P .. 'f:' .. uid
+if fcap >= 0 then
+  redis.call('ZREMRANGEBYSCORE', fkey, '-inf', now - tonumber(ARGV[22]))
+  if redis.call('ZCARD', fkey) >= fcap then
+    return {0, 6, 0, 0, -1, 1000, rpm - n, 0, 0, period, 0, 0}
+  end
+end
 local available = -1
 if limit >= 0 then
   local v = redis.call('HMGET', qkey, 'used', 'reserved')
@@ -212,9 +222,22 @@ if cheld > 0 then
   redis.call('HINCRBY', qkey, 'cheld', string.format('%.0f', cheld))
   redis.call('PEXPIREAT', qkey, month_end + 40 * 86400000)
 end
+local counted = 0
+if fcap >= 0 then
+  redis.call('ZADD', fkey, now, ARGV[11])
+  redis.call('PEXPIRE', fkey, tonumber(ARGV[22]))
+  counted = 1
+end
 local first = redis.call('ZRANGE', wkey, 0, 0, 'WITHSCORES')
 return {1, 0, output, held, available, 0, rpm - n - 1, tonumber(first[2]) + 60000 - now,
-        month_end - now, period, cheld, kheld}
+        month_end - now, period, cheld, kheld, counted}
+"""
+
+# ARGV: prefix, then per call that ended and was counted in flight: user, request id.
+FINISH = """
+local P = ARGV[1]
+for i = 2, #ARGV, 2 do redis.call('ZREM', P .. 'f:' .. ARGV[i], ARGV[i + 1]) end
+return 1
 """
 
 # ARGV: prefix, the batch's id, then per settlement (SETTLEMENT values): user, the period its
@@ -269,6 +292,7 @@ local P = ARGV[1]
 for i = 2, #ARGV, 2 do
   local uid, mark = ARGV[i], ARGV[i + 1] .. '|'
   local wkey = P .. 'w:' .. uid
+  redis.call('ZREM', P .. 'f:' .. uid, ARGV[i + 1])
   for _, m in ipairs(redis.call('ZRANGE', wkey, 0, -1)) do
     if string.find(m, mark, 1, true) == 1 then
       -- request id|held|period|credit held[|key|key's cap held]
@@ -301,6 +325,8 @@ return 1
 
 NO_CREDIT = (0, 0, "1")
 NO_KEY_CAP = (-1, 0, "0")
+IN_FLIGHT_STALE = 900_000  # ms an entry in flight counts, if no process ends it (a crash)
+NO_IN_FLIGHT_CAP = (-1, IN_FLIGHT_STALE)
 OUTAGE_MEMORY = 10.0  # seconds /healthz reports the limits unavailable after an outage
 PROBE_EVERY = 5.0  # seconds between the PINGs /healthz sends, so an outage shows without calls
 OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError, TimeoutError)
@@ -321,6 +347,8 @@ class RedisLimiter:
         self._admit = resp.Script(pipelined, ADMIT)
         self._settle = resp.Script(pipelined, SETTLE)
         self._release = resp.Script(pipelined, RELEASE)
+        self._finish = resp.Script(pipelined, FINISH)
+        self._finished: list = []  # calls counted in flight that ended: (user, request id)...
         self._pending: list = []  # settlements not yet in a batch
         self._unsent: list[tuple[str, list]] = []  # batches to send again, under their id
         self._queued = 0  # settlements in both
@@ -355,8 +383,16 @@ class RedisLimiter:
                     1, credit.fixed, repr(credit.per_output))),
                 customer.key_id, (key.rpm or -1) if key is not None else -1,
                 *(NO_KEY_CAP if cap is None else (cap, key_charge.fixed,
-                                                  repr(key_charge.per_output)))]
+                                                  repr(key_charge.per_output))),
+                *(NO_IN_FLIGHT_CAP if customer.plan.max_in_flight is None else (
+                    customer.plan.max_in_flight, IN_FLIGHT_STALE))]
         return self._admission(customer, counting, args)
+
+    def finish(self, customer: Customer, request_id: str = "") -> None:
+        """A call counted in flight ended: taken out of the count with the next batch."""
+        if len(self._finished) < MAX_PENDING * 2:
+            self._finished += (customer.user_id, request_id)
+            self._flush_later(FLUSH_EVERY)
 
     def settle(self, customer: Customer, reserved: int, used: int, period: str = "",
                credit_held: int = 0, credit_used: int = 0, key_held: int = 0,
@@ -408,7 +444,7 @@ class RedisLimiter:
         if self._flush_at is not None:
             self._flush_at.cancel()
         self._batch()
-        if not self._unsent and not self._lost:
+        if not self._unsent and not self._lost and not self._finished:
             return
         try:
             client = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
@@ -419,6 +455,9 @@ class RedisLimiter:
             if self._lost:
                 client.eval(RELEASE, 0, PREFIX, *self._lost)
                 self._lost = []
+            if self._finished:
+                client.eval(FINISH, 0, PREFIX, *self._finished)
+                self._finished = []
         except Exception:
             log.exception("shared limits: %d settlements not sent at shutdown",
                           sum(len(b) for _, b in self._unsent) // SETTLEMENT + len(self._lost) // 2)
@@ -437,12 +476,12 @@ class RedisLimiter:
         except resp.NotSent as e:
             return self._outage(customer, e)
         except OUTAGES as e:
-            if args[4] and args[10] and len(self._lost) < MAX_PENDING * 2:
+            if (args[4] or args[20] >= 0) and args[10] and len(self._lost) < MAX_PENDING * 2:
                 self._lost += (customer.user_id, args[10])  # it may have run: release it
                 self._flush_later(FLUSH_EVERY)
             return self._outage(customer, e)
         (ok, refused, output, held, available, retry_ms, left, reset_ms, month_ms, period, cheld,
-         kheld) = r
+         kheld) = r[:12]
         limit = customer.plan.monthly_tokens
         avail = None if limit is None else int(available)
         self._standing[(customer.user_id, counting)] = Standing(
@@ -451,7 +490,10 @@ class RedisLimiter:
         if ok:
             return Admission(True, None, int(output), int(held), avail,
                              period=period.decode() if held or cheld or kheld else "",
-                             credit=int(cheld), key_held=int(kheld))
+                             credit=int(cheld), key_held=int(kheld),
+                             in_flight=len(r) > 12 and r[12] == 1)
+        if refused == 6:
+            return Admission(False, "in_flight", retry_after=max(0, int(retry_ms)) / 1000)
         if refused in (1, 5):
             return Admission(False, "rate" if refused == 1 else "key_rate",
                              retry_after=max(0, int(retry_ms)) / 1000)
@@ -563,14 +605,15 @@ class RedisLimiter:
     def _flush(self) -> None:
         self._flush_at = None
         self._batch()
-        if self._unsent or self._lost:
+        if self._unsent or self._lost or self._finished:
             batches, self._unsent = self._unsent, []
             lost, self._lost = self._lost, []
-            task = self._loop.create_task(self._send(batches, lost))
+            finished, self._finished = self._finished, []
+            task = self._loop.create_task(self._send(batches, lost, finished))
             self._sending.add(task)  # a reference until it is done
             task.add_done_callback(self._sending.discard)
 
-    async def _send(self, batches: list[tuple[str, list]], lost: list) -> None:
+    async def _send(self, batches: list[tuple[str, list]], lost: list, finished: list) -> None:
         try:
             while batches:
                 batch_id, items = batches[0]
@@ -580,9 +623,13 @@ class RedisLimiter:
             if lost:
                 await self._release(PREFIX, *lost)
                 lost = []
+            if finished:  # taking a call out twice is harmless: sent again on a failure
+                await self._finish(PREFIX, *finished)
+                finished = []
         except Exception as e:
             self._unsent[:0] = batches  # kept, in order, for the next try
             self._lost[:0] = lost
+            self._finished[:0] = finished
             metrics.REDIS_ERRORS.inc()
             log.warning("shared limits: %d settlements wait (%s)",
                         sum(len(b) for _, b in batches) // SETTLEMENT + len(lost) // 2, e)

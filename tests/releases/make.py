@@ -54,6 +54,7 @@ bind(sys.argv[1])
 records = json.loads(sys.argv[2])
 now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
 fields = {f.name for f in UsageRecord._meta.sorted_fields}
+written = []
 for i, (email, provider, endpoint, model, tin, tout, cost) in enumerate(records):
     user = User.get(User.email == email)
     key = ApiKey.select().where(ApiKey.user == user).order_by(ApiKey.id).first()
@@ -65,7 +66,13 @@ for i, (email, provider, endpoint, model, tin, tout, cost) in enumerate(records)
         row["cost_usd"] = Decimal(cost)
     else:
         row["cost_nanousd"] = int(Decimal(cost).scaleb(9))
-    UsageRecord.create(**row)
+    written.append(UsageRecord.create(**row).__data__)
+try:  # a release whose writer sums each record by the hour and day as it writes it
+    from models import rollup
+except ImportError:
+    rollup = None
+if rollup is not None:
+    rollup.add(rollup.summed(written))
 try:  # a release with billing: Startup's customer pays by a subscription billed on the 15th
     from models import Plan, Subscription
 except ImportError:

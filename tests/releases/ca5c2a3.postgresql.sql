@@ -2,7 +2,7 @@
 -- PostgreSQL database dump
 --
 
-\restrict 7a4aMhwChbASsSflLWs49ZbFeUrEqrBIoAcfVzCGPS5keDfeAPcajNaZVSpAMKn
+\restrict xI1neTigMc5FVegHvHmeXYsGiTQmf6hLVW2mRNXlGaa1sChL2UhaHuwCHfOwAho
 
 -- Dumped from database version 15.18 (Debian 15.18-0+deb12u1)
 -- Dumped by pg_dump version 15.18 (Debian 15.18-0+deb12u1)
@@ -34,7 +34,13 @@ CREATE TABLE public.apikey (
     secret_hash character varying(255) NOT NULL,
     created_at timestamp without time zone NOT NULL,
     last_used_at timestamp without time zone,
-    revoked_at timestamp without time zone
+    revoked_at timestamp without time zone,
+    created_by_id integer,
+    rpm integer,
+    monthly_cap_nanousd bigint,
+    allowed_models text NOT NULL,
+    expires_at timestamp without time zone,
+    allow_cidrs text NOT NULL
 );
 
 
@@ -131,6 +137,44 @@ ALTER SEQUENCE public.deadletter_id_seq OWNED BY public.deadletter.id;
 
 
 --
+-- Name: invitation; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.invitation (
+    id integer NOT NULL,
+    account_id integer NOT NULL,
+    email character varying(255) NOT NULL,
+    role character varying(255) NOT NULL,
+    token_hash character varying(255) NOT NULL,
+    invited_by_id integer,
+    created_at timestamp without time zone NOT NULL,
+    expires_at timestamp without time zone NOT NULL,
+    accepted_at timestamp without time zone,
+    revoked_at timestamp without time zone
+);
+
+
+--
+-- Name: invitation_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.invitation_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: invitation_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.invitation_id_seq OWNED BY public.invitation.id;
+
+
+--
 -- Name: invoice; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -168,6 +212,39 @@ CREATE SEQUENCE public.invoice_id_seq
 --
 
 ALTER SEQUENCE public.invoice_id_seq OWNED BY public.invoice.id;
+
+
+--
+-- Name: membership; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.membership (
+    id integer NOT NULL,
+    account_id integer NOT NULL,
+    member_id integer NOT NULL,
+    role character varying(255) NOT NULL,
+    created_at timestamp without time zone NOT NULL
+);
+
+
+--
+-- Name: membership_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.membership_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: membership_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.membership_id_seq OWNED BY public.membership.id;
 
 
 --
@@ -508,6 +585,83 @@ ALTER SEQUENCE public.toolprice_id_seq OWNED BY public.toolprice.id;
 
 
 --
+-- Name: upstreamevent; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.upstreamevent (
+    id integer NOT NULL,
+    at timestamp without time zone NOT NULL,
+    provider character varying(255) NOT NULL,
+    key_id character varying(255) NOT NULL,
+    key_name character varying(255) NOT NULL,
+    fingerprint character varying(255) NOT NULL,
+    kind character varying(255) NOT NULL,
+    status integer NOT NULL,
+    until timestamp without time zone,
+    model character varying(255),
+    request_id character varying(255)
+);
+
+
+--
+-- Name: upstreamevent_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.upstreamevent_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: upstreamevent_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.upstreamevent_id_seq OWNED BY public.upstreamevent.id;
+
+
+--
+-- Name: upstreamminute; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.upstreamminute (
+    id integer NOT NULL,
+    key_id character varying(255) NOT NULL,
+    minute timestamp without time zone NOT NULL,
+    provider character varying(255) NOT NULL,
+    key_name character varying(255) NOT NULL,
+    fingerprint character varying(255) NOT NULL,
+    calls bigint NOT NULL,
+    rate_limited bigint NOT NULL,
+    errors bigint NOT NULL,
+    latency_ms bigint NOT NULL
+);
+
+
+--
+-- Name: upstreamminute_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.upstreamminute_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: upstreamminute_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.upstreamminute_id_seq OWNED BY public.upstreamminute.id;
+
+
+--
 -- Name: usagerecord; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -538,7 +692,8 @@ CREATE TABLE public.usagerecord (
     credit_nanousd bigint NOT NULL,
     priced boolean NOT NULL,
     complete boolean NOT NULL,
-    estimated boolean NOT NULL
+    estimated boolean NOT NULL,
+    finish_reason character varying(255) NOT NULL
 );
 
 
@@ -563,6 +718,56 @@ ALTER SEQUENCE public.usagerecord_id_seq OWNED BY public.usagerecord.id;
 
 
 --
+-- Name: usagerollup; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.usagerollup (
+    id integer NOT NULL,
+    period character varying(1) NOT NULL,
+    start timestamp without time zone NOT NULL,
+    user_id integer NOT NULL,
+    key_id integer NOT NULL,
+    provider character varying(255) NOT NULL,
+    model character varying(255) NOT NULL,
+    requests bigint NOT NULL,
+    errors bigint NOT NULL,
+    refusals bigint NOT NULL,
+    input_tokens bigint NOT NULL,
+    cache_read_tokens bigint NOT NULL,
+    cache_write_tokens bigint NOT NULL,
+    output_tokens bigint NOT NULL,
+    reasoning_tokens bigint NOT NULL,
+    total_tokens bigint NOT NULL,
+    counted_tokens bigint NOT NULL,
+    allowance_tokens bigint NOT NULL,
+    cost_nanousd bigint NOT NULL,
+    charge_nanousd bigint NOT NULL,
+    credit_nanousd bigint NOT NULL,
+    latency_ms bigint NOT NULL
+);
+
+
+--
+-- Name: usagerollup_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.usagerollup_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: usagerollup_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.usagerollup_id_seq OWNED BY public.usagerollup.id;
+
+
+--
 -- Name: user; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -582,7 +787,10 @@ CREATE TABLE public."user" (
     spend_credit boolean NOT NULL,
     topup_below_cents integer,
     topup_cents integer,
-    low_balance_mailed boolean NOT NULL
+    low_balance_mailed boolean NOT NULL,
+    totp_secret character varying(255) NOT NULL,
+    totp_last_step bigint NOT NULL,
+    member_only boolean NOT NULL
 );
 
 
@@ -628,10 +836,24 @@ ALTER TABLE ONLY public.deadletter ALTER COLUMN id SET DEFAULT nextval('public.d
 
 
 --
+-- Name: invitation id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitation ALTER COLUMN id SET DEFAULT nextval('public.invitation_id_seq'::regclass);
+
+
+--
 -- Name: invoice id; Type: DEFAULT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.invoice ALTER COLUMN id SET DEFAULT nextval('public.invoice_id_seq'::regclass);
+
+
+--
+-- Name: membership id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.membership ALTER COLUMN id SET DEFAULT nextval('public.membership_id_seq'::regclass);
 
 
 --
@@ -698,10 +920,31 @@ ALTER TABLE ONLY public.toolprice ALTER COLUMN id SET DEFAULT nextval('public.to
 
 
 --
+-- Name: upstreamevent id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.upstreamevent ALTER COLUMN id SET DEFAULT nextval('public.upstreamevent_id_seq'::regclass);
+
+
+--
+-- Name: upstreamminute id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.upstreamminute ALTER COLUMN id SET DEFAULT nextval('public.upstreamminute_id_seq'::regclass);
+
+
+--
 -- Name: usagerecord id; Type: DEFAULT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.usagerecord ALTER COLUMN id SET DEFAULT nextval('public.usagerecord_id_seq'::regclass);
+
+
+--
+-- Name: usagerollup id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.usagerollup ALTER COLUMN id SET DEFAULT nextval('public.usagerollup_id_seq'::regclass);
 
 
 --
@@ -715,12 +958,12 @@ ALTER TABLE ONLY public."user" ALTER COLUMN id SET DEFAULT nextval('public.user_
 -- Data for Name: apikey; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.apikey (id, user_id, name, prefix, secret_hash, created_at, last_used_at, revoked_at) FROM stdin;
-1	5	prod	gw-7SO2KEcX	837ea005fe1af14e91e00c276f8faa862e3178caf78028f929dd790ab8491128	2026-12-05 10:51:34.503937	\N	\N
-2	5	old	gw-7xemBkM6	679a06b90899e55a41f0c68e708f7411c8068d8cdacdd9289e74a408cb05fd6b	2026-12-05 10:51:35.133082	\N	2026-12-05 10:51:35.778252
-3	6	ci	gw-ddDHW8VR	67172fc707d1a908a0db4b176d3d55f5f6dbd298755b9cda5bf3d32b3d227334	2026-12-05 10:51:37.142496	\N	\N
-4	7	laptop	gw-8qluBhtv	b3ddec9b31a565a21d5b6b2fb4f32569da41baf9acd6b54be1c1f65304210a63	2026-12-05 10:51:38.518637	\N	\N
-5	8	batch	gw-7hEaO4ox	961e86e3ed2238a482027ff954b6974f47b25844f76debc73a710a5dfdfb252f	2026-12-05 10:51:39.881739	\N	\N
+COPY public.apikey (id, user_id, name, prefix, secret_hash, created_at, last_used_at, revoked_at, created_by_id, rpm, monthly_cap_nanousd, allowed_models, expires_at, allow_cidrs) FROM stdin;
+1	5	prod	gw-gQQHgLPj	5bdfe665b005ce4af1b1d852a6a2e0844717c77387bb169368aad015701812c2	2026-12-05 21:33:53.371355	\N	\N	5	\N	\N		\N	
+2	5	old	gw-n5qjmq6p	cd8cbe25ce38760792d9edf245c9332672d0c28a4b73818584fc0c55886685a7	2026-12-05 21:33:53.977414	\N	2026-12-05 21:33:54.570107	5	\N	\N		\N	
+3	6	ci	gw-Dx8qKy0Y	e5cbb5848f05f5922bff1ef9f1d524f9790c933c29d1ea6a735e8487f4af508d	2026-12-05 21:33:55.898504	\N	\N	6	\N	\N		\N	
+4	7	laptop	gw-ORohZioM	dd859191f26600425f9fb34088d7f86a3180b6fb2afddff36cd6c04eeca70200	2026-12-05 21:33:57.223904	\N	\N	7	\N	\N		\N	
+5	8	batch	gw-hfEg4Lah	03cb39551d1b84f1bd11df12bfebf1560cdb9b1ee711d5dcccf7d71c31187111	2026-12-05 21:33:58.558246	\N	\N	8	\N	\N		\N	
 \.
 
 
@@ -741,10 +984,34 @@ COPY public.deadletter (id, created_at, user_id, total_tokens, counted_tokens, c
 
 
 --
+-- Data for Name: invitation; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+COPY public.invitation (id, account_id, email, role, token_hash, invited_by_id, created_at, expires_at, accepted_at, revoked_at) FROM stdin;
+\.
+
+
+--
 -- Data for Name: invoice; Type: TABLE DATA; Schema: public; Owner: -
 --
 
 COPY public.invoice (id, stripe_id, user_id, amount_cents, paid_cents, currency, status, period_start, period_end, url, created_at, paid_at) FROM stdin;
+\.
+
+
+--
+-- Data for Name: membership; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+COPY public.membership (id, account_id, member_id, role, created_at) FROM stdin;
+1	1	1	owner	2026-12-05 21:33:51.822445
+2	2	2	owner	2026-12-05 21:33:51.913659
+3	3	3	owner	2026-12-05 21:33:52.017592
+4	4	4	owner	2026-12-05 21:33:52.121552
+5	5	5	owner	2026-12-05 21:33:52.801548
+6	6	6	owner	2026-12-05 21:33:55.280876
+7	7	7	owner	2026-12-05 21:33:56.608123
+8	8	8	owner	2026-12-05 21:33:57.937743
 \.
 
 
@@ -848,17 +1115,22 @@ COPY public.refusal (id, user_id, month, reason, count) FROM stdin;
 --
 
 COPY public.schemaversion (version, name, applied_at) FROM stdin;
-1	baseline (4035676)	2026-12-05 10:51:32.631627
-2	billing, sign-in, exact money (7f3cf9a)	2026-12-05 10:51:32.631656
-3	existing customers verified	2026-12-05 10:51:32.631666
-4	usage dead letters	2026-12-05 10:51:32.631674
-5	public plans	2026-12-05 10:51:32.631681
-6	billing changes claimed per customer	2026-12-05 10:51:32.631688
-7	one-hour cache writes and long-context prices	2026-12-05 10:51:32.631694
-8	billing anchored to the calendar month	2026-12-05 10:51:32.631701
-9	processing tier prices	2026-12-05 10:51:32.631708
-10	sell prices, weighted allowances, prepaid credit	2026-12-05 10:51:32.631715
-11	the API a call came on (the unified API)	2026-12-05 10:51:32.631721
+1	baseline (4035676)	2026-12-05 21:33:51.721039
+2	billing, sign-in, exact money (7f3cf9a)	2026-12-05 21:33:51.721066
+3	existing customers verified	2026-12-05 21:33:51.721073
+4	usage dead letters	2026-12-05 21:33:51.72108
+5	public plans	2026-12-05 21:33:51.721085
+6	billing changes claimed per customer	2026-12-05 21:33:51.721091
+7	one-hour cache writes and long-context prices	2026-12-05 21:33:51.721097
+8	billing anchored to the calendar month	2026-12-05 21:33:51.721102
+9	processing tier prices	2026-12-05 21:33:51.721108
+10	sell prices, weighted allowances, prepaid credit	2026-12-05 21:33:51.721113
+11	the API a call came on (the unified API)	2026-12-05 21:33:51.721119
+12	provider keys' events and calls by the minute	2026-12-05 21:33:51.721124
+13	keys' own limits	2026-12-05 21:33:51.72113
+14	a second factor at sign-in	2026-12-05 21:33:51.721135
+15	finish reasons; usage summed by hour and day	2026-12-05 21:33:51.721141
+16	accounts with members	2026-12-05 21:33:51.721146
 \.
 
 
@@ -883,7 +1155,7 @@ COPY public.stripeevent (id, event_id, type, received_at) FROM stdin;
 --
 
 COPY public.subscription (id, user_id, stripe_customer, stripe_subscription, status, plan_id, current_period_end, cancel_at_period_end, next_plan_id, past_due_since, downgraded_at, custom_price_cents, invoiced_outside, alerts, updated_at, busy_until, realign_at) FROM stdin;
-1	5	cus_fixture	sub_fixture	active	2	2027-01-15 09:30:00	f	\N	\N	\N	\N	f	t	2026-12-05 10:51:40.311811	\N	\N
+1	5	cus_fixture	sub_fixture	active	2	2027-01-15 09:30:00	f	\N	\N	\N	\N	f	t	2026-12-05 21:33:58.935843	\N	\N
 \.
 
 
@@ -911,22 +1183,70 @@ COPY public.toolprice (id, provider, tool, model, usd_per_call) FROM stdin;
 
 
 --
+-- Data for Name: upstreamevent; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+COPY public.upstreamevent (id, at, provider, key_id, key_name, fingerprint, kind, status, until, model, request_id) FROM stdin;
+\.
+
+
+--
+-- Data for Name: upstreamminute; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+COPY public.upstreamminute (id, key_id, minute, provider, key_name, fingerprint, calls, rate_limited, errors, latency_ms) FROM stdin;
+\.
+
+
+--
 -- Data for Name: usagerecord; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.usagerecord (id, created_at, request_id, user_id, api_key_id, provider, endpoint, api, model, status, streamed, latency_ms, ttfb_ms, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, tool_calls, cost_nanousd, charge_nanousd, counted_tokens, credit_nanousd, priced, complete, estimated) FROM stdin;
-1	2026-12-05 10:41:40.281867	fixture-0	5	1	openai	chat	native	gpt-4o-mini	200	f	900	300	1200	0	0	300	0	1500		360000	0	0	0	t	t	f
-2	2026-12-05 10:40:40.281867	fixture-1	5	1	anthropic	messages	native	claude-haiku-4-5	200	f	900	300	2000	0	0	500	0	2500		4500000	0	0	0	t	t	f
-3	2026-12-05 10:39:40.281867	fixture-2	5	1	gemini	generateContent	native	gemini-2.5-flash	200	f	900	300	800	0	0	200	0	1000		740000	0	0	0	t	t	f
-4	2026-12-05 10:38:40.281867	fixture-3	6	3	openai	chat	native	gpt-4o-mini	200	f	900	300	1200	0	0	300	0	1500		360000	0	0	0	t	t	f
-5	2026-12-05 10:37:40.281867	fixture-4	6	3	anthropic	messages	native	claude-haiku-4-5	200	f	900	300	2000	0	0	500	0	2500		4500000	0	0	0	t	t	f
-6	2026-12-05 10:36:40.281867	fixture-5	6	3	gemini	generateContent	native	gemini-2.5-flash	200	f	900	300	800	0	0	200	0	1000		740000	0	0	0	t	t	f
-7	2026-12-05 10:35:40.281867	fixture-6	7	4	openai	chat	native	gpt-4o-mini	200	f	900	300	1200	0	0	300	0	1500		360000	0	0	0	t	t	f
-8	2026-12-05 10:34:40.281867	fixture-7	7	4	anthropic	messages	native	claude-haiku-4-5	200	f	900	300	2000	0	0	500	0	2500		4500000	0	0	0	t	t	f
-9	2026-12-05 10:33:40.281867	fixture-8	7	4	gemini	generateContent	native	gemini-2.5-flash	200	f	900	300	800	0	0	200	0	1000		740000	0	0	0	t	t	f
-10	2026-12-05 10:32:40.281867	fixture-9	8	5	openai	chat	native	gpt-4o-mini	200	f	900	300	1200	0	0	300	0	1500		360000	0	0	0	t	t	f
-11	2026-12-05 10:31:40.281867	fixture-10	8	5	anthropic	messages	native	claude-haiku-4-5	200	f	900	300	2000	0	0	500	0	2500		4500000	0	0	0	t	t	f
-12	2026-12-05 10:30:40.281867	fixture-11	8	5	gemini	generateContent	native	gemini-2.5-flash	200	f	900	300	800	0	0	200	0	1000		740000	0	0	0	t	t	f
+COPY public.usagerecord (id, created_at, request_id, user_id, api_key_id, provider, endpoint, api, model, status, streamed, latency_ms, ttfb_ms, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, tool_calls, cost_nanousd, charge_nanousd, counted_tokens, credit_nanousd, priced, complete, estimated, finish_reason) FROM stdin;
+1	2026-12-05 21:23:58.902275	fixture-0	5	1	openai	chat	native	gpt-4o-mini	200	f	900	300	1200	0	0	300	0	1500		360000	0	0	0	t	t	f	
+2	2026-12-05 21:22:58.902275	fixture-1	5	1	anthropic	messages	native	claude-haiku-4-5	200	f	900	300	2000	0	0	500	0	2500		4500000	0	0	0	t	t	f	
+3	2026-12-05 21:21:58.902275	fixture-2	5	1	gemini	generateContent	native	gemini-2.5-flash	200	f	900	300	800	0	0	200	0	1000		740000	0	0	0	t	t	f	
+4	2026-12-05 21:20:58.902275	fixture-3	6	3	openai	chat	native	gpt-4o-mini	200	f	900	300	1200	0	0	300	0	1500		360000	0	0	0	t	t	f	
+5	2026-12-05 21:19:58.902275	fixture-4	6	3	anthropic	messages	native	claude-haiku-4-5	200	f	900	300	2000	0	0	500	0	2500		4500000	0	0	0	t	t	f	
+6	2026-12-05 21:18:58.902275	fixture-5	6	3	gemini	generateContent	native	gemini-2.5-flash	200	f	900	300	800	0	0	200	0	1000		740000	0	0	0	t	t	f	
+7	2026-12-05 21:17:58.902275	fixture-6	7	4	openai	chat	native	gpt-4o-mini	200	f	900	300	1200	0	0	300	0	1500		360000	0	0	0	t	t	f	
+8	2026-12-05 21:16:58.902275	fixture-7	7	4	anthropic	messages	native	claude-haiku-4-5	200	f	900	300	2000	0	0	500	0	2500		4500000	0	0	0	t	t	f	
+9	2026-12-05 21:15:58.902275	fixture-8	7	4	gemini	generateContent	native	gemini-2.5-flash	200	f	900	300	800	0	0	200	0	1000		740000	0	0	0	t	t	f	
+10	2026-12-05 21:14:58.902275	fixture-9	8	5	openai	chat	native	gpt-4o-mini	200	f	900	300	1200	0	0	300	0	1500		360000	0	0	0	t	t	f	
+11	2026-12-05 21:13:58.902275	fixture-10	8	5	anthropic	messages	native	claude-haiku-4-5	200	f	900	300	2000	0	0	500	0	2500		4500000	0	0	0	t	t	f	
+12	2026-12-05 21:12:58.902275	fixture-11	8	5	gemini	generateContent	native	gemini-2.5-flash	200	f	900	300	800	0	0	200	0	1000		740000	0	0	0	t	t	f	
+\.
+
+
+--
+-- Data for Name: usagerollup; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+COPY public.usagerollup (id, period, start, user_id, key_id, provider, model, requests, errors, refusals, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, counted_tokens, allowance_tokens, cost_nanousd, charge_nanousd, credit_nanousd, latency_ms) FROM stdin;
+1	h	2026-12-05 21:00:00	5	1	openai	gpt-4o-mini	1	0	0	1200	0	0	300	0	1500	0	0	360000	0	0	900
+2	d	2026-12-05 00:00:00	5	1	openai	gpt-4o-mini	1	0	0	1200	0	0	300	0	1500	0	0	360000	0	0	900
+3	h	2026-12-05 21:00:00	5	1	anthropic	claude-haiku-4-5	1	0	0	2000	0	0	500	0	2500	0	0	4500000	0	0	900
+4	d	2026-12-05 00:00:00	5	1	anthropic	claude-haiku-4-5	1	0	0	2000	0	0	500	0	2500	0	0	4500000	0	0	900
+5	h	2026-12-05 21:00:00	5	1	gemini	gemini-2.5-flash	1	0	0	800	0	0	200	0	1000	0	0	740000	0	0	900
+6	d	2026-12-05 00:00:00	5	1	gemini	gemini-2.5-flash	1	0	0	800	0	0	200	0	1000	0	0	740000	0	0	900
+7	h	2026-12-05 21:00:00	6	3	openai	gpt-4o-mini	1	0	0	1200	0	0	300	0	1500	0	0	360000	0	0	900
+8	d	2026-12-05 00:00:00	6	3	openai	gpt-4o-mini	1	0	0	1200	0	0	300	0	1500	0	0	360000	0	0	900
+9	h	2026-12-05 21:00:00	6	3	anthropic	claude-haiku-4-5	1	0	0	2000	0	0	500	0	2500	0	0	4500000	0	0	900
+10	d	2026-12-05 00:00:00	6	3	anthropic	claude-haiku-4-5	1	0	0	2000	0	0	500	0	2500	0	0	4500000	0	0	900
+11	h	2026-12-05 21:00:00	6	3	gemini	gemini-2.5-flash	1	0	0	800	0	0	200	0	1000	0	0	740000	0	0	900
+12	d	2026-12-05 00:00:00	6	3	gemini	gemini-2.5-flash	1	0	0	800	0	0	200	0	1000	0	0	740000	0	0	900
+13	h	2026-12-05 21:00:00	7	4	openai	gpt-4o-mini	1	0	0	1200	0	0	300	0	1500	0	0	360000	0	0	900
+14	d	2026-12-05 00:00:00	7	4	openai	gpt-4o-mini	1	0	0	1200	0	0	300	0	1500	0	0	360000	0	0	900
+15	h	2026-12-05 21:00:00	7	4	anthropic	claude-haiku-4-5	1	0	0	2000	0	0	500	0	2500	0	0	4500000	0	0	900
+16	d	2026-12-05 00:00:00	7	4	anthropic	claude-haiku-4-5	1	0	0	2000	0	0	500	0	2500	0	0	4500000	0	0	900
+17	h	2026-12-05 21:00:00	7	4	gemini	gemini-2.5-flash	1	0	0	800	0	0	200	0	1000	0	0	740000	0	0	900
+18	d	2026-12-05 00:00:00	7	4	gemini	gemini-2.5-flash	1	0	0	800	0	0	200	0	1000	0	0	740000	0	0	900
+19	h	2026-12-05 21:00:00	8	5	openai	gpt-4o-mini	1	0	0	1200	0	0	300	0	1500	0	0	360000	0	0	900
+20	d	2026-12-05 00:00:00	8	5	openai	gpt-4o-mini	1	0	0	1200	0	0	300	0	1500	0	0	360000	0	0	900
+21	h	2026-12-05 21:00:00	8	5	anthropic	claude-haiku-4-5	1	0	0	2000	0	0	500	0	2500	0	0	4500000	0	0	900
+22	d	2026-12-05 00:00:00	8	5	anthropic	claude-haiku-4-5	1	0	0	2000	0	0	500	0	2500	0	0	4500000	0	0	900
+23	h	2026-12-05 21:00:00	8	5	gemini	gemini-2.5-flash	1	0	0	800	0	0	200	0	1000	0	0	740000	0	0	900
+24	d	2026-12-05 00:00:00	8	5	gemini	gemini-2.5-flash	1	0	0	800	0	0	200	0	1000	0	0	740000	0	0	900
 \.
 
 
@@ -934,15 +1254,15 @@ COPY public.usagerecord (id, created_at, request_id, user_id, api_key_id, provid
 -- Data for Name: user; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public."user" (id, email, password_hash, role, plan_id, active, created_at, session_epoch, email_verified_at, allowance_month, allowance_banked, allowance_since, spend_credit, topup_below_cents, topup_cents, low_balance_mailed) FROM stdin;
-1	admin@llm-gateway.io	$argon2id$v=19$m=65536,t=3,p=4$JkNPU8LuLcR9y/4sx5vlMg$tIo7wqz3nJK4CcNsWN72qJnJBOZevVuH+iHaK3bATak	admin	4	t	2026-12-05 10:51:32.735216	0	2026-12-05 10:51:32.735235		0	\N	f	\N	\N	f
-2	demo@startup.ai	$argon2id$v=19$m=65536,t=3,p=4$Kg5ZP6Y4zPs8uWK1F6Ia8Q$BAzta2xrhG47VwXMzAo1Aabh3ZTG/L+2XcoBbsd6iss	user	2	t	2026-12-05 10:51:32.837017	0	2026-12-05 10:51:32.837034		0	\N	f	\N	\N	f
-3	dev@enterprise.com	$argon2id$v=19$m=65536,t=3,p=4$4v4lFUCo/woKRRMbF4UDVw$sF5q74iR31CPKkaZGwPR/UBRj/F/mWV8SMPKKETKNUo	user	3	t	2026-12-05 10:51:32.947509	0	2026-12-05 10:51:32.947527		0	\N	f	\N	\N	f
-4	test@free.com	$argon2id$v=19$m=65536,t=3,p=4$+OcZDPLo3cBCGK9BDLSxug$tiJoNmSdBS+MGHHk8GO1yzPwkcZacl/g5geWXVDGuvU	user	1	t	2026-12-05 10:51:33.062228	0	2026-12-05 10:51:33.062246		0	\N	f	\N	\N	f
-5	alice@shop.example	$argon2id$v=19$m=65536,t=3,p=4$3AgQd/hC+7I3bdtLf4qNVg$nwBfuIBzNulT/ibzR7dO7ncmXFmnDQUbdIllf91Fbsk	user	2	t	2026-12-05 10:51:33.833284	0	2026-12-05 10:51:33.833238		0	\N	f	\N	\N	f
-6	bob@lab.example	$argon2id$v=19$m=65536,t=3,p=4$MnuBEHcGlmBxhEsh2gVtFQ$C1ae++G65I2CG3eBnMlfdz2mcpfaXZcedaWs5XZManQ	user	3	t	2026-12-05 10:51:36.50817	0	2026-12-05 10:51:36.508086		0	\N	f	\N	\N	f
-7	carol@free.example	$argon2id$v=19$m=65536,t=3,p=4$h/wsdC9xNv7Hb1QcTLaR1Q$gTTT6Vzv8/iO0HGTT5bPwTyEtDL+KFDPvmf3tsEDmrs	user	1	t	2026-12-05 10:51:37.892887	0	2026-12-05 10:51:37.892842		0	\N	f	\N	\N	f
-8	dave@corp.example	$argon2id$v=19$m=65536,t=3,p=4$QKVetl9OmTT7Mp3Z8HdpJA$Br4ERRNpmsZA6LZKMt+bk1U9YEcprSDHXqxzT3v5/U0	user	4	t	2026-12-05 10:51:39.243175	0	2026-12-05 10:51:39.243129		0	\N	f	\N	\N	f
+COPY public."user" (id, email, password_hash, role, plan_id, active, created_at, session_epoch, email_verified_at, allowance_month, allowance_banked, allowance_since, spend_credit, topup_below_cents, topup_cents, low_balance_mailed, totp_secret, totp_last_step, member_only) FROM stdin;
+1	admin@llm-gateway.io	$argon2id$v=19$m=65536,t=3,p=4$N2+T/Tu8jAlhUS8nBt22lQ$uIam0VgQR90la/HR5Lq7uk2rxROZUP3OqSUSonqUkeQ	admin	4	t	2026-12-05 21:33:51.819476	0	2026-12-05 21:33:51.819498		0	\N	f	\N	\N	f		0	f
+2	demo@startup.ai	$argon2id$v=19$m=65536,t=3,p=4$3dn8wEhPlNaKEVsR1sUUMg$QCDZClMVzL2X9h0gCf9ZrFFeXNk4biGpMWyDIrswLBo	user	2	t	2026-12-05 21:33:51.911603	0	2026-12-05 21:33:51.911621		0	\N	f	\N	\N	f		0	f
+3	dev@enterprise.com	$argon2id$v=19$m=65536,t=3,p=4$zuuLVYctS27TZSnI/HCfdQ$ECwT1i78KoXx37eMu9jfFQmE/1XHqMhBUUOqM1twqhk	user	3	t	2026-12-05 21:33:52.015324	0	2026-12-05 21:33:52.015346		0	\N	f	\N	\N	f		0	f
+4	test@free.com	$argon2id$v=19$m=65536,t=3,p=4$FFWxI2aOv7DcAleed6wc1A$90tjtwK1erjZAy/FGRYFTw0giniZmg8rSD+YuDFHiEc	user	1	t	2026-12-05 21:33:52.119373	0	2026-12-05 21:33:52.119391		0	\N	f	\N	\N	f		0	f
+5	alice@shop.example	$argon2id$v=19$m=65536,t=3,p=4$B8Dd7UctRoDTj49MMuN1/g$gTDQ6Dse0LPUFToe5D73EY/S5+sq9ixG12Fig4INf6c	user	2	t	2026-12-05 21:33:52.798343	0	2026-12-05 21:33:52.79831		0	\N	f	\N	\N	f		0	f
+6	bob@lab.example	$argon2id$v=19$m=65536,t=3,p=4$RmNpbKjY4ke9SJXyBsKDJw$5JVcJ21FL6Dq/oq8ckn7ENSBLKYZbG8Igm/n9afE7eQ	user	3	t	2026-12-05 21:33:55.278046	0	2026-12-05 21:33:55.278013		0	\N	f	\N	\N	f		0	f
+7	carol@free.example	$argon2id$v=19$m=65536,t=3,p=4$HBaeuqq2VUdLRj2Cjfb9QQ$Dj225qmcZ55ucwF9NTizC3aEaxBvXRQQ9fLj9qO8EbA	user	1	t	2026-12-05 21:33:56.605258	0	2026-12-05 21:33:56.605218		0	\N	f	\N	\N	f		0	f
+8	dave@corp.example	$argon2id$v=19$m=65536,t=3,p=4$toewDHQMOFSHkfZj6qs8qA$L3uZYvsvIWZxQAIZkWxG4+NdVroBDIrtjrchGs5/tnQ	user	4	t	2026-12-05 21:33:57.934859	0	2026-12-05 21:33:57.93482		0	\N	f	\N	\N	f		0	f
 \.
 
 
@@ -968,10 +1288,24 @@ SELECT pg_catalog.setval('public.deadletter_id_seq', 1, false);
 
 
 --
+-- Name: invitation_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
+--
+
+SELECT pg_catalog.setval('public.invitation_id_seq', 1, false);
+
+
+--
 -- Name: invoice_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
 --
 
 SELECT pg_catalog.setval('public.invoice_id_seq', 1, false);
+
+
+--
+-- Name: membership_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
+--
+
+SELECT pg_catalog.setval('public.membership_id_seq', 8, true);
 
 
 --
@@ -1038,10 +1372,31 @@ SELECT pg_catalog.setval('public.toolprice_id_seq', 15, true);
 
 
 --
+-- Name: upstreamevent_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
+--
+
+SELECT pg_catalog.setval('public.upstreamevent_id_seq', 1, false);
+
+
+--
+-- Name: upstreamminute_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
+--
+
+SELECT pg_catalog.setval('public.upstreamminute_id_seq', 1, false);
+
+
+--
 -- Name: usagerecord_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
 --
 
 SELECT pg_catalog.setval('public.usagerecord_id_seq', 12, true);
+
+
+--
+-- Name: usagerollup_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
+--
+
+SELECT pg_catalog.setval('public.usagerollup_id_seq', 24, true);
 
 
 --
@@ -1076,11 +1431,27 @@ ALTER TABLE ONLY public.deadletter
 
 
 --
+-- Name: invitation invitation_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitation
+    ADD CONSTRAINT invitation_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: invoice invoice_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.invoice
     ADD CONSTRAINT invoice_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: membership membership_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.membership
+    ADD CONSTRAINT membership_pkey PRIMARY KEY (id);
 
 
 --
@@ -1164,6 +1535,22 @@ ALTER TABLE ONLY public.toolprice
 
 
 --
+-- Name: upstreamevent upstreamevent_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.upstreamevent
+    ADD CONSTRAINT upstreamevent_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: upstreamminute upstreamminute_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.upstreamminute
+    ADD CONSTRAINT upstreamminute_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: usagerecord usagerecord_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1172,11 +1559,26 @@ ALTER TABLE ONLY public.usagerecord
 
 
 --
+-- Name: usagerollup usagerollup_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.usagerollup
+    ADD CONSTRAINT usagerollup_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: user user_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public."user"
     ADD CONSTRAINT user_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: apikey_created_by_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX apikey_created_by_id ON public.apikey USING btree (created_by_id);
 
 
 --
@@ -1229,6 +1631,27 @@ CREATE INDEX deadletter_created_at ON public.deadletter USING btree (created_at)
 
 
 --
+-- Name: invitation_account_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX invitation_account_id ON public.invitation USING btree (account_id);
+
+
+--
+-- Name: invitation_invited_by_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX invitation_invited_by_id ON public.invitation USING btree (invited_by_id);
+
+
+--
+-- Name: invitation_token_hash; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX invitation_token_hash ON public.invitation USING btree (token_hash);
+
+
+--
 -- Name: invoice_stripe_id; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1240,6 +1663,27 @@ CREATE UNIQUE INDEX invoice_stripe_id ON public.invoice USING btree (stripe_id);
 --
 
 CREATE INDEX invoice_user_id ON public.invoice USING btree (user_id);
+
+
+--
+-- Name: membership_account_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX membership_account_id ON public.membership USING btree (account_id);
+
+
+--
+-- Name: membership_account_id_member_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX membership_account_id_member_id ON public.membership USING btree (account_id, member_id);
+
+
+--
+-- Name: membership_member_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX membership_member_id ON public.membership USING btree (member_id);
 
 
 --
@@ -1348,6 +1792,34 @@ CREATE UNIQUE INDEX toolprice_provider_tool_model ON public.toolprice USING btre
 
 
 --
+-- Name: upstreamevent_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX upstreamevent_at ON public.upstreamevent USING btree (at);
+
+
+--
+-- Name: upstreamevent_key_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX upstreamevent_key_id ON public.upstreamevent USING btree (key_id);
+
+
+--
+-- Name: upstreamminute_key_id_minute; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX upstreamminute_key_id_minute ON public.upstreamminute USING btree (key_id, minute);
+
+
+--
+-- Name: upstreamminute_minute; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX upstreamminute_minute ON public.upstreamminute USING btree (minute);
+
+
+--
 -- Name: usagerecord_api_key_id; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1355,10 +1827,24 @@ CREATE INDEX usagerecord_api_key_id ON public.usagerecord USING btree (api_key_i
 
 
 --
+-- Name: usagerecord_api_key_id_created_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX usagerecord_api_key_id_created_at ON public.usagerecord USING btree (api_key_id, created_at);
+
+
+--
 -- Name: usagerecord_created_at; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX usagerecord_created_at ON public.usagerecord USING btree (created_at);
+
+
+--
+-- Name: usagerecord_tools; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX usagerecord_tools ON public.usagerecord USING btree (user_id, created_at) WHERE (tool_calls <> ''::text);
 
 
 --
@@ -1376,6 +1862,20 @@ CREATE INDEX usagerecord_user_id_created_at ON public.usagerecord USING btree (u
 
 
 --
+-- Name: usagerollup_period_start_user_id_key_id_provider_model; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX usagerollup_period_start_user_id_key_id_provider_model ON public.usagerollup USING btree (period, start, user_id, key_id, provider, model);
+
+
+--
+-- Name: usagerollup_user_id_period_start; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX usagerollup_user_id_period_start ON public.usagerollup USING btree (user_id, period, start);
+
+
+--
 -- Name: user_email; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1387,6 +1887,14 @@ CREATE UNIQUE INDEX user_email ON public."user" USING btree (email);
 --
 
 CREATE INDEX user_plan_id ON public."user" USING btree (plan_id);
+
+
+--
+-- Name: apikey apikey_created_by_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.apikey
+    ADD CONSTRAINT apikey_created_by_id_fkey FOREIGN KEY (created_by_id) REFERENCES public."user"(id) ON DELETE SET NULL;
 
 
 --
@@ -1406,11 +1914,43 @@ ALTER TABLE ONLY public.creditmovement
 
 
 --
+-- Name: invitation invitation_account_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitation
+    ADD CONSTRAINT invitation_account_id_fkey FOREIGN KEY (account_id) REFERENCES public."user"(id) ON DELETE CASCADE;
+
+
+--
+-- Name: invitation invitation_invited_by_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitation
+    ADD CONSTRAINT invitation_invited_by_id_fkey FOREIGN KEY (invited_by_id) REFERENCES public."user"(id) ON DELETE SET NULL;
+
+
+--
 -- Name: invoice invoice_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.invoice
     ADD CONSTRAINT invoice_user_id_fkey FOREIGN KEY (user_id) REFERENCES public."user"(id) ON DELETE CASCADE;
+
+
+--
+-- Name: membership membership_account_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.membership
+    ADD CONSTRAINT membership_account_id_fkey FOREIGN KEY (account_id) REFERENCES public."user"(id) ON DELETE CASCADE;
+
+
+--
+-- Name: membership membership_member_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.membership
+    ADD CONSTRAINT membership_member_id_fkey FOREIGN KEY (member_id) REFERENCES public."user"(id) ON DELETE CASCADE;
 
 
 --
@@ -1497,5 +2037,5 @@ ALTER TABLE ONLY public."user"
 -- PostgreSQL database dump complete
 --
 
-\unrestrict 7a4aMhwChbASsSflLWs49ZbFeUrEqrBIoAcfVzCGPS5keDfeAPcajNaZVSpAMKn
+\unrestrict xI1neTigMc5FVegHvHmeXYsGiTQmf6hLVW2mRNXlGaa1sChL2UhaHuwCHfOwAho
 
