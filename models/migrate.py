@@ -261,7 +261,7 @@ def m17_calls_in_flight() -> None:
     from .tables import Plan
 
     add_column("plan", Plan.max_in_flight)
-    seeded = {"Explorer": 5, "Startup": 25, "Growth": 100, "Enterprise": 250}  # as released
+    seeded = {"Explorer": 10, "Startup": 25, "Growth": 100, "Enterprise": 250}  # as released
     for name, cap in seeded.items():
         Plan.update(max_in_flight=cap).where(Plan.name == name,
                                              Plan.max_in_flight.is_null()).execute()

@@ -26,7 +26,7 @@ WEIGHTED = dict(markup_bp=DEFAULT_MARKUP_BP, allowance_mode="weighted",
                 reference_nanousd=DEFAULT_REFERENCE)
 # Calls in flight at once: enough for a team's agents and batch jobs on each plan, so that the
 # cap only bites a runaway (a thousand parallel streams), not the plan's rate.
-IN_FLIGHT = {"Explorer": 5, "Startup": 25, "Growth": 100, "Enterprise": 250}
+IN_FLIGHT = {"Explorer": 10, "Startup": 25, "Growth": 100, "Enterprise": 250}
 PLANS = [
     dict(name="Explorer", requests_per_minute=20, monthly_tokens=100_000, price_cents=0,
          description="Free: try every provider behind one endpoint, on their inexpensive "

@@ -17,8 +17,9 @@ import anthropic
 import httpx
 import openai
 import pytest
+from google.genai import errors as genai_errors
 
-from tests.conftest import ROOT, ant, free_port, new_customer, oai, wait_until
+from tests.conftest import ROOT, ant, free_port, gem, new_customer, oai, wait_until
 
 MSG = [{"role": "user", "content": "Hi"}]
 
@@ -198,6 +199,9 @@ def in_flight_cap(gateways, fake_servers) -> None:
             ant(other_gw, second_key).messages.create(model="claude-haiku-4-5",
                                                       max_tokens=8, messages=MSG)
         assert refused.value.body["error"]["type"] == "rate_limit_error"
+        with pytest.raises(genai_errors.ClientError) as refused:
+            gem(gw, key).models.generate_content(model="gemini-2.5-flash", contents="Hi")
+        assert refused.value.code == 429 and "allows 2 at once" in refused.value.message
         # Another customer is not held by this one's calls.
         oai(gw, gw.create_key(new_customer(gw, "Startup"))).chat.completions.create(
             model="gpt-4o-mini", messages=MSG)
@@ -229,7 +233,7 @@ def test_plans_carry_their_cap_on_calls_in_flight(make_gateway):
     from models import Plan
 
     assert {p.name: p.max_in_flight for p in Plan.select()} == {
-        "Explorer": 5, "Startup": 25, "Growth": 100, "Enterprise": 250}
+        "Explorer": 10, "Startup": 25, "Growth": 100, "Enterprise": 250}
     gw.admin("edit-plan", "Startup", "--in-flight", "unlimited")
     assert Plan.get(Plan.name == "Startup").max_in_flight is None
     gw.admin("edit-plan", "Growth", "--in-flight", "7")

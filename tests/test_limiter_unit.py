@@ -118,6 +118,8 @@ def test_calls_in_flight_are_capped_and_freed_once_each():
     first, second, third = (lim.admit(capped) for _ in range(3))
     assert first.in_flight and second.in_flight
     assert (third.ok, third.refused, third.retry_after) == (False, "in_flight", 1.0)
+    counting = lim.admit(capped, counting=True)  # token counting has no cap of calls at once
+    assert counting.ok and not counting.in_flight
     lim.finish(capped)
     assert lim.admit(capped).ok  # the 4th call of the minute
     lim.finish(capped)

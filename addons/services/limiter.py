@@ -182,8 +182,9 @@ class Limiter:
         """The quota (when `reserve`: see `reserve`) and then the window; a request refused
         by either holds nothing. `key_charge`: what the call would cost at sell prices, where
         the key has a monthly spend cap. On a plan with a cap on calls at once, an admitted
-        call counts against it until `finish`."""
-        at_once = customer.plan.max_in_flight
+        call counts against it until `finish` (token counting aside: free, quick, and sent
+        many at once, as its own allowance)."""
+        at_once = None if counting else customer.plan.max_in_flight
         if at_once is not None and self._in_flight.get(customer.user_id, 0) >= at_once:
             return Admission(False, "in_flight", retry_after=IN_FLIGHT_RETRY)
         grant = None

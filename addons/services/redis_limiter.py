@@ -384,7 +384,7 @@ class RedisLimiter:
                 customer.key_id, (key.rpm or -1) if key is not None else -1,
                 *(NO_KEY_CAP if cap is None else (cap, key_charge.fixed,
                                                   repr(key_charge.per_output))),
-                *(NO_IN_FLIGHT_CAP if customer.plan.max_in_flight is None else (
+                *(NO_IN_FLIGHT_CAP if customer.plan.max_in_flight is None or counting else (
                     customer.plan.max_in_flight, IN_FLIGHT_STALE))]
         return self._admission(customer, counting, args)
 
