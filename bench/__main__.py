@@ -72,15 +72,39 @@ def wait_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listening on {port}")
 
 
+# The operator's commands run in one process: each `python -m admin` starts the app anew.
+ADMIN_BATCH = """
+import json, sys
+from admin import create_app
+runner = create_app().test_cli_runner()
+out = []
+for args in json.loads(sys.argv[1]):
+    result = runner.invoke(args=args)
+    if result.exit_code:
+        sys.exit(f"{args}: {result.output}")
+    out.append(result.output.strip())
+print(json.dumps(out))
+"""
+
+
+def admin_batch(env: dict[str, str], *commands: list[str], root=ROOT,
+                init: bool = True) -> list[str]:
+    """Run the operator's commands (with `init`, the database made first by `init-db`, by
+    the code in `root`); returns what each printed."""
+    if init:
+        subprocess.run([PY, "-m", "admin", "init-db"], cwd=root, env=env, check=True,
+                       capture_output=True)
+    done = subprocess.run([PY, "-c", ADMIN_BATCH, json.dumps(commands)], cwd=root, env=env,
+                          check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def provision(env: dict[str, str]) -> str:
     """A fresh database with a customer on a plan that never refuses; returns their key."""
-    def admin(*a: str) -> str:
-        return subprocess.run([PY, "-m", "admin", *a], cwd=ROOT, env=env, check=True,
-                              capture_output=True, text=True).stdout
-    admin("init-db")
-    admin("create-plan", "Bench", "--rpm", "100000000", "--monthly-tokens", "unlimited")
-    admin("create-user", "bench@example.com", "--plan", "Bench")
-    return admin("create-key", "bench@example.com").strip()
+    return admin_batch(
+        env, ["create-plan", "Bench", "--rpm", "100000000", "--monthly-tokens", "unlimited"],
+        ["create-user", "bench@example.com", "--plan", "Bench"],
+        ["create-key", "bench@example.com"])[-1]
 
 
 def rss_kib(pid: int) -> int:

@@ -47,24 +47,19 @@ def selling_customers(env: dict) -> dict[str, str]:
     """Keys of customers with a large allowance in raw tokens (selling's baseline, as before
     it), in weighted tokens spending credit, and of a pay-as-you-go one (credit enough never to
     be refused)."""
-    import subprocess
-    import sys
+    from bench.__main__ import admin_batch
 
-    from bench.__main__ import ROOT
-
-    def admin(*a: str) -> str:
-        return subprocess.run([sys.executable, "-m", "admin", *a], cwd=ROOT, env=env,
-                              check=True, capture_output=True, text=True).stdout
-
-    keys = {}
+    commands = []
     for name, tokens, mode in (("raw", "1000000000000", "raw"),
                                ("weighted", "1000000000000", "weighted"),
                                ("payg", "0", "weighted")):
-        admin("create-plan", name, "--rpm", "100000000", "--monthly-tokens", tokens,
-              "--allowance", mode)
-        admin("create-user", f"{name}@example.com", "--plan", name)
-        admin("grant-credits", f"{name}@example.com", "1000000", "--reason", "bench")
-        keys[name] = admin("create-key", f"{name}@example.com").strip()
+        commands += [["create-plan", name, "--rpm", "100000000", "--monthly-tokens", tokens,
+                      "--allowance", mode],
+                     ["create-user", f"{name}@example.com", "--plan", name],
+                     ["grant-credits", f"{name}@example.com", "1000000", "--reason", "bench"],
+                     ["create-key", f"{name}@example.com"]]
+    printed = admin_batch(env, *commands, init=False)  # made by `setup`
+    keys = dict(zip(("raw", "weighted", "payg"), printed[3::4]))
     from models import User, bind
 
     bind(env.get("DATABASE_URL") or f"sqlite:///{env['DATA_DIR']}/gateway.db")

@@ -26,7 +26,7 @@ import subprocess
 import time
 from contextlib import ExitStack
 
-from bench.__main__ import PY, ROOT, Bench, free_port, wait_port
+from bench.__main__ import PY, ROOT, Bench, admin_batch, free_port, wait_port
 from bench.shared import private_redis
 from models.security import display_prefix
 
@@ -37,40 +37,18 @@ BODY = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "conten
 PATH = "/v1/openai/chat/completions"
 
 
-# The operator's commands, run in one process (each `python -m admin` starts the app anew).
-ADMIN_BATCH = """
-import json, sys
-from admin import create_app
-runner = create_app().test_cli_runner()
-out = []
-for args in json.loads(sys.argv[1]):
-    result = runner.invoke(args=args)
-    if result.exit_code:
-        sys.exit(f"{args}: {result.output}")
-    out.append(result.output.strip())
-print(json.dumps(out))
-"""
-
-
-def admin(env: dict, root, *commands: list[str]) -> list[str]:
-    done = subprocess.run([PY, "-c", ADMIN_BATCH, json.dumps(commands)], cwd=root, env=env,
-                          check=True, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def customers(env: dict, root) -> tuple[str, dict[str, str]]:
     """The customer's key (a plan that never refuses), and the floods' keys: made up (none),
     revoked, and a valid customer's on a plan of 1 request a minute."""
-    subprocess.run([PY, "-m", "admin", "init-db"], cwd=root, env=env, check=True,
-                   capture_output=True)  # by the gateway's own release: its schema
-    good, over, revoked = admin(
-        env, root, ["create-plan", "Bench", "--rpm", "100000000", "--monthly-tokens", "unlimited"],
+    good, over, revoked = admin_batch(  # by the gateway's own release: its schema
+        env, ["create-plan", "Bench", "--rpm", "100000000", "--monthly-tokens", "unlimited"],
         ["create-user", "bench@example.com", "--plan", "Bench"],
         ["create-plan", "Trickle", "--rpm", "1", "--monthly-tokens", "unlimited"],
         ["create-user", "flood@example.com", "--plan", "Trickle"],
         ["create-key", "bench@example.com"], ["create-key", "flood@example.com"],
-        ["create-key", "flood@example.com", "--name", "old"])[-3:]
-    admin(env, root, ["revoke-key", display_prefix(revoked)])
+        ["create-key", "flood@example.com", "--name", "old"], root=root)[-3:]
+    subprocess.run([PY, "-m", "admin", "revoke-key", display_prefix(revoked)], cwd=root,
+                   env=env, check=True, capture_output=True)
     return good, {"unknown keys": "", "revoked key": revoked, "over its rate": over}
 
 
