@@ -26,7 +26,7 @@ import subprocess
 import time
 from contextlib import ExitStack
 
-from bench.__main__ import PY, ROOT, Bench, admin_batch, free_port, wait_port
+from bench.__main__ import PY, ROOT, Bench, admin_batch, free_port, wait_port, wrk_counts
 from bench.shared import private_redis
 from models.security import display_prefix
 
@@ -133,13 +133,6 @@ def flood(port: int, script, seconds: float) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def wrk_rate(out: str) -> float:
-    for line in out.splitlines():
-        if line.startswith("Requests/sec:"):
-            return float(line.split()[1])
-    return 0.0
-
-
 def scenario(bench: Bench, port: int, customer: Customer, name: str, key: str,
              seconds: float) -> dict:
     """The customer's latency while one flood runs (it starts a second before)."""
@@ -152,7 +145,7 @@ def scenario(bench: Bench, port: int, customer: Customer, name: str, key: str,
     finally:
         proc.send_signal(signal.SIGINT)  # wrk stops and reports
         out = proc.communicate(timeout=30)[0]
-    found["flood_rps"] = round(wrk_rate(out))
+    found["flood_rps"] = round(wrk_counts(out)[0])
     return found
 
 

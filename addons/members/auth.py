@@ -12,14 +12,13 @@ import logging
 import math
 import re
 import time
-from collections import deque
 from urllib.parse import unquote_plus
 
-from cachetools import TTLCache
 from mitmproxy import http
 
 from addons.call import CALL, Call
 from addons.services.keycache import KeyCache
+from addons.services.per_address import PerAddress
 from models.security import hash_key
 
 log = logging.getLogger(__name__)
@@ -97,27 +96,13 @@ def take_customer_key(request: http.Request) -> str | None:
     return next((k for k in found if k), None)
 
 
-class FailedKeys:
+class FailedKeys(PerAddress):
     """Invalid keys per client address in a rolling minute. An address past `allowed` is
     refused before any look-up: a flood of made-up keys costs the database nothing and the
     other customers no latency (a known key is answered from memory before this is asked)."""
 
     def __init__(self, allowed: int = 30, window: float = 60.0, clock=time.monotonic) -> None:
-        self.allowed, self.window, self.clock = allowed, window, clock
-        self._seen: TTLCache = TTLCache(maxsize=100_000, ttl=window, timer=clock)
-
-    def wait(self, address: str) -> float:
-        stamps = self._seen.get(address)
-        if stamps is None or len(stamps) < self.allowed:
-            return 0.0
-        return stamps[-self.allowed] + self.window - self.clock()
-
-    def failed(self, address: str) -> None:
-        stamps = self._seen.get(address)
-        if stamps is None:
-            stamps = deque(maxlen=self.allowed)
-        stamps.append(self.clock())
-        self._seen[address] = stamps  # (re)set: the entry lives a window after the last
+        super().__init__(allowed, window, clock)
 
 
 def client_address(flow: http.HTTPFlow, trusted: frozenset[str]) -> str:
@@ -180,7 +165,7 @@ class Auth:
 
     def _admit(self, flow: http.HTTPFlow, call: Call, customer) -> None:
         if customer is None:
-            self.failed.failed(client_address(flow, self.trusted_proxies))
+            self.failed.add(client_address(flow, self.trusted_proxies))
             flow.response = call.answers_as.error_response(
                 "authentication", "Invalid API key: unknown, revoked or suspended.",
                 request_id=call.request_id)

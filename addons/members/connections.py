@@ -23,16 +23,16 @@ import asyncio
 import logging
 import time
 
-from cachetools import TTLCache
 from mitmproxy import connection, http
 
 from addons.call import CALL, Call
 from addons.services import prometheus as metrics
+from addons.services.per_address import PerAddress
 
 log = logging.getLogger(__name__)
 
 REFUSED = frozenset({401, 403, 429})
-REFUSED_FOR = 10.0  # seconds: the window refusals are counted in
+REFUSED_FOR = 10.0  # seconds: the rolling window refusals are counted in
 FLOODING = 20  # refusals in that window that make an address a flood
 FLOOD_DELAY = 0.5  # seconds a flooding address's new connection waits
 LOG_EVERY = 10.0
@@ -47,15 +47,10 @@ class Connections:
         self.flood_delay = flood_delay
         self.trusted = trusted
         self.open: dict[str, int] = {}  # capped addresses' open connections
-        # address: [refusals, when the count started]
-        self.refused: TTLCache = TTLCache(maxsize=100_000, ttl=REFUSED_FOR, timer=clock)
+        self.refused = PerAddress(FLOODING, REFUSED_FOR, clock)  # the gateway's refusals
         self.closed = 0  # connections closed over a cap, since start
         self._logged = float("-inf")
         self.clock = clock
-
-    def flooding(self, address: str) -> bool:
-        seen = self.refused.get(address)
-        return seen is not None and seen[0] >= FLOODING
 
     def client_connected(self, client: connection.Client):
         """Closes a connection over the cap; a flooding address's waits (an awaitable)."""
@@ -77,7 +72,7 @@ class Connections:
                             "over it (%d so far)", address, n - 1, self.per_address,
                             self.closed)
             return None
-        if self.flood_delay and self.flooding(address):
+        if self.flood_delay and self.refused.wait(address) > 0:  # flooding
             metrics.CONNECTIONS_HELD_BACK.labels("flooding").inc()
             return asyncio.sleep(self.flood_delay)
         return None
@@ -103,10 +98,4 @@ class Connections:
             resp.headers["connection"] = "close"
         address = flow.client_conn.peername[0]
         if self.per_address and address not in self.trusted:
-            seen = self.refused.get(address)
-            now = self.clock()
-            if seen is None or now - seen[1] > REFUSED_FOR:
-                self.refused[address] = [1, now]
-            else:
-                seen[0] += 1
-                self.refused[address] = seen  # (re)set: kept a window after the last
+            self.refused.add(address)

@@ -491,7 +491,7 @@ class RedisLimiter:
             return Admission(True, None, int(output), int(held), avail,
                              period=period.decode() if held or cheld or kheld else "",
                              credit=int(cheld), key_held=int(kheld),
-                             in_flight=len(r) > 12 and r[12] == 1)
+                             in_flight=r[12] == 1)
         if refused == 6:
             return Admission(False, "in_flight", retry_after=max(0, int(retry_ms)) / 1000)
         if refused in (1, 5):
